@@ -1,0 +1,96 @@
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { Command, CommanderError } from 'commander'
+import { formatIssue, SpecError } from '../errors.js'
+import { MODELS } from '../models/catalog.js'
+import { modelRows, renderModelsTable } from '../report/models-table.js'
+import { renderSpecCheck, specCheckJson } from '../report/spec-check.js'
+import { loadSpec } from '../spec/load.js'
+import { fileSources, readText } from './sources.js'
+
+/** Documented exit codes (README "Exit codes"). */
+export const EXIT = { ok: 0, userError: 1, usage: 2, internal: 70 } as const
+
+export interface CliIo {
+  stdout(text: string): void
+  stderr(text: string): void
+  cwd: string
+}
+
+/** A problem with the user's input that is not inside a spec (a missing file): printed, exit 1. */
+class UserError extends Error {}
+
+const EXAMPLES = `
+Examples:
+  ftplan models                                  list the built-in models with exact parameter counts
+  ftplan spec check stacks/Pulumi.example.yaml   validate a spec and show the defaults filled in
+  ftplan spec check train_lora.yaml --json       a LLaMA-Factory training YAML, as JSON
+
+Exit codes: 0 ok, 1 bad input (spec, model, file), 2 bad usage (unknown command or option), 70 internal error.`
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
+}
+
+export function buildProgram(io: CliIo): Command {
+  const program = new Command('ftplan')
+    .description('Plan LLM fine-tuning on rented GPUs: memory per GPU, the cheapest instances that fit, a DeepSpeed config.')
+    .version(packageVersion(), '-V, --version')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: (s, write) => write(s) })
+    .showSuggestionAfterError(true)
+    .addHelpText('after', EXAMPLES)
+
+  program
+    .command('models')
+    .description('list the built-in model catalog: parameters, layers, hidden size, heads, vocab, context')
+    .option('--json', 'print JSON instead of a table')
+    .action((opts: { json?: boolean }) => {
+      const rows = modelRows(MODELS)
+      io.stdout(opts.json ? JSON.stringify({ version: 1, models: rows }, null, 2) + '\n' : renderModelsTable(rows))
+    })
+
+  const spec = program.command('spec').description('work with fine-tuning specs')
+  spec
+    .command('check')
+    .description('validate a spec (ftplan YAML, Pulumi stack file or LLaMA-Factory YAML); print it normalized, with the defaults filled in')
+    .argument('<file>', 'spec file')
+    .option('--json', 'print JSON instead of text')
+    .action((file: string, opts: { json?: boolean }) => {
+      const text = readText(resolve(io.cwd, file))
+      if (text === null) throw new UserError(`${file}: no such file (expected a spec YAML, a Pulumi stack file or a LLaMA-Factory YAML)`)
+      const loaded = loadSpec(text, file, fileSources(io.cwd))
+      io.stdout(opts.json ? JSON.stringify(specCheckJson(loaded), null, 2) + '\n' : renderSpecCheck(loaded))
+    })
+  return program
+}
+
+/** Runs the CLI and returns its exit code; never throws, never exits the process. */
+export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  const program = buildProgram(io)
+  try {
+    await program.parseAsync([...argv], { from: 'user' })
+    return EXIT.ok
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? EXIT.ok : EXIT.usage
+    }
+    if (error instanceof SpecError) {
+      const n = error.issues.length
+      io.stderr(`error: ${n} problem${n === 1 ? '' : 's'} in the spec:\n${error.issues.map((i) => `  ${formatIssue(i)}`).join('\n')}\n`)
+      return EXIT.userError
+    }
+    if (error instanceof UserError) {
+      io.stderr(`error: ${error.message}\n`)
+      return EXIT.userError
+    }
+    const stack = error instanceof Error ? (error.stack ?? error.message) : String(error)
+    io.stderr(`internal error (a bug in ftplan, please report it with the command you ran):\n${stack}\n`)
+    return EXIT.internal
+  }
+}
+
+function processIo(): CliIo {
+  return { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s), cwd: process.cwd() }
+}

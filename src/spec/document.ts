@@ -1,0 +1,35 @@
+import type { FinetuneSpec } from './spec.js'
+
+/**
+ * The spec in its own YAML format (snake_case keys, every field present): what `spec check` prints and
+ * what `loadSpec` reads back to the same FinetuneSpec.
+ */
+export function specToDocument(spec: FinetuneSpec): Record<string, unknown> {
+  const model = spec.model.kind === 'catalog' ? spec.model.id : spec.model.kind === 'config-file' ? spec.model.path : spec.model.config
+  const train = spec.train === null ? null
+    : 'tokens' in spec.train ? { tokens: spec.train.tokens, epochs: spec.train.epochs }
+      : { samples: spec.train.samples, avg_tokens: spec.train.avgTokens, epochs: spec.train.epochs }
+  const c = spec.constraints
+  return {
+    model,
+    method: spec.method,
+    lora: { rank: spec.lora.rank, alpha: spec.lora.alpha, dropout: spec.lora.dropout, targets: spec.lora.targets, modules_to_save: spec.lora.modulesToSave },
+    freeze: { trainable_layers: spec.freeze.trainableLayers },
+    quantization: spec.quantization,
+    precision: spec.precision,
+    optimizer: spec.optimizer,
+    batch: { micro: spec.batch.micro, accumulation: spec.batch.accumulation },
+    seq_len: spec.seqLenTokens,
+    gradient_checkpointing: spec.gradientCheckpointing,
+    attention: spec.attention,
+    loss: spec.loss,
+    deepspeed: { zero: spec.deepspeed.zero, offload: spec.deepspeed.offload, offload_device: spec.deepspeed.offloadDevice },
+    gpus: spec.gpus,
+    train,
+    constraints: {
+      provider: c.provider, regions: c.regions, spot: c.spot, max_nodes: c.maxNodes, gpus: c.gpus,
+      max_hourly_usd: c.maxHourlyUsd, budget_usd: c.budgetUsd,
+    },
+    margin: spec.margin,
+  }
+}

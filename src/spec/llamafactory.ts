@@ -1,0 +1,199 @@
+import { entry, parseLocated, toPlain, type LEntry, type LMap, type LNode, type LScalar, type Pos } from './located.js'
+import type { SpecSources } from './model-ref.js'
+import type { FilledDefault, IgnoredField } from './normalize.js'
+import type { FieldReader } from './reader.js'
+
+/** Keys that mark a LLaMA-Factory training YAML (they never appear in an ftplan spec). */
+export const LLAMAFACTORY_MARKERS = ['model_name_or_path', 'finetuning_type', 'stage', 'do_train', 'template', 'dataset']
+
+/** LLaMA-Factory / HF Trainer `optim` names → ftplan optimizers (HF OptimizerNames). */
+const OPTIM: Record<string, string> = {
+  adamw_torch: 'adamw', adamw_torch_fused: 'adamw', adamw_hf: 'adamw', adamw_apex_fused: 'adamw', adamw_torch_xla: 'adamw',
+  adamw_8bit: 'adamw_8bit', adamw_bnb_8bit: 'adamw_8bit', paged_adamw_32bit: 'paged_adamw', paged_adamw_8bit: 'paged_adamw_8bit',
+  adafactor: 'adafactor', sgd: 'sgd', lion_32bit: 'lion', paged_lion_32bit: 'lion',
+}
+
+/** LLaMA-Factory `flash_attn` (AttentionFunction) → ftplan attention. `auto` lets transformers pick SDPA. */
+const ATTENTION: Record<string, string> = { auto: 'sdpa', disabled: 'eager', sdpa: 'sdpa', fa2: 'flash', fa3: 'flash' }
+
+/** Keys this adapter reads; every other key is listed as ignored. */
+const READ = new Set([
+  'model_name_or_path', 'stage', 'finetuning_type', 'quantization_bit', 'quantization_method', 'quantization_type',
+  'double_quantization', 'lora_rank', 'lora_alpha', 'lora_dropout', 'lora_target', 'additional_target', 'cutoff_len',
+  'per_device_train_batch_size', 'gradient_accumulation_steps', 'bf16', 'fp16', 'pure_bf16', 'flash_attn',
+  'disable_gradient_checkpointing', 'freeze_trainable_layers', 'optim', 'enable_liger_kernel', 'deepspeed',
+])
+
+export interface Adapted {
+  spec: LMap
+  defaults: FilledDefault[]
+  ignored: IgnoredField[]
+  notes: string[]
+}
+
+/**
+ * Rewrites a LLaMA-Factory training YAML as an ftplan spec, keeping each value's position and the key
+ * it came from. Where the YAML is silent, LLaMA-Factory's own defaults (and HF Trainer's) fill in, so the
+ * spec describes the run `llamafactory-cli train` would actually do.
+ */
+export function adaptLlamaFactory(root: LMap, r: FieldReader, src: SpecSources): Adapted {
+  const defaults: FilledDefault[] = []
+  const notes: string[] = []
+  const ignored: IgnoredField[] = root.entries.filter((e) => !READ.has(e.key)).map((e) => ({ path: e.key, reason: 'LLaMA-Factory key ftplan does not use' }))
+  const get = (key: string) => entry(root, key)?.value
+  const out: LEntry[] = []
+  const put = (specPath: string, value: LNode) => setPath(out, specPath.split('.'), value, root.pos)
+  const str = (n: LNode | undefined) => (n?.kind === 'scalar' && n.value !== null ? String(n.value).trim() : undefined)
+  const at = (key: string) => get(key)?.pos ?? root.pos
+  /** Passes a value through under the ftplan path, or fills LLaMA-Factory's default. */
+  const map = (key: string, specPath: string, fallback: LScalar['value'] | undefined, convert?: (n: LNode) => LNode | undefined) => {
+    const n = get(key)
+    if (n !== undefined && !(n.kind === 'scalar' && n.value === null)) {
+      const v = convert ? convert(n) : n
+      if (v) put(specPath, withOrigin(v, key))
+    } else if (fallback !== undefined) {
+      put(specPath, scalar(fallback, root.pos, key))
+      defaults.push({ path: specPath, value: fallback, from: 'llamafactory' })
+    }
+  }
+
+  const modelNode = get('model_name_or_path')
+  if (modelNode) put('model', withOrigin(modelNode, 'model_name_or_path'))
+  else r.fail(root, 'model_name_or_path', 'is required')
+
+  const stage = str(get('stage')) ?? 'sft'
+  if (stage !== 'sft' && stage !== 'pt') {
+    r.fail({ pos: at('stage') }, 'stage', `stage ${stage} is not modelled: ftplan estimates supervised fine-tuning and pre-training; ${stage} also holds a reference or reward model`, { allowed: 'sft | pt' })
+  }
+
+  const quantBit = get('quantization_bit')
+  const quant = quantBit && !(quantBit.kind === 'scalar' && quantBit.value === null) ? quantBit : undefined
+  map('finetuning_type', 'method', 'lora')
+  if (quant) {
+    if (quant.kind === 'scalar' && (quant.value === 4 || quant.value === 8)) put('quantization', scalar(`${quant.value}bit`, quant.pos, 'quantization_bit'))
+    else r.fail(quant, 'quantization_bit', `${JSON.stringify(quant.kind === 'scalar' ? quant.value : quant.kind)} is not modelled`, { allowed: '4 | 8 (bitsandbytes)' })
+    const method = str(get('quantization_method'))
+    if (method && !['bnb', 'bitsandbytes'].includes(method)) notes.push(`quantization_method ${method}: ftplan sizes quantized weights as bitsandbytes does`)
+    if (str(get('quantization_type')) === 'fp4') notes.push('quantization_type fp4: same size as nf4 (4 bits per weight plus block constants)')
+    const dq = get('double_quantization')
+    if (dq?.kind === 'scalar' && dq.value === false) notes.push('double_quantization false: ftplan assumes double quantization (block constants of 0.127 instead of 0.5 bits per weight, QLoRA paper §2)')
+  } else put('quantization', scalar('none', root.pos, 'quantization_bit'))
+
+  map('lora_rank', 'lora.rank', 8)
+  const rankNode = get('lora_rank')
+  const rank = rankNode?.kind === 'scalar' && typeof rankNode.value === 'number' ? rankNode.value : 8
+  map('lora_alpha', 'lora.alpha', 2 * rank)
+  map('lora_dropout', 'lora.dropout', 0)
+  map('lora_target', 'lora.targets', 'all', (n) => commaList(n, r, 'lora_target', true))
+  map('additional_target', 'lora.modules_to_save', undefined, (n) => commaList(n, r, 'additional_target', false))
+  map('freeze_trainable_layers', 'freeze.trainable_layers', 2)
+  map('cutoff_len', 'seq_len', 2048)
+  map('per_device_train_batch_size', 'batch.micro', 8)
+  map('gradient_accumulation_steps', 'batch.accumulation', 1)
+
+  const flag = (key: string): boolean => {
+    const n = get(key)
+    if (n === undefined || (n.kind === 'scalar' && n.value === null)) return false
+    if (n.kind === 'scalar' && typeof n.value === 'boolean') return n.value
+    r.fail(n, key, 'expected true or false', { allowed: 'true | false' })
+    return false
+  }
+  const [bf16, fp16, pureBf16] = [flag('bf16'), flag('fp16'), flag('pure_bf16')]
+  if (bf16 && fp16) r.fail({ pos: at('fp16') }, 'fp16', 'bf16 and fp16 cannot both be true', { allowed: 'one of bf16, fp16, pure_bf16' })
+  const precision = pureBf16 ? 'pure_bf16' : bf16 ? 'bf16' : fp16 ? 'fp16' : 'fp32'
+  const precisionKey = pureBf16 ? 'pure_bf16' : bf16 ? 'bf16' : fp16 ? 'fp16' : 'bf16'
+  put('precision', scalar(precision, at(precisionKey), precisionKey))
+  if (precision === 'fp32') notes.push('none of bf16, fp16, pure_bf16 is set: LLaMA-Factory then trains without mixed precision (estimated as fp32); set bf16: true for the usual run')
+
+  map('flash_attn', 'attention', 'sdpa', (n) => {
+    const v = str(n)
+    const mapped = v === undefined ? undefined : ATTENTION[v]
+    if (!mapped) return r.fail(n, 'flash_attn', `${JSON.stringify(v ?? n.kind)} is not a LLaMA-Factory attention`, { allowed: Object.keys(ATTENTION).join(' | ') })
+    return scalar(mapped, n.pos, 'flash_attn')
+  })
+  map('disable_gradient_checkpointing', 'gradient_checkpointing', true, (n) =>
+    n.kind === 'scalar' && typeof n.value === 'boolean' ? scalar(!n.value, n.pos, 'disable_gradient_checkpointing') : r.fail(n, 'disable_gradient_checkpointing', 'expected true or false', { allowed: 'true | false' }))
+  map('optim', 'optimizer', 'adamw', (n) => {
+    const v = str(n)
+    const mapped = v === undefined ? undefined : OPTIM[v]
+    if (!mapped) return r.fail(n, 'optim', `${JSON.stringify(v ?? n.kind)} is not an optimizer ftplan models`, { allowed: Object.keys(OPTIM).join(' | ') })
+    return scalar(mapped, n.pos, 'optim')
+  })
+  map('enable_liger_kernel', 'loss', 'standard', (n) =>
+    n.kind === 'scalar' && typeof n.value === 'boolean' ? scalar(n.value ? 'fused' : 'standard', n.pos, 'enable_liger_kernel') : r.fail(n, 'enable_liger_kernel', 'expected true or false', { allowed: 'true | false' }))
+
+  const ds = get('deepspeed')
+  if (ds && !(ds.kind === 'scalar' && ds.value === null)) readDeepSpeed(ds, r, src, put, notes)
+  return { spec: { kind: 'map', pos: root.pos, entries: out }, defaults, ignored, notes }
+}
+
+/** Reads the ZeRO stage and offload targets from the DeepSpeed JSON a LLaMA-Factory YAML names. */
+function readDeepSpeed(node: LNode, r: FieldReader, src: SpecSources, put: (p: string, v: LNode) => void, notes: string[]): void {
+  if (node.kind !== 'scalar' || typeof node.value !== 'string') {
+    r.fail(node, 'deepspeed', 'expected a path to a DeepSpeed JSON config', { allowed: 'a path such as examples/deepspeed/ds_z3_config.json' })
+    return
+  }
+  const file = src.readFile(node.value, r.file, 'json')
+  if (!file) {
+    r.fail(node, 'deepspeed', `cannot read ${JSON.stringify(node.value)}`, { allowed: 'a path to a DeepSpeed JSON config, relative to this file or the working directory' })
+    return
+  }
+  const parsed = parseLocated(file.text, file.path)
+  if (parsed.issues.length > 0 || parsed.root?.kind !== 'map') {
+    r.issues.push(...(parsed.issues.length > 0 ? parsed.issues : [{ file: file.path, line: 1, col: 1, path: '', message: 'expected a JSON object' }]))
+    return
+  }
+  const config = toPlain(parsed.root) as Record<string, unknown>
+  const zero = (config['zero_optimization'] ?? {}) as Record<string, unknown>
+  const stage = zero['stage'] ?? 0
+  const zeroNode = parsed.root.entries.find((e) => e.key === 'zero_optimization')?.value
+  const pos = zeroNode?.pos ?? node.pos
+  if (stage !== 0 && stage !== 1 && stage !== 2 && stage !== 3) {
+    r.issues.push({ file: file.path, line: pos.line, col: pos.col, path: 'zero_optimization.stage', message: `${JSON.stringify(stage)} is not a ZeRO stage`, allowed: '0 | 1 | 2 | 3' })
+    return
+  }
+  const device = (key: string): string => {
+    const block = zero[key]
+    const d = typeof block === 'object' && block !== null ? (block as Record<string, unknown>)['device'] : undefined
+    return typeof d === 'string' ? d : 'none'
+  }
+  const [opt, param] = [device('offload_optimizer'), device('offload_param')]
+  const offload = param !== 'none' ? 'optimizer+params' : opt !== 'none' ? 'optimizer' : 'none'
+  if (param !== 'none' && opt === 'none') notes.push(`${file.path}: parameters offloaded without the optimizer; estimated as optimizer+params offload`)
+  put('deepspeed.zero', scalar(stage, pos, 'deepspeed'))
+  put('deepspeed.offload', scalar(offload, pos, 'deepspeed'))
+  if (offload !== 'none') put('deepspeed.offload_device', scalar(param === 'nvme' || opt === 'nvme' ? 'nvme' : 'cpu', pos, 'deepspeed'))
+}
+
+/** LLaMA-Factory writes module lists as comma-separated strings ("q_proj,v_proj"). */
+function commaList(n: LNode, r: FieldReader, key: string, allowAll: boolean): LNode | undefined {
+  if (n.kind === 'seq') return withOrigin(n, key)
+  if (n.kind !== 'scalar' || typeof n.value !== 'string') return r.fail(n, key, 'expected comma-separated module names', { allowed: allowAll ? 'all, or names such as q_proj,v_proj' : 'names such as embed_tokens,lm_head' })
+  const parts = n.value.split(',').map((s) => s.trim()).filter(Boolean)
+  if (allowAll && parts.length === 1 && parts[0] === 'all') return scalar('all', n.pos, key)
+  return { kind: 'seq', pos: n.pos, origin: key, items: parts.map((p) => scalar(p, n.pos, key)) }
+}
+
+function scalar(value: LScalar['value'], pos: Pos, origin: string): LScalar {
+  return { kind: 'scalar', pos, value, origin }
+}
+
+function withOrigin(n: LNode, origin: string): LNode {
+  return { ...n, origin }
+}
+
+function setPath(entries: LEntry[], path: string[], value: LNode, pos: Pos): void {
+  const [head, ...rest] = path
+  if (head === undefined) return
+  let e = entries.find((x) => x.key === head)
+  if (rest.length === 0) {
+    if (e) e.value = value
+    else entries.push({ key: head, keyPos: value.pos, value })
+    return
+  }
+  if (!e) {
+    e = { key: head, keyPos: pos, value: { kind: 'map', pos, entries: [] } }
+    entries.push(e)
+  }
+  if (e.value.kind === 'map') setPath(e.value.entries, rest, value, pos)
+}

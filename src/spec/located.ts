@@ -1,0 +1,152 @@
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml'
+import type { Issue } from '../errors.js'
+
+/** 1-based position of a node in its source file. */
+export interface Pos {
+  line: number
+  col: number
+}
+
+/**
+ * A YAML (or JSON) value that remembers where it came from, so every problem found later can name
+ * `file:line:col`. `origin` names the key a value was mapped from when an adapter (LLaMA-Factory)
+ * rewrote it, so the message speaks of the key the user actually wrote.
+ */
+export type LNode = LMap | LSeq | LScalar
+export interface LMap {
+  kind: 'map'
+  pos: Pos
+  entries: LEntry[]
+  origin?: string
+}
+export interface LEntry {
+  key: string
+  keyPos: Pos
+  value: LNode
+}
+export interface LSeq {
+  kind: 'seq'
+  pos: Pos
+  items: LNode[]
+  origin?: string
+}
+export interface LScalar {
+  kind: 'scalar'
+  pos: Pos
+  value: string | number | boolean | null
+  origin?: string
+}
+
+/** Deeper than any spec or config.json needs; a guard against hostile input, not a real limit. */
+export const MAX_DEPTH = 64
+/** yaml's own default for toJS(); bounds "billion laughs" alias expansion. */
+const MAX_ALIAS_EXPANSIONS = 100
+
+export interface Located {
+  root: LNode | null
+  issues: Issue[]
+}
+
+/** Parses YAML (a superset of JSON) into located nodes; syntax errors become issues, never throws. */
+export function parseLocated(text: string, file: string): Located {
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true })
+  const at = (offset: number | undefined): Pos => {
+    const p = lineCounter.linePos(offset ?? 0)
+    return { line: p.line, col: p.col }
+  }
+  const issues: Issue[] = doc.errors.map((e) => ({ file, ...at(e.pos[0]), path: '', message: yamlMessage(e.message) }))
+  if (issues.length > 0) return { root: null, issues }
+  const state = { aliases: 0 }
+  const root = doc.contents === null ? null : convert(doc.contents as Node, doc, 0, state, at, file, issues)
+  return { root: issues.length > 0 ? null : root, issues }
+}
+
+function yamlMessage(message: string): string {
+  return `YAML syntax error: ${message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`
+}
+
+function convert(
+  node: Node,
+  doc: Document,
+  depth: number,
+  state: { aliases: number },
+  at: (offset: number | undefined) => Pos,
+  file: string,
+  issues: Issue[],
+): LNode {
+  const pos = at(node.range?.[0])
+  if (depth > MAX_DEPTH) {
+    issues.push({ file, ...pos, path: '', message: `nested deeper than ${MAX_DEPTH} levels` })
+    return { kind: 'scalar', pos, value: null }
+  }
+  if (isAlias(node)) {
+    state.aliases += 1
+    const target = node.resolve(doc)
+    if (state.aliases > MAX_ALIAS_EXPANSIONS || !target) {
+      issues.push({ file, ...pos, path: '', message: `alias *${node.source} cannot be expanded (unknown anchor or too many aliases)` })
+      return { kind: 'scalar', pos, value: null }
+    }
+    return { ...convert(target as Node, doc, depth + 1, state, at, file, issues), pos }
+  }
+  if (isMap(node)) {
+    const entries: LEntry[] = []
+    for (const pair of node.items) {
+      const keyNode = pair.key as Node | null
+      const keyPos = keyNode ? at(keyNode.range?.[0]) : pos
+      let key: string
+      if (keyNode === null || keyNode === undefined) key = ''
+      else if (isScalar(keyNode)) key = String(keyNode.value)
+      else {
+        issues.push({ file, ...keyPos, path: '', message: 'a mapping key must be a plain name, not a list or mapping' })
+        continue
+      }
+      const valueNode = pair.value as Node | null
+      const value: LNode = valueNode
+        ? convert(valueNode, doc, depth + 1, state, at, file, issues)
+        : { kind: 'scalar', pos: keyPos, value: null }
+      entries.push({ key, keyPos, value })
+    }
+    return { kind: 'map', pos, entries }
+  }
+  if (isSeq(node)) {
+    const items = node.items.map((item) =>
+      item ? convert(item as Node, doc, depth + 1, state, at, file, issues) : ({ kind: 'scalar', pos, value: null } as LScalar),
+    )
+    return { kind: 'seq', pos, items }
+  }
+  if (isScalar(node)) {
+    const v = node.value
+    const value = v === null || v === undefined ? null : typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : String(v)
+    return { kind: 'scalar', pos, value }
+  }
+  issues.push({ file, ...pos, path: '', message: 'unsupported YAML node' })
+  return { kind: 'scalar', pos, value: null }
+}
+
+export function entry(map: LMap, key: string): LEntry | undefined {
+  return map.entries.find((e) => e.key === key)
+}
+
+/** The plain JavaScript value of a located node (for config.json contents and printing). */
+export function toPlain(node: LNode): unknown {
+  switch (node.kind) {
+    case 'scalar':
+      return node.value
+    case 'seq':
+      return node.items.map(toPlain)
+    case 'map': {
+      const out: Record<string, unknown> = {}
+      for (const e of node.entries) Object.defineProperty(out, e.key, { value: toPlain(e.value), enumerable: true, writable: true, configurable: true })
+      return out
+    }
+  }
+}
+
+export function describe(node: LNode): string {
+  if (node.kind === 'map') return 'a mapping'
+  if (node.kind === 'seq') return 'a list'
+  if (node.value === null) return 'nothing (null)'
+  if (typeof node.value === 'string') return JSON.stringify(node.value.length > 40 ? `${node.value.slice(0, 40)}…` : node.value)
+  return String(node.value)
+}

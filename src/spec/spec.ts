@@ -1,0 +1,71 @@
+import type { Method } from '../models/trainable.js'
+
+export const METHODS = ['full', 'lora', 'qlora', 'freeze'] as const satisfies readonly Method[]
+export const QUANTIZATIONS = ['none', '8bit', '4bit'] as const
+export const PRECISIONS = ['bf16', 'fp16', 'pure_bf16', 'fp32'] as const
+export const OPTIMIZERS = ['adamw', 'adamw_8bit', 'paged_adamw', 'paged_adamw_8bit', 'adafactor', 'sgd', 'lion'] as const
+export const ATTENTIONS = ['flash', 'sdpa', 'eager'] as const
+export const LOSSES = ['standard', 'chunked', 'fused'] as const
+export const ZERO_STAGES = [0, 1, 2, 3] as const
+export const OFFLOADS = ['none', 'optimizer', 'optimizer+params'] as const
+export const OFFLOAD_DEVICES = ['cpu', 'nvme'] as const
+export const PROVIDERS = ['aws'] as const
+
+export type Quantization = (typeof QUANTIZATIONS)[number]
+export type Precision = (typeof PRECISIONS)[number]
+export type Optimizer = (typeof OPTIMIZERS)[number]
+export type Attention = (typeof ATTENTIONS)[number]
+export type Loss = (typeof LOSSES)[number]
+export type ZeroStage = (typeof ZERO_STAGES)[number]
+export type Offload = (typeof OFFLOADS)[number]
+export type OffloadDevice = (typeof OFFLOAD_DEVICES)[number]
+export type Provider = (typeof PROVIDERS)[number]
+
+/** Where the model's architecture comes from. A config.json path arrives already read (`config`). */
+export type ModelRef =
+  | { kind: 'catalog'; id: string }
+  | { kind: 'config-file'; path: string; config: Record<string, unknown> }
+  | { kind: 'inline'; config: Record<string, unknown> }
+
+/** How much data one training run reads: tokens, or samples × their mean length; both times epochs. */
+export type TrainData =
+  | { tokens: number; epochs: number }
+  | { samples: number; avgTokens: number; epochs: number }
+
+export interface Constraints {
+  provider: Provider
+  /** Empty: every region in the catalog. */
+  regions: readonly string[]
+  spot: boolean
+  maxNodes: number
+  /** Empty: every GPU model. Names as in GPU_MODELS. */
+  gpus: readonly string[]
+  maxHourlyUsd: number | null
+  budgetUsd: number | null
+}
+
+/** A validated spec with every default filled in (spec format version 1). */
+export interface FinetuneSpec {
+  model: ModelRef
+  method: Method
+  lora: { rank: number; alpha: number; dropout: number; targets: 'all' | readonly string[]; modulesToSave: readonly string[] }
+  freeze: { trainableLayers: number }
+  quantization: Quantization
+  precision: Precision
+  optimizer: Optimizer
+  /** Per GPU; the global batch is micro × accumulation × GPUs. */
+  batch: { micro: number; accumulation: number }
+  seqLenTokens: number
+  gradientCheckpointing: boolean | 'auto'
+  attention: Attention
+  loss: Loss
+  deepspeed: { zero: ZeroStage | 'auto'; offload: Offload | 'auto'; offloadDevice: OffloadDevice }
+  gpus: number
+  train: TrainData | null
+  constraints: Constraints
+  /** Fraction of every GPU's memory kept free. */
+  margin: number
+}
+
+/** Where a spec came from: ftplan's own YAML, a Pulumi stack's `ftplan:spec`, or a LLaMA-Factory train YAML. */
+export type SpecSource = 'spec' | 'pulumi-stack' | 'llamafactory'
