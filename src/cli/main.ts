@@ -74,7 +74,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     return EXIT.ok
   } catch (error) {
     if (error instanceof CommanderError) {
-      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? EXIT.ok : EXIT.usage
+      // `commander.help` is help shown because no command was given: a usage error, printed to stderr.
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? EXIT.ok : EXIT.usage
     }
     if (error instanceof SpecError) {
       const n = error.issues.length

@@ -79,14 +79,17 @@ export function adaptLlamaFactory(root: LMap, r: FieldReader, src: SpecSources):
     if (dq?.kind === 'scalar' && dq.value === false) notes.push('double_quantization false: ftplan assumes double quantization (block constants of 0.127 instead of 0.5 bits per weight, QLoRA paper §2)')
   } else put('quantization', scalar('none', root.pos, 'quantization_bit'))
 
-  map('lora_rank', 'lora.rank', 8)
+  // LLaMA-Factory's defaults for a method's own keys are filled only for that method.
+  const finetuningType = str(get('finetuning_type')) ?? 'lora'
+  const isLora = finetuningType === 'lora'
+  map('lora_rank', 'lora.rank', isLora ? 8 : undefined)
   const rankNode = get('lora_rank')
   const rank = rankNode?.kind === 'scalar' && typeof rankNode.value === 'number' ? rankNode.value : 8
-  map('lora_alpha', 'lora.alpha', 2 * rank)
-  map('lora_dropout', 'lora.dropout', 0)
-  map('lora_target', 'lora.targets', 'all', (n) => commaList(n, r, 'lora_target', true))
+  map('lora_alpha', 'lora.alpha', isLora ? 2 * rank : undefined)
+  map('lora_dropout', 'lora.dropout', isLora ? 0 : undefined)
+  map('lora_target', 'lora.targets', isLora ? 'all' : undefined, (n) => commaList(n, r, 'lora_target', true))
   map('additional_target', 'lora.modules_to_save', undefined, (n) => commaList(n, r, 'additional_target', false))
-  map('freeze_trainable_layers', 'freeze.trainable_layers', 2)
+  map('freeze_trainable_layers', 'freeze.trainable_layers', finetuningType === 'freeze' ? 2 : undefined)
   map('cutoff_len', 'seq_len', 2048)
   map('per_device_train_batch_size', 'batch.micro', 8)
   map('gradient_accumulation_steps', 'batch.accumulation', 1)

@@ -50,19 +50,29 @@ export interface Located {
 /** Parses YAML (a superset of JSON) into located nodes; syntax errors become issues, never throws. */
 export function parseLocated(text: string, file: string): Located {
   const lineCounter = new LineCounter()
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true })
+  let doc: Document
+  try {
+    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true })
+  } catch (error) {
+    // yaml recurses per nesting level; absurd nesting exhausts the stack before it can report an error.
+    if (error instanceof RangeError) return { root: null, issues: [{ file, line: 1, col: 1, path: '', message: DEEP }] }
+    throw error
+  }
   const at = (offset: number | undefined): Pos => {
     const p = lineCounter.linePos(offset ?? 0)
     return { line: p.line, col: p.col }
   }
   const issues: Issue[] = doc.errors.map((e) => ({ file, ...at(e.pos[0]), path: '', message: yamlMessage(e.message) }))
   if (issues.length > 0) return { root: null, issues }
-  const state = { aliases: 0 }
+  const state = { aliases: 0, expanding: new Set<Node>() }
   const root = doc.contents === null ? null : convert(doc.contents as Node, doc, 0, state, at, file, issues)
   return { root: issues.length > 0 ? null : root, issues }
 }
 
+const DEEP = `nested too deeply to read (a spec needs at most a few levels; the limit is ${MAX_DEPTH})`
+
 function yamlMessage(message: string): string {
+  if (message.includes('Maximum call stack')) return DEEP
   return `YAML syntax error: ${message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`
 }
 
@@ -70,7 +80,7 @@ function convert(
   node: Node,
   doc: Document,
   depth: number,
-  state: { aliases: number },
+  state: { aliases: number; expanding: Set<Node> },
   at: (offset: number | undefined) => Pos,
   file: string,
   issues: Issue[],
@@ -82,12 +92,19 @@ function convert(
   }
   if (isAlias(node)) {
     state.aliases += 1
-    const target = node.resolve(doc)
-    if (state.aliases > MAX_ALIAS_EXPANSIONS || !target) {
-      issues.push({ file, ...pos, path: '', message: `alias *${node.source} cannot be expanded (unknown anchor or too many aliases)` })
+    const target = node.resolve(doc) as Node | undefined
+    if (!target || state.expanding.has(target)) {
+      issues.push({ file, ...pos, path: '', message: `alias *${node.source} ${target ? 'refers to the value that contains it' : 'has no anchor'}` })
       return { kind: 'scalar', pos, value: null }
     }
-    return { ...convert(target as Node, doc, depth + 1, state, at, file, issues), pos }
+    if (state.aliases > MAX_ALIAS_EXPANSIONS) {
+      issues.push({ file, ...pos, path: '', message: `more than ${MAX_ALIAS_EXPANSIONS} alias expansions` })
+      return { kind: 'scalar', pos, value: null }
+    }
+    state.expanding.add(target)
+    const value = convert(target, doc, depth + 1, state, at, file, issues)
+    state.expanding.delete(target)
+    return { ...value, pos }
   }
   if (isMap(node)) {
     const entries: LEntry[] = []

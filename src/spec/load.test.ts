@@ -1,0 +1,205 @@
+import { describe, expect, it } from 'vitest'
+import { stringify } from 'yaml'
+import { memorySources } from '../../test/helpers/memory-sources.js'
+import { SpecError, type Issue } from '../errors.js'
+import { specToDocument } from './document.js'
+import { loadSpec } from './load.js'
+
+function issuesOf(text: string, files: Record<string, string> = {}, file = 'spec.yaml'): Issue[] {
+  try {
+    loadSpec(text, file, memorySources(files))
+  } catch (e) {
+    if (e instanceof SpecError) return [...e.issues]
+    throw e
+  }
+  throw new Error('expected a SpecError')
+}
+const load = (text: string, files: Record<string, string> = {}, file = 'spec.yaml') => loadSpec(text, file, memorySources(files))
+
+describe('malformed specs: one located message per problem', () => {
+  it('wrong type', () => {
+    expect(issuesOf('model: meta-llama/Llama-2-7b-hf\nseq_len: "long"\n')).toEqual([
+      { file: 'spec.yaml', line: 2, col: 10, path: 'seq_len', message: 'expected an integer, got "long"', allowed: 'an integer 1..1048576' },
+    ])
+  })
+  it('unknown key, with the nearest known key', () => {
+    const [i] = issuesOf('model: meta-llama/Llama-2-7b-hf\noptimiser: adamw\n')
+    expect(i).toMatchObject({ line: 2, col: 1, path: 'optimiser', message: 'unknown key', didYouMean: 'optimizer' })
+  })
+  it('bad enum value, with the nearest allowed value', () => {
+    const [i] = issuesOf('model: meta-llama/Llama-2-7b-hf\nprecision: bf61\n')
+    expect(i).toMatchObject({ line: 2, col: 12, path: 'precision', allowed: 'bf16 | fp16 | pure_bf16 | fp32', didYouMean: 'bf16' })
+  })
+  it('negative batch', () => {
+    const [i] = issuesOf('model: meta-llama/Llama-2-7b-hf\nbatch:\n  micro: -4\n')
+    expect(i).toMatchObject({ line: 3, col: 10, path: 'batch.micro', message: '-4 is out of range' })
+  })
+  it('YAML syntax error', () => {
+    const [i] = issuesOf('model: meta-llama/Llama-2-7b-hf\nbatch: { micro: 2\n')
+    expect(i!.message).toMatch(/^YAML syntax error/)
+    expect(i!.line).toBeGreaterThanOrEqual(2)
+  })
+  it('duplicate keys', () => {
+    const [i] = issuesOf('model: meta-llama/Llama-2-7b-hf\nmethod: lora\nmethod: full\n')
+    expect(i).toMatchObject({ line: 3, col: 1 })
+    expect(i!.message).toMatch(/unique/)
+  })
+  it('unknown model, with the three nearest ids', () => {
+    const [i] = issuesOf('model: meta-llama/Llama-2-8b-hf\n')
+    expect(i).toMatchObject({
+      line: 1, col: 8, path: 'model', message: 'unknown model "meta-llama/Llama-2-8b-hf"',
+      didYouMean: '"meta-llama/Llama-2-7b-hf", "meta-llama/Llama-2-13b-hf" or "meta-llama/Llama-2-70b-hf"',
+    })
+  })
+  it('missing model, empty file, a list instead of a mapping', () => {
+    expect(issuesOf('method: lora\n')[0]).toMatchObject({ path: 'model', message: 'is required' })
+    expect(issuesOf('')[0]!.message).toMatch(/empty/)
+    expect(issuesOf('- model: x\n')[0]!.message).toMatch(/expected a mapping/)
+  })
+  it('collects every problem, in file order', () => {
+    const issues = issuesOf([
+      'model: meta-llama/Llama-2-7b-hf', 'method: lroa', 'lora: { rank: 0, targets: [q_prj] }', 'batch: { micro: 1.5 }',
+      'train: { samples: 10 }', 'constraints: { gpus: [H10], regions: [us-east1] }', 'margin: 2',
+    ].join('\n'))
+    expect(issues.map((i) => i.path)).toEqual(['method', 'lora.rank', 'lora.targets[0]', 'batch.micro', 'train', 'constraints.gpus[0]', 'constraints.regions[0]', 'margin'])
+    expect(issues.map((i) => i.line)).toEqual([2, 3, 3, 4, 5, 6, 6, 7])
+  })
+  it('contradictions: qlora without quantization, full with quantization, param offload below ZeRO-3', () => {
+    expect(issuesOf('model: Llama-2-7b-hf\nmethod: qlora\nquantization: none\n')[0]).toMatchObject({ line: 3, path: 'quantization' })
+    expect(issuesOf('model: Llama-2-7b-hf\nmethod: full\nquantization: 4bit\n')[0]).toMatchObject({ line: 3, path: 'quantization' })
+    expect(issuesOf('model: Llama-2-7b-hf\ndeepspeed: { zero: 2, offload: optimizer+params }\n')[0]).toMatchObject({ path: 'deepspeed.offload' })
+  })
+  it('LoRA targets the model does not have, and too many freeze layers', () => {
+    expect(issuesOf('model: Llama-2-7b-hf\nlora: { targets: [q_proj, gate_prj] }\n')[0]).toMatchObject({ path: 'lora.targets[1]', didYouMean: 'gate_proj', line: 2, col: 27 })
+    expect(issuesOf('model: Llama-2-7b-hf\nmethod: freeze\nfreeze: { trainable_layers: 33 }\n')[0]).toMatchObject({ path: 'freeze.trainable_layers', allowed: '1..32 (or -1..-32)' })
+  })
+})
+
+describe('normalization', () => {
+  it('fills and lists the documented defaults', () => {
+    const r = load('model: meta-llama/Llama-2-7b-hf\n')
+    expect(r.spec).toMatchObject({
+      method: 'lora', lora: { rank: 16, alpha: 32, dropout: 0, targets: 'all', modulesToSave: [] }, quantization: 'none',
+      precision: 'bf16', optimizer: 'adamw', batch: { micro: 1, accumulation: 1 }, seqLenTokens: 2048, gradientCheckpointing: 'auto',
+      attention: 'flash', loss: 'standard', deepspeed: { zero: 'auto', offload: 'auto', offloadDevice: 'cpu' }, gpus: 1, train: null,
+      constraints: { provider: 'aws', regions: [], spot: false, maxNodes: 4, gpus: [], maxHourlyUsd: null, budgetUsd: null }, margin: 0.1,
+    })
+    expect(r.defaults.map((d) => d.path)).toContain('seq_len')
+    expect(r.defaults.find((d) => d.path === 'lora.alpha')).toEqual({ path: 'lora.alpha', value: 32, from: 'ftplan' })
+  })
+  it('lora with quantization is qlora; qlora defaults to 4bit', () => {
+    expect(load('model: Llama-2-7b-hf\nquantization: 4bit\n').spec.method).toBe('qlora')
+    expect(load('model: Llama-2-7b-hf\nmethod: qlora\n').spec.quantization).toBe('4bit')
+  })
+  it('enum values are case-insensitive and come back canonical', () => {
+    expect(load('model: Llama-2-7b-hf\nmethod: LoRA\nconstraints: { gpus: [h100, a100-80gb] }\n').spec).toMatchObject({ method: 'lora', constraints: { gpus: ['H100', 'A100-80GB'] } })
+  })
+  it('train as samples × avg_tokens', () => {
+    expect(load('model: Llama-2-7b-hf\ntrain: { samples: 1000, avg_tokens: 512 }\n').spec.train).toEqual({ samples: 1000, avgTokens: 512, epochs: 1 })
+  })
+  it('an inline model, with unused config keys listed as ignored', () => {
+    const r = load('model:\n  name: tiny\n  hidden_size: 64\n  num_hidden_layers: 2\n  num_attention_heads: 4\n  intermediate_size: 128\n  vocab_size: 100\n  rope_theta: 10000\n')
+    expect(r.model.arch.name).toBe('tiny')
+    expect(r.ignored).toContainEqual({ path: 'model.rope_theta', reason: 'config.json key ftplan does not use' })
+  })
+  it('an inline model error points at the key', () => {
+    const issues = issuesOf('model:\n  hidden_size: 64\n  num_hidden_layers: two\n')
+    expect(issues.find((i) => i.path === 'model.num_hidden_layers')).toMatchObject({ line: 3, col: 22, message: 'expected an integer 1..4096, got "two"' })
+    expect(issues.find((i) => i.path === 'model.vocab_size')).toMatchObject({ line: 2, col: 3, message: 'is required (key absent)' })
+  })
+  it('a config.json path; its problems are located in the config file', () => {
+    const config = JSON.stringify({ model_type: 'llama', hidden_size: 4096, num_hidden_layers: 32, num_attention_heads: 32, intermediate_size: 11008, vocab_size: 32000 })
+    expect(load('model: ./llama/config.json\n', { 'llama/config.json': config }).params.total).toBe(6_738_415_616)
+    expect(load('model: ./llama\n', { 'llama/config.json': config }).spec.model).toMatchObject({ kind: 'config-file', path: './llama' })
+    const bad = '{\n  "model_type": "llama",\n  "hidden_size": "big"\n}'
+    expect(issuesOf('model: ./bad.json\n', { 'bad.json': bad }).find((i) => i.path === 'hidden_size')).toMatchObject({ file: 'bad.json', line: 3, col: 18 })
+    expect(issuesOf('model: ./missing.json\n')[0]).toMatchObject({ line: 1, col: 8, message: 'no config.json at "./missing.json"' })
+  })
+  it('round-trips: the printed spec reads back to the same spec', () => {
+    const r = load('model: Qwen/Qwen2.5-7B\nmethod: freeze\nfreeze: { trainable_layers: -3 }\ntrain: { tokens: 2e9 }\nconstraints: { max_hourly_usd: 40 }\n')
+    expect(load(stringify(specToDocument(r.spec))).spec).toEqual(r.spec)
+  })
+})
+
+describe('three input forms of one set-up normalize to equal specs', () => {
+  const dsConfig = JSON.stringify({ train_batch_size: 'auto', zero_optimization: { stage: 2, offload_optimizer: { device: 'cpu', pin_memory: true } } })
+  const plain = `
+model: meta-llama/Llama-2-7b-hf
+method: lora
+lora: { rank: 16, alpha: 32, dropout: 0.05, targets: [q_proj, v_proj] }
+precision: bf16
+optimizer: adamw
+batch: { micro: 4, accumulation: 4 }
+seq_len: 1024
+gradient_checkpointing: true
+attention: flash
+loss: fused
+deepspeed: { zero: 2, offload: optimizer }
+`
+  const stack = `
+config:
+  aws:region: us-east-1
+  ftplan:spec:
+${plain.trim().split('\n').map((l) => `    ${l}`).join('\n')}
+`
+  const llamafactory = `
+### model
+model_name_or_path: meta-llama/Llama-2-7b-hf
+### method
+stage: sft
+do_train: true
+finetuning_type: lora
+lora_rank: 16
+lora_alpha: 32
+lora_dropout: 0.05
+lora_target: q_proj,v_proj
+deepspeed: examples/deepspeed/ds_z2_offload_config.json
+### dataset
+dataset: identity,alpaca_en_demo
+template: llama2
+cutoff_len: 1024
+### train
+per_device_train_batch_size: 4
+gradient_accumulation_steps: 4
+learning_rate: 1.0e-4
+num_train_epochs: 3.0
+bf16: true
+flash_attn: fa2
+enable_liger_kernel: true
+optim: adamw_torch
+`
+  const files = { 'examples/deepspeed/ds_z2_offload_config.json': dsConfig }
+
+  it('plain, Pulumi stack and LLaMA-Factory', () => {
+    const a = load(plain)
+    const b = load(stack, {}, 'stacks/Pulumi.dev.yaml')
+    const c = load(llamafactory, files, 'train_lora.yaml')
+    expect([a.source, b.source, c.source]).toEqual(['spec', 'pulumi-stack', 'llamafactory'])
+    expect(b.spec).toEqual(a.spec)
+    expect(c.spec).toEqual(a.spec)
+    expect(c.ignored.map((i) => i.path)).toEqual(['do_train', 'dataset', 'template', 'learning_rate', 'num_train_epochs'])
+  })
+
+  it('LLaMA-Factory defaults fill what the YAML leaves out, as LLaMA-Factory would run it', () => {
+    const r = load('model_name_or_path: meta-llama/Llama-2-7b-hf\nstage: sft\nbf16: true\n', {}, 'lf.yaml')
+    expect(r.spec).toMatchObject({
+      method: 'lora', lora: { rank: 8, alpha: 16, dropout: 0, targets: 'all' }, seqLenTokens: 2048, batch: { micro: 8, accumulation: 1 },
+      gradientCheckpointing: true, attention: 'sdpa', optimizer: 'adamw', loss: 'standard', precision: 'bf16',
+    })
+    expect(r.defaults.filter((d) => d.from === 'llamafactory').map((d) => d.path)).toEqual([
+      'method', 'lora.rank', 'lora.alpha', 'lora.dropout', 'lora.targets', 'seq_len', 'batch.micro', 'batch.accumulation',
+      'attention', 'gradient_checkpointing', 'optimizer', 'loss',
+    ])
+  })
+
+  it('LLaMA-Factory QLoRA, freeze and its errors', () => {
+    expect(load('model_name_or_path: Llama-2-7b-hf\nquantization_bit: 4\nbf16: true\n', {}, 'lf.yaml').spec).toMatchObject({ method: 'qlora', quantization: '4bit' })
+    expect(load('model_name_or_path: Llama-2-7b-hf\nfinetuning_type: freeze\nfreeze_trainable_layers: 4\n', {}, 'lf.yaml').spec).toMatchObject({ method: 'freeze', freeze: { trainableLayers: 4 }, precision: 'fp32' })
+    const issues = issuesOf('model_name_or_path: Llama-2-7b-hf\nstage: dpo\nlora_rank: eight\noptim: adamw_9bit\ndeepspeed: ds.json\n', {}, 'lf.yaml')
+    expect(issues.map((i) => i.path)).toEqual(['stage', 'lora_rank (→ lora.rank)', 'optim', 'deepspeed'])
+  })
+
+  it('a Pulumi stack without ftplan:spec', () => {
+    expect(issuesOf('config:\n  aws:region: us-east-1\n', {}, 'stacks/Pulumi.dev.yaml')[0]).toMatchObject({ path: 'config', message: 'no ftplan:spec key in the stack config' })
+  })
+})
