@@ -1,3 +1,4 @@
+import { didYouMean } from '../suggest.js'
 import { entry, parseLocated, toPlain, type LEntry, type LMap, type LNode, type LScalar, type Pos } from './located.js'
 import type { SpecSources } from './model-ref.js'
 import type { FilledDefault, IgnoredField } from './normalize.js'
@@ -40,6 +41,11 @@ export function adaptLlamaFactory(root: LMap, r: FieldReader, src: SpecSources):
   const defaults: FilledDefault[] = []
   const notes: string[] = []
   const ignored: IgnoredField[] = root.entries.filter((e) => !READ.has(e.key)).map((e) => ({ path: e.key, reason: 'LLaMA-Factory key ftplan does not use' }))
+  // LLaMA-Factory has hundreds of keys, so unknown ones are not errors; a near miss of one ftplan reads is worth a word.
+  for (const i of ignored) {
+    const near = didYouMean(i.path, [...READ])
+    if (near && !root.entries.some((e) => e.key === near)) notes.push(`${i.path} is ignored: did you mean ${near}?`)
+  }
   const get = (key: string) => entry(root, key)?.value
   const out: LEntry[] = []
   const put = (specPath: string, value: LNode) => setPath(out, specPath.split('.'), value, root.pos)

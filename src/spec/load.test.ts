@@ -91,6 +91,9 @@ describe('normalization', () => {
     expect(load('model: Llama-2-7b-hf\nquantization: 4bit\n').spec.method).toBe('qlora')
     expect(load('model: Llama-2-7b-hf\nmethod: qlora\n').spec.quantization).toBe('4bit')
   })
+  it('a GPU family name suggests each of its sizes', () => {
+    expect(issuesOf('model: Llama-2-7b-hf\nconstraints: { gpus: [A100] }\n')[0]).toMatchObject({ path: 'constraints.gpus[0]', didYouMean: 'A100-40GB or A100-80GB' })
+  })
   it('enum values are case-insensitive and come back canonical', () => {
     expect(load('model: Llama-2-7b-hf\nmethod: LoRA\nconstraints: { gpus: [h100, a100-80gb] }\n').spec).toMatchObject({ method: 'lora', constraints: { gpus: ['H100', 'A100-80GB'] } })
   })
@@ -197,6 +200,10 @@ optim: adamw_torch
     expect(load('model_name_or_path: Llama-2-7b-hf\nfinetuning_type: freeze\nfreeze_trainable_layers: 4\n', {}, 'lf.yaml').spec).toMatchObject({ method: 'freeze', freeze: { trainableLayers: 4 }, precision: 'fp32' })
     const issues = issuesOf('model_name_or_path: Llama-2-7b-hf\nstage: dpo\nlora_rank: eight\noptim: adamw_9bit\ndeepspeed: ds.json\n', {}, 'lf.yaml')
     expect(issues.map((i) => i.path)).toEqual(['stage', 'lora_rank (→ lora.rank)', 'optim', 'deepspeed'])
+  })
+
+  it('a misspelt LLaMA-Factory key is ignored with a note', () => {
+    expect(load('model_name_or_path: Llama-2-7b-hf\nlora_rnak: 64\nbf16: true\n', {}, 'lf.yaml').notes).toContain('lora_rnak is ignored: did you mean lora_rank?')
   })
 
   it('a Pulumi stack without ftplan:spec', () => {

@@ -82,7 +82,7 @@ export class FieldReader {
     const v = node.value
     const match = allowed.find((a) => a === v || (typeof a === 'string' && typeof v === 'string' && a.toLowerCase() === v.trim().toLowerCase()))
     if (match !== undefined) return match
-    const near = typeof v === 'string' ? didYouMean(v, allowed.map(String)) : undefined
+    const near = typeof v === 'string' ? nearChoice(v, allowed.map(String)) : undefined
     return this.fail(node, path, `${describe(node)} is not allowed`, { allowed: list, ...(near ? { didYouMean: near } : {}) })
   }
 
@@ -101,6 +101,14 @@ export class FieldReader {
     })
     return ok ? out : undefined
   }
+}
+
+/** `A100` names two GPUs (A100-40GB, A100-80GB): a prefix of several values suggests them all. */
+function nearChoice(value: string, allowed: readonly string[]): string | undefined {
+  const v = value.trim().toLowerCase()
+  const extended = v.length >= 2 ? allowed.filter((a) => a.toLowerCase().startsWith(`${v}-`)) : []
+  if (extended.length > 0) return extended.length === 1 ? extended[0] : `${extended.slice(0, -1).join(', ')} or ${extended.at(-1)}`
+  return didYouMean(value, allowed)
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {
