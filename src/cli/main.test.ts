@@ -72,6 +72,12 @@ describe('ftplan CLI, in process', () => {
     expect(r.stderr).not.toMatch(/\bat .*\.(ts|js):\d+/)
   })
 
+  it('YAML syntax error: exit 1 with its line and column', async () => {
+    const r = await run('spec', 'check', 'test/fixtures/specs/syntax-error.yaml')
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^error: 1 problem in the spec:\n  test\/fixtures\/specs\/syntax-error\.yaml:\d+:\d+: YAML syntax error: .+\n$/)
+  })
+
   it('unknown model: exit 1 with the three nearest ids', async () => {
     const r = await run('spec', 'check', 'test/fixtures/specs/unknown-model.yaml')
     expect(r.code).toBe(1)
