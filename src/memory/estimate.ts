@@ -1,0 +1,138 @@
+import type { ModelArch } from '../models/arch.js'
+import type { FinetuneSpec } from '../spec/spec.js'
+import { activationBytes } from './activations.js'
+import { gradientBytes } from './gradients.js'
+import { logitsBytes } from './logits.js'
+import { adapterInputCopyBytes, modelFacts, type ModelFacts } from './model-facts.js'
+import { hostBytes } from './offload.js'
+import { optimizerBytes } from './optimizer.js'
+import { allocatorOverheadBytes, cudaContextBytes } from './overhead.js'
+import { precisionRegime } from './regime.js'
+import type { Strategy } from './strategy.js'
+import { weightBytes } from './weights.js'
+import { zeroBufferBytes } from './zero-buffers.js'
+
+export const TERMS = ['weights', 'gradients', 'optimizerStates', 'activations', 'logits', 'zeroBuffers', 'cudaContext', 'allocatorOverhead'] as const
+export type Term = (typeof TERMS)[number]
+export type Breakdown = Record<Term, number>
+export type Phase = 'forward' | 'backward' | 'optimizer step'
+
+/** The allocated bytes of each allocator-visible term at one point of a training step. */
+export interface PhaseMemory {
+  phase: Phase
+  terms: Omit<Breakdown, 'cudaContext' | 'allocatorOverhead'>
+  /** What the step allocates and frees (activations, logits, step transients): drives fragmentation. */
+  dynamicBytes: number
+  allocatedBytes: number
+}
+
+/** The estimate contract of DESIGN.md ("The estimate contract"), plus what the human view explains. */
+export interface MemoryEstimate {
+  version: 1
+  model: { name: string; params: number; trainableParams: number }
+  gpus: number
+  zeroStage: number
+  offload: string
+  gradientCheckpointing: boolean
+  perGpu: { breakdown: Breakdown; peakAllocatedBytes: number; peakReservedBytes: number; totalBytes: number }
+  perNode: { cpuBytes: number; nvmeBytes: number }
+  assumptions: string[]
+  /** Beyond the JSON contract: the phase that peaks, every phase, and a line per term. */
+  peakPhase: Phase
+  phases: PhaseMemory[]
+  details: Record<Term, string>
+}
+
+/**
+ * Per-GPU memory of one training step: every term from its formula (memory-model.md), the peak taken over
+ * the phases of a step (end of forward, backward, optimizer step), not a sum of each term's maximum.
+ * `facts` can be computed once per spec and model and reused across strategies (the planner does).
+ */
+export function estimateMemory(spec: FinetuneSpec, arch: ModelArch, strategy: Strategy, facts?: ModelFacts): MemoryEstimate {
+  const regime = precisionRegime(spec, strategy)
+  const f = facts ?? modelFacts(spec, arch, adapterInputCopyBytes(spec, regime.adaptersInAutocast))
+  const tokens = strategy.microBatch * spec.seqLenTokens
+  const w = weightBytes(spec, f, regime, strategy)
+  const g = gradientBytes(f, regime, strategy)
+  const o = optimizerBytes(spec.optimizer, f, regime, strategy)
+  const a = activationBytes(f, spec.attention, spec.seqLenTokens, strategy.microBatch, strategy.gradientCheckpointing, regime)
+  const l = logitsBytes(arch, spec.loss, tokens, regime)
+  const z = zeroBufferBytes(f, regime, strategy)
+  const host = hostBytes(f, regime, strategy, o.bytesPerParam)
+  // adamw is torch's fused AdamW, transformers' default since PyTorch 2.8 (transformers PR #37358) and
+  // torchtune's: it updates in place. (The older foreach path adds one state-sized temporary; not modelled.)
+  const stepTemp = 0
+
+  const weights = w.resident + w.autocastCopies
+  const phase = (p: Phase, terms: PhaseMemory['terms'], dynamicBytes: number): PhaseMemory => ({
+    phase: p, terms, dynamicBytes,
+    allocatedBytes: terms.weights + terms.gradients + terms.optimizerStates - o.paged + terms.activations + terms.logits + terms.zeroBuffers,
+  })
+  const forward = phase('forward', { weights, gradients: g.carried, optimizerStates: o.gpu, activations: a.retained, logits: l.forwardPeak, zeroBuffers: z.steady }, a.retained + l.forwardPeak)
+  // Backward: the loss's backward with every activation alive, then layer by layer (activations freed as
+  // gradients appear, so the layer-wise peak is at the first layer or at the last).
+  const lossBackward = phase('backward', { weights, gradients: g.carried, optimizerStates: o.gpu, activations: a.retained, logits: l.backwardPeak, zeroBuffers: z.steady }, a.retained + l.backwardPeak)
+  const firstLayer = phase('backward', { weights, gradients: g.carried, optimizerStates: o.gpu, activations: a.retained + a.layerBackward, logits: 0, zeroBuffers: z.steady }, a.retained + a.layerBackward)
+  const lastLayer = phase('backward', { weights, gradients: Math.max(g.full, g.carried), optimizerStates: o.gpu, activations: a.layerBackward, logits: 0, zeroBuffers: z.steady }, a.layerBackward)
+  const step = phase('optimizer step', {
+    weights: w.resident, gradients: g.full + g.stepExtra, optimizerStates: o.gpu + stepTemp, activations: 0, logits: 0,
+    zeroBuffers: regime.deepspeed ? strategy.zero.reduceBucketSize * regime.gradBytes : 0,
+  }, stepTemp + g.stepExtra)
+  const backward = [lossBackward, firstLayer, lastLayer].reduce((x, y) => (y.allocatedBytes > x.allocatedBytes ? y : x))
+  const phases = [forward, backward, step]
+  const peak = phases.reduce((x, y) => (y.allocatedBytes > x.allocatedBytes ? y : x))
+
+  const context = cudaContextBytes(strategy.gpus)
+  const allocatorOverhead = allocatorOverheadBytes(peak.dynamicBytes)
+  const peakAllocatedBytes = peak.allocatedBytes
+  const peakReservedBytes = peakAllocatedBytes + allocatorOverhead
+  const totalBytes = peakReservedBytes + context.bytes + o.paged
+
+  return {
+    version: 1,
+    model: { name: arch.name, params: f.params.total, trainableParams: f.trainableParams },
+    gpus: strategy.gpus,
+    zeroStage: strategy.zeroStage,
+    offload: strategy.offload,
+    gradientCheckpointing: strategy.gradientCheckpointing,
+    perGpu: { breakdown: { ...peak.terms, cudaContext: context.bytes, allocatorOverhead }, peakAllocatedBytes, peakReservedBytes, totalBytes },
+    perNode: { cpuBytes: host.cpuBytes, nvmeBytes: host.nvmeBytes },
+    assumptions: assumptionsFor(spec, strategy, regime.describe, peak.phase),
+    peakPhase: peak.phase,
+    phases,
+    details: {
+      weights: w.detail,
+      gradients: g.detail,
+      optimizerStates: o.detail,
+      activations: a.detail,
+      logits: l.detail,
+      zeroBuffers: z.detail,
+      cudaContext: context.detail,
+      allocatorOverhead: 'caching-allocator reserve, 10% of what the step allocates and frees',
+    },
+  }
+}
+
+function assumptionsFor(spec: FinetuneSpec, s: Strategy, regime: string, peak: Phase): string[] {
+  const out = [
+    `peak in the ${peak} phase; the peak is the largest of forward, backward and optimizer step, not a sum of each term's maximum`,
+    `precision: ${regime}`,
+    s.zeroStage === 0 ? (s.gpus > 1 ? `${s.gpus} GPUs in plain data parallelism: every GPU holds the whole model` : 'one GPU, no DeepSpeed') : `DeepSpeed ZeRO-${s.zeroStage} over ${s.gpus} GPUs, HF "auto" bucket sizes (reduce_bucket_size = hidden²)`,
+    `every sample padded to seq_len ${spec.seqLenTokens} (an upper bound: packing or shorter samples use less)`,
+    `gradient checkpointing ${s.gradientCheckpointing ? 'on: one checkpoint per decoder layer' : 'off'}`,
+    `attention ${spec.attention}${spec.attention === 'sdpa' ? ' (transformers repeats K/V to all heads)' : ''}; loss ${spec.loss}`,
+  ]
+  if (s.accumulation > 1) out.push(`gradient accumulation ${s.accumulation}: gradients of earlier micro-steps stay alive through forward`)
+  if (spec.optimizer.startsWith('paged')) out.push('paged optimizer state lives in CUDA unified memory: counted in totalBytes, not in peakAllocated/peakReserved')
+  if (spec.method === 'lora' || spec.method === 'qlora') out.push(`LoRA adapters ${spec.precision === 'pure_bf16' || s.zeroStage > 0 ? 'in bf16' : 'in fp32 (LLaMA-Factory / PEFT upcast) under autocast'}`)
+  if (s.offload !== 'none') out.push(`offload ${s.offload} to ${s.offloadDevice}: host memory per node excludes model loading and the Python processes`)
+  return out
+}
+
+/** Exactly the JSON contract (`ftplan estimate --json`). */
+export function estimateJson(e: MemoryEstimate): Record<string, unknown> {
+  return {
+    version: e.version, model: e.model, gpus: e.gpus, zeroStage: e.zeroStage, offload: e.offload,
+    gradientCheckpointing: e.gradientCheckpointing, perGpu: e.perGpu, perNode: e.perNode, assumptions: e.assumptions,
+  }
+}

@@ -1,0 +1,40 @@
+import type { ModelFacts } from './model-facts.js'
+import type { Regime } from './regime.js'
+import type { Strategy } from './strategy.js'
+
+export interface GradientBytes {
+  /** Gradients held when backward has finished (and through the optimizer step). */
+  full: number
+  /** Gradients that exist before backward starts: the previous micro-steps' sums under accumulation. */
+  carried: number
+  /** fp32 gradient copies DeepSpeed makes for the optimizer step only. */
+  stepExtra: number
+  detail: string
+}
+
+/**
+ * Gradients of the trainable parameters on one GPU (memory-model §2.2, §3.5): ZeRO-1 keeps full 16-bit
+ * grads, ZeRO-2 and 3 keep a 1/N partition; DeepSpeed converts the partition to fp32 for the step
+ * (ZeRO-3: one fp32 buffer of the largest sub-group, sub_group_size). Optimizer offload moves the
+ * partition (and the fp32 copy) to the CPU. Without DeepSpeed grads take the trainable weights' dtype.
+ */
+export function gradientBytes(facts: ModelFacts, regime: Regime, s: Strategy): GradientBytes {
+  const T = facts.trainableParams
+  const carry = s.accumulation > 1
+  if (!regime.deepspeed) {
+    const full = T * regime.gradBytes
+    return { full, carried: carry ? full : 0, stepExtra: 0, detail: `${regime.gradBytes} B per trainable parameter` }
+  }
+  const offload = s.offload !== 'none'
+  const partition = Math.ceil(T / s.gpus)
+  if (s.zeroStage === 1) {
+    const full = T * regime.gradBytes
+    return { full, carried: carry ? full : 0, stepExtra: offload ? 0 : 4 * partition, detail: `ZeRO-1: full ${regime.gradBytes}-byte grads on every GPU${offload ? '' : ', fp32 partition at the step'}` }
+  }
+  if (offload) {
+    return { full: 0, carried: 0, stepExtra: 0, detail: `ZeRO-${s.zeroStage}: reduced into pinned CPU buffers (optimizer offload)` }
+  }
+  const full = partition * regime.gradBytes
+  const stepExtra = s.zeroStage === 3 ? 4 * Math.min(partition, s.zero.subGroupSize) : 4 * partition
+  return { full, carried: carry ? full : 0, stepExtra, detail: `ZeRO-${s.zeroStage}: 1/${s.gpus} partition, ${regime.gradBytes} B, + fp32 copy at the step` }
+}

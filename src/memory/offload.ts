@@ -1,0 +1,35 @@
+import { DS_DEFAULTS } from './constants.js'
+import type { ModelFacts } from './model-facts.js'
+import type { Regime } from './regime.js'
+import type { Strategy } from './strategy.js'
+
+export interface HostBytes {
+  cpuBytes: number
+  nvmeBytes: number
+  detail: string
+}
+
+/**
+ * CPU RAM and NVMe one node needs for offloaded state (memory-model §3.2, §3.5): per GPU, optimizer offload
+ * holds the fp32 master, the optimizer state and fp32 gradients of its 1/N partition in (pinned) host
+ * memory; parameter offload adds its 16-bit parameter partition. NVMe keeps the state on disk and pins
+ * swap buffers in RAM (offload_optimizer.buffer_count × the sub-group, offload_param buffer_count ×
+ * buffer_size). Model loading and the Python processes themselves are not counted.
+ */
+export function hostBytes(facts: ModelFacts, regime: Regime, s: Strategy, optimizerBytesPerParam: number): HostBytes {
+  if (!regime.deepspeed || s.offload === 'none') return { cpuBytes: 0, nvmeBytes: 0, detail: 'nothing offloaded' }
+  const perGpuTrainable = Math.ceil(facts.trainableParams / s.gpus)
+  const optimizer = perGpuTrainable * (optimizerBytesPerParam + 4) // + fp32 gradient partition
+  const params = s.offload === 'optimizer+params' ? Math.ceil(((facts.trainableParams + facts.frozenParams) * regime.trainableWeightBytes) / s.gpus) : 0
+  const n = s.gpusPerNode
+  if (s.offloadDevice === 'cpu') {
+    return { cpuBytes: n * (optimizer + params), nvmeBytes: 0, detail: `${n} GPUs × (optimizer ${(optimizerBytesPerParam + 4).toFixed(0)} B per parameter of the partition${params ? ' + 16-bit parameters' : ''}), pinned` }
+  }
+  const optimizerBuffers = DS_DEFAULTS.offloadOptimizerBufferCount * Math.min(perGpuTrainable, s.zero.subGroupSize) * 4
+  const paramBuffers = params ? DS_DEFAULTS.offloadParamBufferCount * DS_DEFAULTS.offloadParamBufferSize * regime.trainableWeightBytes : 0
+  return {
+    cpuBytes: n * (optimizerBuffers + paramBuffers + perGpuTrainable * 4),
+    nvmeBytes: n * (optimizer - perGpuTrainable * 4 + params),
+    detail: `NVMe holds the optimizer state${params ? ' and parameters' : ''}; RAM holds pinned swap buffers and fp32 gradients`,
+  }
+}

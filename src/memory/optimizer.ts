@@ -1,0 +1,62 @@
+import type { Optimizer } from '../spec/spec.js'
+import { BNB_8BIT_STATE_BYTES } from './constants.js'
+import type { ModelFacts } from './model-facts.js'
+import type { Regime } from './regime.js'
+import type { Strategy } from './strategy.js'
+
+export interface OptimizerBytes {
+  /** Optimizer state and fp32 master weights on one GPU. */
+  gpu: number
+  /** Part of `gpu` in CUDA unified memory (paged optimizers): outside PyTorch's allocator counters. */
+  paged: number
+  /** Bytes of state per trainable parameter (master included), before sharding. */
+  bytesPerParam: number
+  detail: string
+}
+
+/**
+ * State elements per trainable parameter: AdamW two moments; Lion and SGD (with momentum) one;
+ * Adafactor a factored second moment, rows + columns per matrix (Shazeer & Stern 2018; HF Adafactor keeps
+ * no first moment by default). bitsandbytes 8-bit optimizers store uint8 state with an fp32 absmax per
+ * 256 elements, 32-bit state for tensors under 4096 elements (optim/optimizer.py).
+ */
+export function optimizerStateBytes(optimizer: Optimizer, facts: ModelFacts, regime: Regime): { total: number; perParam: number; paged: boolean } {
+  const T = facts.trainableParams
+  const master = regime.masterBytes * T
+  const s = regime.stateBytes
+  let state: number
+  switch (optimizer) {
+    case 'adamw':
+    case 'paged_adamw':
+      state = 2 * s * T
+      break
+    case 'adamw_8bit':
+    case 'paged_adamw_8bit':
+      state = 2 * BNB_8BIT_STATE_BYTES * (T - facts.small8bitElements) + 2 * 4 * facts.small8bitElements
+      break
+    case 'adafactor':
+      state = s * Math.min(facts.adafactorStateElements, T)
+      break
+    case 'sgd':
+    case 'lion':
+      state = s * T
+      break
+  }
+  const total = master + state
+  return { total, perParam: T > 0 ? total / T : 0, paged: optimizer === 'paged_adamw' || optimizer === 'paged_adamw_8bit' }
+}
+
+/** Optimizer state on one GPU: sharded 1/N under ZeRO 1–3, moved to the CPU or NVMe by optimizer offload. */
+export function optimizerBytes(optimizer: Optimizer, facts: ModelFacts, regime: Regime, s: Strategy): OptimizerBytes {
+  const { total, perParam, paged } = optimizerStateBytes(optimizer, facts, regime)
+  const shard = regime.deepspeed ? s.gpus : 1
+  const offloaded = regime.deepspeed && s.offload !== 'none'
+  const gpu = offloaded ? 0 : Math.ceil(total / shard)
+  const detail = [
+    `${optimizer}: ${perParam.toFixed(2)} B per trainable parameter${regime.masterBytes ? ' (incl. fp32 master)' : ''}`,
+    shard > 1 ? `÷ ${shard} (ZeRO-${s.zeroStage})` : '',
+    offloaded ? `offloaded to ${s.offloadDevice}` : '',
+    paged && !offloaded ? 'paged (unified memory, outside max_allocated)' : '',
+  ]
+  return { gpu, paged: paged && !offloaded ? gpu : 0, bytesPerParam: perParam, detail: detail.filter(Boolean).join(', ') }
+}

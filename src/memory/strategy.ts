@@ -1,0 +1,74 @@
+import type { ModelArch } from '../models/arch.js'
+import type { FinetuneSpec, Offload, OffloadDevice, ZeroStage } from '../spec/spec.js'
+import { DS_DEFAULTS } from './constants.js'
+
+/** DeepSpeed knobs that size GPU buffers; `ds-config` writes these same values. */
+export interface ZeroSettings {
+  reduceBucketSize: number
+  allgatherBucketSize: number
+  overlapComm: boolean
+  prefetchBucketSize: number
+  paramPersistenceThreshold: number
+  maxLiveParameters: number
+  subGroupSize: number
+}
+
+/** How a run is laid out on hardware: what `plan` searches over and `estimate` takes from the spec or flags. */
+export interface Strategy {
+  /** Data-parallel GPUs: they share ZeRO state. */
+  gpus: number
+  /** GPUs in one node, for the CPU RAM a node needs. */
+  gpusPerNode: number
+  /** 0: no DeepSpeed (HF Trainer / PyTorch DDP); 1–3: DeepSpeed ZeRO. */
+  zeroStage: ZeroStage
+  offload: Offload
+  offloadDevice: OffloadDevice
+  gradientCheckpointing: boolean
+  microBatch: number
+  accumulation: number
+  zero: ZeroSettings
+}
+
+/**
+ * HF Trainer's "auto" bucket sizes (transformers integrations/deepspeed.py trainer_config_finalize), made
+ * integers as DeepSpeed ≥ 0.15 requires; overlap_comm as DeepSpeed's default (true only for stage 3).
+ */
+export function defaultZeroSettings(arch: ModelArch, stage: ZeroStage): ZeroSettings {
+  const h = arch.hiddenSize
+  return {
+    reduceBucketSize: h * h,
+    allgatherBucketSize: h * h,
+    overlapComm: stage === 3,
+    prefetchBucketSize: Math.floor(0.9 * h * h),
+    paramPersistenceThreshold: 10 * h,
+    maxLiveParameters: DS_DEFAULTS.maxLiveParameters,
+    subGroupSize: DS_DEFAULTS.subGroupSize,
+  }
+}
+
+export interface StrategyOverrides {
+  gpus?: number
+  zeroStage?: ZeroStage
+  offload?: Offload
+  gradientCheckpointing?: boolean
+}
+
+/**
+ * The strategy `estimate` uses: the spec's values, flags over them; `auto` means no DeepSpeed, no offload
+ * and no gradient checkpointing (the plain run; `plan` is what chooses).
+ */
+export function strategyFromSpec(spec: FinetuneSpec, arch: ModelArch, o: StrategyOverrides = {}): Strategy {
+  const zeroStage = o.zeroStage ?? (spec.deepspeed.zero === 'auto' ? 0 : spec.deepspeed.zero)
+  const gpus = o.gpus ?? spec.gpus
+  return {
+    gpus,
+    gpusPerNode: Math.min(gpus, 8),
+    zeroStage,
+    offload: o.offload ?? (spec.deepspeed.offload === 'auto' ? 'none' : spec.deepspeed.offload),
+    offloadDevice: spec.deepspeed.offloadDevice,
+    gradientCheckpointing: o.gradientCheckpointing ?? (spec.gradientCheckpointing === 'auto' ? false : spec.gradientCheckpointing),
+    microBatch: spec.batch.micro,
+    accumulation: spec.batch.accumulation,
+    zero: defaultZeroSettings(arch, zeroStage),
+  }
+}
