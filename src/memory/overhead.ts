@@ -7,7 +7,7 @@ export function cudaContextBytes(gpus: number): { bytes: number; detail: string 
     : { bytes: CUDA_CONTEXT_BYTES, detail: 'CUDA context and cuBLAS workspace, 0.5 GiB' }
 }
 
-/** The caching allocator's reserve above the allocated peak: a fraction of what a step allocates and frees. */
-export function allocatorOverheadBytes(dynamicBytes: number): number {
-  return Math.round(FRAGMENTATION_FRACTION * dynamicBytes)
+/** The caching allocator's reserve above the allocated peak (constants.ts FRAGMENTATION_FRACTION). */
+export function allocatorOverheadBytes(peakAllocatedBytes: number): number {
+  return Math.round(FRAGMENTATION_FRACTION * peakAllocatedBytes)
 }
