@@ -6,6 +6,7 @@ import { MODELS } from '../models/catalog.js'
 import { modelRows, renderModelsTable } from '../report/models-table.js'
 import { renderSpecCheck, specCheckJson } from '../report/spec-check.js'
 import { loadSpec } from '../spec/load.js'
+import { addEstimateCommand, UsageError } from './estimate-command.js'
 import { fileSources, readText } from './sources.js'
 
 /** Documented exit codes (README "Exit codes"). */
@@ -25,6 +26,8 @@ Examples:
   ftplan models                                  list the built-in models with exact parameter counts
   ftplan spec check stacks/Pulumi.example.yaml   validate a spec and show the defaults filled in
   ftplan spec check train_lora.yaml --json       a LLaMA-Factory training YAML, as JSON
+  ftplan estimate stacks/Pulumi.example.yaml     memory per GPU, term by term, and the GPU sizes it fits
+  ftplan estimate spec.yaml --gpus 8 --zero 3 --compare
 
 Exit codes: 0 ok, 1 bad input (spec, model, file), 2 bad usage (unknown command or option), 70 internal error.`
 
@@ -51,6 +54,11 @@ export function buildProgram(io: CliIo): Command {
       io.stdout(opts.json ? JSON.stringify({ version: 1, models: rows }, null, 2) + '\n' : renderModelsTable(rows))
     })
 
+  const readSpec = (file: string) => {
+    const text = readText(resolve(io.cwd, file))
+    if (text === null) throw new UserError(`${file}: no such file (expected a spec YAML, a Pulumi stack file or a LLaMA-Factory YAML)`)
+    return loadSpec(text, file, fileSources(io.cwd))
+  }
   const spec = program.command('spec').description('work with fine-tuning specs')
   spec
     .command('check')
@@ -58,11 +66,10 @@ export function buildProgram(io: CliIo): Command {
     .argument('<file>', 'spec file')
     .option('--json', 'print JSON instead of text')
     .action((file: string, opts: { json?: boolean }) => {
-      const text = readText(resolve(io.cwd, file))
-      if (text === null) throw new UserError(`${file}: no such file (expected a spec YAML, a Pulumi stack file or a LLaMA-Factory YAML)`)
-      const loaded = loadSpec(text, file, fileSources(io.cwd))
+      const loaded = readSpec(file)
       io.stdout(opts.json ? JSON.stringify(specCheckJson(loaded), null, 2) + '\n' : renderSpecCheck(loaded))
     })
+  addEstimateCommand(program, io, readSpec)
   return program
 }
 
@@ -81,6 +88,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       const n = error.issues.length
       io.stderr(`error: ${n} problem${n === 1 ? '' : 's'} in the spec:\n${error.issues.map((i) => `  ${formatIssue(i)}`).join('\n')}\n`)
       return EXIT.userError
+    }
+    if (error instanceof UsageError) {
+      io.stderr(`error: ${error.message}\n`)
+      return EXIT.usage
     }
     if (error instanceof UserError) {
       io.stderr(`error: ${error.message}\n`)

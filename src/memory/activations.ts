@@ -5,8 +5,10 @@ import type { Regime } from './regime.js'
 export interface ActivationBytes {
   /** Saved for backward when the forward pass ends (without checkpointing: every layer's activations). */
   retained: number
-  /** Largest extra while one layer runs backward (with checkpointing: the recomputed layer as well). */
+  /** Extra while the first layer (the last in forward) runs backward: its gradient buffers, plus its recompute under checkpointing. */
   layerBackward: number
+  /** Alive while the last layer runs backward, when every gradient exists: that layer's tensors and its gradient buffers. */
+  lastLayer: number
   detail: string
 }
 
@@ -39,13 +41,14 @@ export function activationBytes(facts: ModelFacts, attention: Attention, seqLen:
     transient = Math.max(transient, g.backwardTransient * regime.actBytes * tokens)
   }
   if (!checkpointing) {
-    return { retained: all + head, layerBackward: transient, detail: `${facts.backwardLayers} layers × ${attention} attention, s=${seqLen}, b=${microBatch}` }
+    return { retained: all + head, layerBackward: transient, lastLayer: largestLayer + transient, detail: `${facts.backwardLayers} layers × ${attention} attention, s=${seqLen}, b=${microBatch}` }
   }
   const hidden = facts.layerGroups[0]?.hidden ?? 0
   const checkpoints = facts.backwardLayers * hidden * regime.residualBytes * tokens
   return {
     retained: checkpoints + head,
     layerBackward: largestLayer + transient,
+    lastLayer: largestLayer + transient,
     detail: `checkpointed: ${facts.backwardLayers} layer inputs + 1 layer recomputed (${attention}), s=${seqLen}, b=${microBatch}`,
   }
 }

@@ -73,7 +73,7 @@ export function estimateMemory(spec: FinetuneSpec, arch: ModelArch, strategy: St
   // gradients appear, so the layer-wise peak is at the first layer or at the last).
   const lossBackward = phase('backward', { weights, gradients: g.carried, optimizerStates: o.gpu, activations: a.retained, logits: l.backwardPeak, zeroBuffers: z.steady }, a.retained + l.backwardPeak)
   const firstLayer = phase('backward', { weights, gradients: g.carried, optimizerStates: o.gpu, activations: a.retained + a.layerBackward, logits: 0, zeroBuffers: z.steady }, a.retained + a.layerBackward)
-  const lastLayer = phase('backward', { weights, gradients: Math.max(g.full, g.carried), optimizerStates: o.gpu, activations: a.layerBackward, logits: 0, zeroBuffers: z.steady }, a.layerBackward)
+  const lastLayer = phase('backward', { weights, gradients: Math.max(g.full, g.carried), optimizerStates: o.gpu, activations: a.lastLayer, logits: 0, zeroBuffers: z.steady }, a.lastLayer)
   const step = phase('optimizer step', {
     weights: w.resident, gradients: g.full + g.stepExtra, optimizerStates: o.gpu + stepTemp, activations: 0, logits: 0,
     zeroBuffers: regime.deepspeed ? strategy.zero.reduceBucketSize * regime.gradBytes : 0,

@@ -30,7 +30,8 @@ export const ROWS = (measurements as unknown as { rows: MeasuredRow[] }).rows
 export type Metric = 'peakAllocatedBytes' | 'peakReservedBytes' | 'totalBytes'
 
 export type Expressed =
-  | { ok: true; spec: string; metric: Metric; measuredBytes: number }
+  /** `loadsBf16Model`: the framework holds the whole bf16 model on the GPU while loading (see expressRow). */
+  | { ok: true; spec: string; metric: Metric; measuredBytes: number; loadsBf16Model: boolean }
   | { ok: false; reason: string }
 
 const MODEL_TYPE: Record<string, string> = {
@@ -49,8 +50,8 @@ const TARGETS: Record<string, string[]> = {
  * each rule is a fact of the framework the row ran (LitGPT: true bf16 and chunked cross-entropy; torchtune:
  * bf16 weights and optimizer state; the loss, checkpointing and sequence length each row states).
  */
-export function expressRow(r: MeasuredRow): Expressed {
-  if (r.measured.kind === 'oom') return { ok: false, reason: 'an out-of-memory report, checked separately' }
+export function expressRow(r: MeasuredRow, includeOom = false): Expressed {
+  if (r.measured.kind === 'oom' && !includeOom) return { ok: false, reason: 'an out-of-memory report, checked separately' }
   if (r.gpus > 1 || r.fsdp) return { ok: false, reason: 'FSDP: spec v1 describes DeepSpeed ZeRO, whose fp32 master weights FSDP with bf16 does not keep' }
   if (r.model.mlp?.startsWith('gelu') || /falcon|stablelm|phi-1_5|phi-2|bert/i.test(r.model.name)) return { ok: false, reason: `architecture of ${r.model.name} is not a family ftplan counts` }
   const flags = r.notes
@@ -58,6 +59,12 @@ export function expressRow(r: MeasuredRow): Expressed {
   if (/optimizer_in_bwd=True|optimizer_in_bwd=True/.test(flags) || /optimizer_in_bwd=True/.test(r.optimizer)) return { ok: false, reason: 'optimizer step fused into backward (torchtune optimizer_in_bwd)' }
   if (/activation_offloading=True/.test(flags)) return { ok: false, reason: 'activation offloading to CPU (torchtune)' }
   if (typeof r.grad_ckpt !== 'boolean') return { ok: false, reason: 'gradient checkpointing not stated' }
+  if (/bf16-mixed/.test(r.precision) && /lit-?gpt/i.test(r.framework)) {
+    return { ok: false, reason: 'LitGPT bf16-mixed keeps the frozen base in fp32; spec v1 bf16 means a 16-bit frozen base' }
+  }
+  if (/torchtune/.test(r.framework) && r.quant_bits) {
+    return { ok: false, reason: 'torchtune QLoRA peaks at model init (9.13 GB reserved at init, 9.29 GB in training, tutorial table): loading, not the training step' }
+  }
   const seq = typeof r.seq_len === 'number' ? r.seq_len : /^(?:s)?<=\s*(\d+)|^(\d+)/.exec(String(r.seq_len))
   let seqLen: number
   if (typeof seq === 'number') seqLen = seq
@@ -94,7 +101,9 @@ export function expressRow(r: MeasuredRow): Expressed {
   }
   const metric: Metric = r.measured.kind === 'max_allocated' ? 'peakAllocatedBytes' : r.measured.kind === 'max_reserved' ? 'peakReservedBytes' : 'totalBytes'
   const measuredBytes = r.measured.gpu_peak_gib ? r.measured.gpu_peak_gib * 2 ** 30 : (r.measured.gpu_peak_gb ?? 0) * 1e9
-  return { ok: true, spec: lines.join('\n') + '\n', metric, measuredBytes }
+  // LitGPT builds the model in bf16 on the GPU and quantizes it in fabric.setup_module; its "Memory used"
+  // is max_memory_allocated over the whole run, so a QLoRA row cannot read below the bf16 model.
+  return { ok: true, spec: lines.join('\n') + '\n', metric, measuredBytes, loadsBf16Model: litgpt && Boolean(r.quant_bits) }
 }
 
 /** Gradient accumulation as the row states it, or global batch ÷ micro-batch from its config notes. */
@@ -102,4 +111,10 @@ function accumulation(r: MeasuredRow): number {
   if (typeof r.grad_accum === 'number') return r.grad_accum
   const global = /global_batch_size (\d+)/.exec(r.notes)?.[1]
   return global ? Math.max(1, Math.round(Number(global) / r.micro_batch)) : 1
+}
+
+/** GPU memory of the card a row ran on, physical GiB (an out-of-memory row must not fit even that). */
+export function gpuMemoryBytes(r: MeasuredRow): number | null {
+  const gb = /(\d+)\s*GB/.exec(r.gpu_type)?.[1]
+  return gb ? Number(gb) * 2 ** 30 : null
 }

@@ -1,0 +1,58 @@
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { main } from './main.js'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+async function run(...argv: string[]) {
+  let stdout = ''
+  let stderr = ''
+  const code = await main(argv, { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s), cwd: root })
+  return { code, stdout, stderr }
+}
+
+describe('ftplan estimate', () => {
+  it('--json prints exactly the estimate contract', async () => {
+    const r = await run('estimate', 'stacks/Pulumi.example.yaml', '--json')
+    expect(r.code).toBe(0)
+    const json = JSON.parse(r.stdout) as Record<string, any>
+    expect(Object.keys(json)).toEqual(['version', 'model', 'gpus', 'zeroStage', 'offload', 'gradientCheckpointing', 'perGpu', 'perNode', 'assumptions'])
+    expect(Object.keys(json['perGpu']['breakdown'])).toEqual(['weights', 'gradients', 'optimizerStates', 'activations', 'logits', 'zeroBuffers', 'cudaContext', 'allocatorOverhead'])
+    expect(json['model']).toEqual({ name: 'meta-llama/Llama-3.1-8B', params: 8_030_261_248, trainableParams: 41_943_040 })
+    const b = json['perGpu']['breakdown']
+    // The breakdown is the peak phase's terms: they add up to the peak, then the reserve and the context.
+    expect(b.weights + b.gradients + b.optimizerStates + b.activations + b.logits + b.zeroBuffers).toBe(json['perGpu']['peakAllocatedBytes'])
+    expect(json['perGpu']['peakAllocatedBytes'] + b.allocatorOverhead).toBe(json['perGpu']['peakReservedBytes'])
+    expect(json['perGpu']['peakReservedBytes'] + b.cudaContext).toBe(json['perGpu']['totalBytes'])
+    for (const v of Object.values(b)) expect(Number.isInteger(v)).toBe(true)
+  })
+
+  it('the human view: a tree with GB and GiB, the peak phase, the fit table, CPU RAM and assumptions', async () => {
+    const r = await run('estimate', 'stacks/Pulumi.example.yaml', '--gpus', '8', '--zero', '3', '--gpu-memory-gb', '94')
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/^Memory per GPU, peak in the (forward|backward|optimizer step) phase\s+GB\s+GiB$/m)
+    expect(r.stdout).toMatch(/^├─ weights\s+[█░]{24}\s+\d+\.\d\d\s+\d+\.\d\d /m)
+    expect(r.stdout).toMatch(/^└─ CUDA context/m)
+    expect(r.stdout).toMatch(/^\s+94 GB {2}(yes|no )/m)
+    expect(r.stdout).toContain('8 GPUs, DeepSpeed ZeRO-3')
+    expect(r.stdout).toContain('Assumptions:')
+  })
+
+  it('--compare shows the seed rule and DeepSpeed\'s estimator; --rule seed alone', async () => {
+    const c = await run('estimate', 'stacks/Pulumi.example.yaml', '--compare')
+    expect(c.stdout).toContain('seed rule of thumb')
+    expect(c.stdout).toContain('DeepSpeed estimate_zero2_model_states_mem_needs')
+    const seed = await run('estimate', 'stacks/Pulumi.example.yaml', '--rule', 'seed')
+    // Llama-3.1-8B LoRA bf16: 80.3 GB × 0.4 × 0.5 × 1.2 = 19.27 GB
+    expect(seed.stdout).toBe('Seed rule of thumb: 80.3 GB base (10 GB per billion parameters) × 0.4 method × 0.5 precision × 1.2 = 19.3 GB\n')
+  })
+
+  it('bad flags are usage errors (exit 2); a bad spec is a user error (exit 1)', async () => {
+    expect((await run('estimate', 'stacks/Pulumi.example.yaml', '--zero', '4')).code).toBe(2)
+    expect((await run('estimate', 'stacks/Pulumi.example.yaml', '--gpus', '0')).code).toBe(2)
+    const offload = await run('estimate', 'stacks/Pulumi.example.yaml', '--offload', 'optimizer+params', '--zero', '2')
+    expect(offload).toMatchObject({ code: 2, stderr: 'error: --offload optimizer+params needs ZeRO stage 3, but the stage is 2; add --zero 3\n' })
+    const bad = await run('estimate', 'test/fixtures/specs/bad-types.yaml')
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toContain('bad-types.yaml:3:15')
+  })
+})

@@ -1,0 +1,89 @@
+import { InvalidArgumentError, type Command } from 'commander'
+import { estimateJson, estimateMemory } from '../memory/estimate.js'
+import { adapterInputCopyBytes, modelFacts } from '../memory/model-facts.js'
+import { precisionRegime } from '../memory/regime.js'
+import { strategyFromSpec, type StrategyOverrides } from '../memory/strategy.js'
+import { compareEstimates, renderComparison } from '../report/compare-view.js'
+import { renderEstimate } from '../report/estimate-view.js'
+import { OFFLOADS, type Offload, type ZeroStage } from '../spec/spec.js'
+import type { CliIo } from './main.js'
+
+interface EstimateOptions {
+  gpus?: number
+  zero?: ZeroStage
+  offload?: Offload
+  gpuMemoryGb?: number
+  json?: boolean
+  compare?: boolean
+  rule?: 'seed'
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 1 || n > 65_536) throw new InvalidArgumentError('expected an integer 1..65536.')
+  return n
+}
+
+function zeroStage(value: string): ZeroStage {
+  if (!['0', '1', '2', '3'].includes(value)) throw new InvalidArgumentError('expected 0, 1, 2 or 3.')
+  return Number(value) as ZeroStage
+}
+
+function offload(value: string): Offload {
+  if (!(OFFLOADS as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected ${OFFLOADS.join(' | ')}.`)
+  return value as Offload
+}
+
+function gpuMemory(value: string): number {
+  const n = Number(value)
+  if (!Number.isFinite(n) || n <= 0 || n > 10_000) throw new InvalidArgumentError('expected a size in GB, e.g. 80.')
+  return n
+}
+
+function rule(value: string): 'seed' {
+  if (value !== 'seed') throw new InvalidArgumentError('the only rule is "seed".')
+  return 'seed'
+}
+
+export class UsageError extends Error {}
+
+export function addEstimateCommand(program: Command, io: CliIo, readSpec: (file: string) => import('../spec/load.js').LoadedSpec): void {
+  program
+    .command('estimate')
+    .description('per-GPU memory of one training step, term by term, the phase that peaks, and which GPU sizes it fits')
+    .argument('<spec>', 'spec file (ftplan YAML, Pulumi stack file or LLaMA-Factory YAML)')
+    .option('--gpus <n>', 'data-parallel GPUs (default: the spec\'s gpus)', positiveInt)
+    .option('--zero <stage>', 'DeepSpeed ZeRO stage 0-3 (0: no DeepSpeed; default: the spec, or 0 when auto)', zeroStage)
+    .option('--offload <what>', `${OFFLOADS.join(' | ')} (default: the spec, or none when auto)`, offload)
+    .option('--gpu-memory-gb <gb>', 'also check the fit against a GPU of this size', gpuMemory)
+    .option('--compare', "show the seed rule of thumb and DeepSpeed's own estimator beside the estimate")
+    .option('--rule <name>', 'print only a rule of thumb (seed)', rule)
+    .option('--json', 'print the estimate contract as JSON')
+    .addHelpText('after', '\nExamples:\n  ftplan estimate stacks/Pulumi.example.yaml\n  ftplan estimate spec.yaml --gpus 8 --zero 3 --compare\n  ftplan estimate spec.yaml --gpu-memory-gb 94 --json')
+    .action((file: string, opts: EstimateOptions) => {
+      const loaded = readSpec(file)
+      const overrides: StrategyOverrides = {
+        ...(opts.gpus !== undefined ? { gpus: opts.gpus } : {}),
+        ...(opts.zero !== undefined ? { zeroStage: opts.zero } : {}),
+        ...(opts.offload !== undefined ? { offload: opts.offload } : {}),
+      }
+      const strategy = strategyFromSpec(loaded.spec, loaded.model.arch, overrides)
+      if (strategy.offload === 'optimizer+params' && strategy.zeroStage !== 3) throw new UsageError(`--offload optimizer+params needs ZeRO stage 3, but the stage is ${strategy.zeroStage}; add --zero 3`)
+      if (strategy.offload === 'optimizer' && strategy.zeroStage === 0) throw new UsageError('--offload optimizer needs DeepSpeed ZeRO 1, 2 or 3; add --zero 2 (or 1, 3)')
+      const regime = precisionRegime(loaded.spec, strategy)
+      const facts = modelFacts(loaded.spec, loaded.model.arch, adapterInputCopyBytes(loaded.spec, regime.adaptersInAutocast))
+      const estimate = estimateMemory(loaded.spec, loaded.model.arch, strategy, facts)
+      const comparison = compareEstimates(loaded.spec, facts, strategy, estimate)
+      if (opts.rule === 'seed') {
+        io.stdout(opts.json ? JSON.stringify({ version: 1, seedRule: comparison.seedRule }, null, 2) + '\n' : renderComparison(comparison, true))
+        return
+      }
+      if (opts.json) {
+        const json = estimateJson(estimate)
+        io.stdout(JSON.stringify(opts.compare ? { ...json, compare: comparison } : json, null, 2) + '\n')
+        return
+      }
+      const sizes = opts.gpuMemoryGb !== undefined ? [opts.gpuMemoryGb] : []
+      io.stdout(renderEstimate(loaded, strategy, estimate, sizes) + (opts.compare ? '\n' + renderComparison(comparison) : ''))
+    })
+}

@@ -1,0 +1,70 @@
+import { COMMON_GPU_SIZES_GB } from '../memory/constants.js'
+import type { MemoryEstimate, Term } from '../memory/estimate.js'
+import type { Strategy } from '../memory/strategy.js'
+import type { LoadedSpec } from '../spec/load.js'
+import { formatCount, formatInt } from './format.js'
+
+const LABELS: Record<Term, string> = {
+  weights: 'weights', gradients: 'gradients', optimizerStates: 'optimizer states', activations: 'activations',
+  logits: 'logits and loss', zeroBuffers: 'ZeRO buffers', allocatorOverhead: 'allocator reserve', cudaContext: 'CUDA context',
+}
+const ORDER: Term[] = ['weights', 'gradients', 'optimizerStates', 'activations', 'logits', 'zeroBuffers', 'allocatorOverhead', 'cudaContext']
+const BAR = 24
+
+export const gb = (bytes: number) => (bytes / 1e9).toFixed(2)
+export const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(2)
+
+export interface FitRow {
+  sizeGb: number
+  usableBytes: number
+  fits: boolean
+  spareBytes: number
+}
+
+/** Whether the estimate's total fits a GPU of `sizeGb` (10^9 bytes, as marketed) with `margin` kept free. */
+export function fitRows(totalBytes: number, margin: number, sizes: readonly number[]): FitRow[] {
+  return sizes.map((sizeGb) => {
+    const usableBytes = sizeGb * 1e9 * (1 - margin)
+    return { sizeGb, usableBytes, fits: totalBytes <= usableBytes, spareBytes: usableBytes - totalBytes }
+  })
+}
+
+export function describeRun(loaded: LoadedSpec, s: Strategy): string[] {
+  const spec = loaded.spec
+  const method = spec.method === 'lora' || spec.method === 'qlora' ? `${spec.method} r${spec.lora.rank}` : spec.method === 'freeze' ? `freeze (${spec.freeze.trainableLayers} layers train)` : 'full fine-tuning'
+  const ds = s.zeroStage === 0 ? 'no DeepSpeed' : `DeepSpeed ZeRO-${s.zeroStage}${s.offload === 'none' ? '' : `, offload ${s.offload} to ${s.offloadDevice}`}`
+  return [
+    `${loaded.model.arch.name} · ${method} · ${formatInt(loaded.trainable.trainable)} trainable of ${formatInt(loaded.params.total)} (${formatCount(loaded.params.total)})`,
+    `${s.gpus} GPU${s.gpus > 1 ? 's' : ''}, ${ds} · ${spec.precision} · ${spec.optimizer} · micro-batch ${s.microBatch} × ${spec.seqLenTokens} tokens · checkpointing ${s.gradientCheckpointing ? 'on' : 'off'} · attention ${spec.attention} · loss ${spec.loss}`,
+  ]
+}
+
+/** The human view of `ftplan estimate`: an Infracost-style tree, bars, the fit table, CPU RAM, assumptions. */
+export function renderEstimate(loaded: LoadedSpec, s: Strategy, e: MemoryEstimate, extraSizesGb: readonly number[] = []): string {
+  const out = [...describeRun(loaded, s), '']
+  const b = e.perGpu.breakdown
+  const total = e.perGpu.totalBytes
+  out.push(`Memory per GPU, peak in the ${e.peakPhase} phase`.padEnd(46) + 'GB'.padStart(9) + 'GiB'.padStart(9))
+  ORDER.forEach((term, i) => {
+    const filled = total > 0 ? Math.round((b[term] / total) * BAR) : 0
+    const bar = '█'.repeat(filled) + '░'.repeat(BAR - filled)
+    const branch = i === ORDER.length - 1 ? '└─' : '├─'
+    out.push(`${branch} ${LABELS[term].padEnd(18)} ${bar} ${gb(b[term]).padStart(9)}${gib(b[term]).padStart(9)}   ${e.details[term]}`)
+  })
+  const line = (label: string, bytes: number) => `   ${label.padEnd(43)}${gb(bytes).padStart(9)}${gib(bytes).padStart(9)}`
+  out.push(line('peak allocated (torch max_memory_allocated)', e.perGpu.peakAllocatedBytes))
+  out.push(line('peak reserved (torch max_memory_reserved)', e.perGpu.peakReservedBytes))
+  out.push(line('total on the GPU (nvidia-smi)', total), '')
+  out.push(`Phases, allocated: ${e.phases.map((p) => `${p.phase} ${gb(p.allocatedBytes)} GB`).join(' · ')}`, '')
+  const margin = loaded.spec.margin
+  out.push(`Fits a GPU of (sizes as marketed, GB = 10^9 bytes; ${Math.round(margin * 100)}% kept free):`)
+  const sizes = [...new Set([...COMMON_GPU_SIZES_GB, ...extraSizesGb])].sort((x, y) => x - y)
+  for (const f of fitRows(total, margin, sizes)) {
+    out.push(`  ${String(f.sizeGb).padStart(5)} GB  ${f.fits ? 'yes' : 'no '}  ${f.fits ? `${gb(f.spareBytes)} GB to spare` : `needs ${gb(total)} GB, ${gb(f.usableBytes)} GB usable`}`)
+  }
+  out.push('')
+  const cpu = e.perNode.cpuBytes
+  out.push(`CPU RAM per node: ${cpu === 0 ? 'nothing offloaded' : `${gb(cpu)} GB (${gib(cpu)} GiB)`}${e.perNode.nvmeBytes > 0 ? `; NVMe per node: ${gb(e.perNode.nvmeBytes)} GB` : ''}`, '')
+  out.push('Assumptions:', ...e.assumptions.map((a) => `  - ${a}`))
+  return out.join('\n') + '\n'
+}
