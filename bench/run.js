@@ -1,5 +1,6 @@
 // `npm run bench`: start-up time of the CLI and throughput of the core, measured, not asserted.
-// Targets (README "Performance"): CLI start-up under 150 ms, a spec loaded in under 1 ms.
+// Targets (README "Performance"): CLI start-up under 150 ms, a spec loaded in under 1 ms,
+// at least 100,000 memory estimates per second (so the planner can search freely).
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -8,6 +9,9 @@ import { MODELS } from '../dist/models/catalog.js'
 import { archFromConfig } from '../dist/models/arch.js'
 import { countParams } from '../dist/models/params.js'
 import { loadSpec } from '../dist/spec/load.js'
+import { estimateMemory } from '../dist/memory/estimate.js'
+import { adapterInputCopyBytes, modelFacts } from '../dist/memory/model-facts.js'
+import { strategyFromSpec } from '../dist/memory/strategy.js'
 
 const root = fileURLToPath(new URL('../', import.meta.url))
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
@@ -36,7 +40,33 @@ results.push(time('countParams, all 50 catalog models', 200, () => {
   }
 }))
 
+// Estimates per second over a planner-like sweep (ZeRO stage × GPUs × micro-batch × checkpointing), with the
+// model facts computed once per adapter regime, as the planner keeps them.
+const loaded = loadSpec(text, 'stacks/Pulumi.example.yaml', sources)
+const factsFor = [false, true].map((autocast) => modelFacts(loaded.spec, loaded.model.arch, adapterInputCopyBytes(loaded.spec, autocast)))
+const base = strategyFromSpec(loaded.spec, loaded.model.arch)
+const strategies = []
+for (const zeroStage of [0, 1, 2, 3]) for (const gpus of [1, 2, 4, 8, 16]) for (const microBatch of [1, 2, 4, 8]) for (const gradientCheckpointing of [false, true]) {
+  strategies.push({ ...base, zeroStage, gpus, microBatch, gradientCheckpointing, offload: 'none' })
+}
+let reused = 0
+const t1 = process.hrtime.bigint()
+while (Number(process.hrtime.bigint() - t1) < 2e9) {
+  for (const s of strategies) estimateMemory(loaded.spec, loaded.model.arch, s, factsFor[s.zeroStage === 0 ? 1 : 0])
+  reused += strategies.length
+}
+const reusedPerSecond = reused / (Number(process.hrtime.bigint() - t1) / 1e9)
+let fresh = 0
+const t0 = process.hrtime.bigint()
+while (Number(process.hrtime.bigint() - t0) < 1e9) {
+  for (const s of strategies) estimateMemory(loaded.spec, loaded.model.arch, s)
+  fresh += strategies.length
+}
+const perSecond = fresh / (Number(process.hrtime.bigint() - t0) / 1e9)
+
 console.log('benchmark                                            runs   median ms    max ms')
 for (const r of results) console.log(`${r.label.padEnd(52)} ${String(r.runs).padStart(5)} ${r.medianMs.toFixed(3).padStart(11)} ${r.maxMs.toFixed(3).padStart(9)}`)
+console.log(`\nestimateMemory, model facts reused (as the planner does): ${Math.round(reusedPerSecond).toLocaleString('en-US')} estimates/s (target ≥ 100,000)`)
+console.log(`estimateMemory, model facts recomputed every call:    ${Math.round(perSecond).toLocaleString('en-US')} estimates/s`)
 const rss = process.memoryUsage().rss / 2 ** 20
 console.log(`\nresident memory after the runs: ${rss.toFixed(1)} MiB (node ${process.version})`)

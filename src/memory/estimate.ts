@@ -46,11 +46,14 @@ export interface MemoryEstimate {
 /**
  * Per-GPU memory of one training step: every term from its formula (memory-model.md), the peak taken over
  * the phases of a step (end of forward, backward, optimizer step), not a sum of each term's maximum.
- * `facts` can be computed once per spec and model and reused across strategies (the planner does).
+ * `facts` can be computed once per spec and model and reused across strategies (the planner does); facts
+ * made for the other adapter regime (LoRA under autocast or not) are recomputed.
  */
 export function estimateMemory(spec: FinetuneSpec, arch: ModelArch, strategy: Strategy, facts?: ModelFacts): MemoryEstimate {
   const regime = precisionRegime(spec, strategy)
-  const f = facts ?? modelFacts(spec, arch, adapterInputCopyBytes(spec, regime.adaptersInAutocast))
+  const castBytes = adapterInputCopyBytes(spec, regime.adaptersInAutocast)
+  // Facts computed for another adapter regime (autocast or not) cannot be reused.
+  const f = facts && facts.adapterCastBytes === castBytes ? facts : modelFacts(spec, arch, castBytes)
   const tokens = strategy.microBatch * spec.seqLenTokens
   const w = weightBytes(spec, f, regime, strategy)
   const g = gradientBytes(f, regime, strategy)

@@ -7,6 +7,8 @@ import { BNB_MIN_8BIT_SIZE } from './constants.js'
 
 /** Which parts of the model train, and how: everything the memory terms need that no strategy changes. */
 export interface ModelFacts {
+  /** The LoRA input-copy bytes these facts were computed with (adapterInputCopyBytes). */
+  adapterCastBytes: number
   params: ParamCounts
   trainable: TrainableCount
   /** Parameters that get gradients and optimizer state (adapters, or the trained weights). */
@@ -160,6 +162,7 @@ export function modelFacts(spec: FinetuneSpec, arch: ModelArch, adapterCastBytes
   const headInput = parts.headTrained || parts.headAdapted ? 2 * h : 0
   const headLora = parts.headAdapted ? adapterCastBytes * h + 2 * r : 0
   return {
+    adapterCastBytes,
     params,
     trainable,
     trainableParams: trainable.trainable,
