@@ -6,9 +6,11 @@ import type { FinetuneSpec } from './spec.js'
  */
 export function specToDocument(spec: FinetuneSpec): Record<string, unknown> {
   const model = spec.model.kind === 'catalog' ? spec.model.id : spec.model.kind === 'config-file' ? spec.model.path : spec.model.config
-  const train = spec.train === null ? null
-    : 'tokens' in spec.train ? { tokens: spec.train.tokens, epochs: spec.train.epochs }
-      : { samples: spec.train.samples, avg_tokens: spec.train.avgTokens, epochs: spec.train.epochs }
+  const t = spec.train
+  const mfu = t?.mfu != null ? { mfu: t.mfu } : {}
+  const train = t === null ? null
+    : 'tokens' in t ? { tokens: t.tokens, epochs: t.epochs, ...mfu }
+      : { samples: t.samples, avg_tokens: t.avgTokens, epochs: t.epochs, ...mfu }
   const c = spec.constraints
   return {
     model,

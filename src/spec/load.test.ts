@@ -98,7 +98,7 @@ describe('normalization', () => {
     expect(load('model: Llama-2-7b-hf\nmethod: LoRA\nconstraints: { gpus: [h100, a100-80gb] }\n').spec).toMatchObject({ method: 'lora', constraints: { gpus: ['H100', 'A100-80GB'] } })
   })
   it('train as samples × avg_tokens', () => {
-    expect(load('model: Llama-2-7b-hf\ntrain: { samples: 1000, avg_tokens: 512 }\n').spec.train).toEqual({ samples: 1000, avgTokens: 512, epochs: 1 })
+    expect(load('model: Llama-2-7b-hf\ntrain: { samples: 1000, avg_tokens: 512 }\n').spec.train).toEqual({ samples: 1000, avgTokens: 512, epochs: 1, mfu: null })
   })
   it('an inline model, with unused config keys listed as ignored', () => {
     const r = load('model:\n  name: tiny\n  hidden_size: 64\n  num_hidden_layers: 2\n  num_attention_heads: 4\n  intermediate_size: 128\n  vocab_size: 100\n  rope_theta: 10000\n')

@@ -195,17 +195,19 @@ export function normalizeSpec(root: LMap, r: FieldReader, src: SpecSources, prio
 type FieldFn = <T>(map: Map<string, LNode>, key: string, path: string, fallback: T, read: (n: LNode, p: string) => T | undefined) => T
 
 function readTrain(node: LNode, path: string, r: FieldReader, seqLen: number, notes: string[]): TrainData | undefined {
-  const m = r.map(node, path, ['tokens', 'samples', 'avg_tokens', 'epochs'])
+  const m = r.map(node, path, ['tokens', 'samples', 'avg_tokens', 'epochs', 'mfu'])
   if (!m) return undefined
   const epochsNode = m.get('epochs')
   const epochs = epochsNode ? r.number(epochsNode, `${path}.epochs`, { min: 0, max: 1e6, minExclusive: true }) : 1
+  const mfuNode = m.get('mfu')
+  const mfu = mfuNode ? r.number(mfuNode, `${path}.mfu`, { min: 0, max: 1, minExclusive: true }) ?? null : null
   const tokensNode = m.get('tokens')
   const samplesNode = m.get('samples')
   const avgNode = m.get('avg_tokens')
   if (tokensNode && (samplesNode || avgNode)) return r.fail(samplesNode ?? avgNode!, path, 'give tokens, or samples with avg_tokens, not both', { allowed: '{ tokens, epochs } | { samples, avg_tokens, epochs }' })
   if (tokensNode) {
     const tokens = r.number(tokensNode, `${path}.tokens`, { min: 0, max: LIMITS.tokens, minExclusive: true })
-    return tokens === undefined || epochs === undefined ? undefined : { tokens, epochs }
+    return tokens === undefined || epochs === undefined ? undefined : { tokens, epochs, mfu }
   }
   if (!samplesNode || !avgNode) {
     return r.fail(node, path, samplesNode ? 'samples needs avg_tokens (the mean tokens per sample)' : 'needs tokens, or samples with avg_tokens', { allowed: '{ tokens, epochs } | { samples, avg_tokens, epochs }' })
@@ -213,7 +215,7 @@ function readTrain(node: LNode, path: string, r: FieldReader, seqLen: number, no
   const samples = r.int(samplesNode, `${path}.samples`, 1, LIMITS.samples)
   const avgTokens = r.number(avgNode, `${path}.avg_tokens`, { min: 0, max: LIMITS.seqLen, minExclusive: true })
   if (avgTokens !== undefined && avgTokens > seqLen) notes.push(`train.avg_tokens ${avgTokens} exceeds seq_len ${seqLen}: samples longer than seq_len are truncated in training`)
-  return samples === undefined || avgTokens === undefined || epochs === undefined ? undefined : { samples, avgTokens, epochs }
+  return samples === undefined || avgTokens === undefined || epochs === undefined ? undefined : { samples, avgTokens, epochs, mfu }
 }
 
 function readConstraints(m: Map<string, LNode>, r: FieldReader, field: FieldFn, notes: string[]): Constraints {

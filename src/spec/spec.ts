@@ -28,9 +28,10 @@ export type ModelRef =
   | { kind: 'inline'; config: Record<string, unknown> }
 
 /** How much data one training run reads: tokens, or samples × their mean length; both times epochs. */
-export type TrainData =
-  | { tokens: number; epochs: number }
-  | { samples: number; avgTokens: number; epochs: number }
+export type TrainData = ({ tokens: number; epochs: number } | { samples: number; avgTokens: number; epochs: number }) & {
+  /** Hardware FLOPs utilisation the time estimate assumes; null: ftplan's default per GPU. */
+  mfu: number | null
+}
 
 export interface Constraints {
   provider: Provider
