@@ -41,3 +41,14 @@ export function didYouMean(input: string, candidates: readonly string[]): string
   const limit = Math.min(3, Math.max(1, Math.floor(needle.length / 3)))
   return best.d <= limit ? best.c : undefined
 }
+
+/**
+ * A suggestion for an enum-like value: a prefix of longer values suggests them (`A100` → A100-40GB or
+ * A100-80GB, `L40` → L40S), otherwise the nearest by edit distance.
+ */
+export function nearChoice(value: string, allowed: readonly string[]): string | undefined {
+  const v = value.trim().toLowerCase()
+  const extended = v.length >= 2 ? allowed.filter((a) => a.toLowerCase().startsWith(v) && a.toLowerCase() !== v) : []
+  if (extended.length > 0 && extended.length <= 3) return extended.length === 1 ? extended[0] : `${extended.slice(0, -1).join(', ')} or ${extended.at(-1)}`
+  return didYouMean(value, allowed)
+}

@@ -7,6 +7,7 @@ import { modelRows, renderModelsTable } from '../report/models-table.js'
 import { renderSpecCheck, specCheckJson } from '../report/spec-check.js'
 import { loadSpec } from '../spec/load.js'
 import { addEstimateCommand, UsageError } from './estimate-command.js'
+import { addPlanCommands } from './plan-command.js'
 import { fileSources, readText } from './sources.js'
 
 /** Documented exit codes (README "Exit codes"). */
@@ -28,6 +29,8 @@ Examples:
   ftplan spec check train_lora.yaml --json       a LLaMA-Factory training YAML, as JSON
   ftplan estimate stacks/Pulumi.example.yaml     memory per GPU, term by term, and the GPU sizes it fits
   ftplan estimate spec.yaml --gpus 8 --zero 3 --compare
+  ftplan plan stacks/Pulumi.example.yaml         the cheapest AWS instances that fit, and why cheaper ones do not
+  ftplan instances --region us-east-1            the built-in catalog, with its source and date
 
 Exit codes: 0 ok, 1 bad input (spec, model, file), 2 bad usage (unknown command or option), 70 internal error.`
 
@@ -36,7 +39,7 @@ function packageVersion(): string {
   return pkg.version
 }
 
-export function buildProgram(io: CliIo): Command {
+export function buildProgram(io: CliIo, state: { exitCode: number } = { exitCode: 0 }): Command {
   const program = new Command('ftplan')
     .description('Plan LLM fine-tuning on rented GPUs: memory per GPU, the cheapest instances that fit, a DeepSpeed config.')
     .version(packageVersion(), '-V, --version')
@@ -70,15 +73,17 @@ export function buildProgram(io: CliIo): Command {
       io.stdout(opts.json ? JSON.stringify(specCheckJson(loaded), null, 2) + '\n' : renderSpecCheck(loaded))
     })
   addEstimateCommand(program, io, readSpec)
+  addPlanCommands(program, { io, readSpec, userError: (m) => new UserError(m), setExitCode: (c) => void (state.exitCode = c) })
   return program
 }
 
 /** Runs the CLI and returns its exit code; never throws, never exits the process. */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
-  const program = buildProgram(io)
+  const state = { exitCode: EXIT.ok as number }
+  const program = buildProgram(io, state)
   try {
     await program.parseAsync([...argv], { from: 'user' })
-    return EXIT.ok
+    return state.exitCode
   } catch (error) {
     if (error instanceof CommanderError) {
       // `commander.help` is help shown because no command was given: a usage error, printed to stderr.

@@ -1,5 +1,5 @@
 import { SpecError, type Issue } from '../errors.js'
-import { didYouMean } from '../suggest.js'
+import { nearChoice } from '../suggest.js'
 import { parseCsv, type CsvRecord } from './csv.js'
 import { AWS_REGION_PATTERN, GPU_NAMES, type GpuName } from './names.js'
 import type { Catalog, InstanceOffer } from './types.js'
@@ -109,7 +109,7 @@ function ftplanOffers(rows: CsvRecord[], names: string[], file: string, issues: 
     const gpuRaw = r.text('gpu', true)
     const gpu = gpuRaw === undefined ? undefined : gpuNameOf(gpuRaw, memGib ? memGib * 1024 : null)
     if (gpuRaw !== undefined && !gpu) {
-      const near = didYouMean(gpuRaw.replace(/^nvidia\s+/i, ''), GPU_NAMES)
+      const near = nearChoice(gpuRaw.replace(/^nvidia\s+/i, ''), GPU_NAMES)
       r.fail('gpu', `${JSON.stringify(gpuRaw)} is not a GPU ftplan knows`, { allowed: GPU_NAMES.join(', '), ...(near ? { didYouMean: near } : {}) })
     }
     const offer = {
@@ -146,7 +146,7 @@ function skypilotOffers(rows: CsvRecord[], names: string[], file: string, issues
     if (!mib) r.fail('GpuInfo', 'has no MemoryInfo SizeInMiB', { allowed: "SkyPilot's GpuInfo, e.g. {'Gpus': [{'Name': 'H100', 'MemoryInfo': {'SizeInMiB': 81920}}]}" })
     const gpu = gpuNameOf(accelerator, mib ? Number(mib) : null)
     if (!gpu) {
-      const near = didYouMean(accelerator, GPU_NAMES)
+      const near = nearChoice(accelerator, GPU_NAMES)
       r.fail('AcceleratorName', `${JSON.stringify(accelerator)} is not an NVIDIA GPU ftplan knows`, { allowed: GPU_NAMES.join(', '), ...(near ? { didYouMean: near } : {}) })
     }
     if (issues.length > before || !instanceType || !region || !gpu || count == null || vcpus == null || memory == null || !mib) continue

@@ -1,5 +1,5 @@
 import type { Issue } from '../errors.js'
-import { didYouMean } from '../suggest.js'
+import { didYouMean, nearChoice } from '../suggest.js'
 import { describe, type LNode, type LScalar, type Pos } from './located.js'
 
 /**
@@ -101,14 +101,6 @@ export class FieldReader {
     })
     return ok ? out : undefined
   }
-}
-
-/** `A100` names two GPUs (A100-40GB, A100-80GB): a prefix of several values suggests them all. */
-function nearChoice(value: string, allowed: readonly string[]): string | undefined {
-  const v = value.trim().toLowerCase()
-  const extended = v.length >= 2 ? allowed.filter((a) => a.toLowerCase().startsWith(`${v}-`)) : []
-  if (extended.length > 0) return extended.length === 1 ? extended[0] : `${extended.slice(0, -1).join(', ')} or ${extended.at(-1)}`
-  return didYouMean(value, allowed)
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {

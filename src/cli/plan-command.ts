@@ -1,0 +1,67 @@
+import { resolve } from 'node:path'
+import { InvalidArgumentError, type Command } from 'commander'
+import { AWS_CATALOG } from '../instances/aws.js'
+import { loadCatalog } from '../instances/load.js'
+import type { Catalog } from '../instances/types.js'
+import { planJson } from '../planner/contract.js'
+import { planFinetune } from '../planner/plan.js'
+import { renderInstances } from '../report/instances-view.js'
+import { renderPlan } from '../report/plan-view.js'
+import type { LoadedSpec } from '../spec/load.js'
+import { readText } from './sources.js'
+
+export interface CommandContext {
+  io: { stdout(text: string): void; cwd: string }
+  readSpec(file: string): LoadedSpec
+  userError(message: string): Error
+  /** Set by an action to make the process exit non-zero without an error message of its own. */
+  setExitCode(code: number): void
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0 || n > 1000) throw new InvalidArgumentError('expected an integer 0..1000.')
+  return n
+}
+
+function readCatalog(ctx: CommandContext, file: string | undefined): Catalog {
+  if (!file) return AWS_CATALOG
+  const text = readText(resolve(ctx.io.cwd, file))
+  if (text === null) throw ctx.userError(`${file}: no such file (expected ftplan's catalog CSV or SkyPilot's vms.csv)`)
+  return loadCatalog(text, file)
+}
+
+export function addPlanCommands(program: Command, ctx: CommandContext): void {
+  program
+    .command('plan')
+    .description('the cheapest instance group that fits, the next cheapest, and why every cheaper offer does not')
+    .argument('<spec>', 'spec file (ftplan YAML, Pulumi stack file or LLaMA-Factory YAML)')
+    .option('--catalog <file>', "instance catalog CSV: ftplan's columns or SkyPilot's vms.csv (default: the built-in AWS catalog)")
+    .option('--top <n>', 'alternatives to show', positiveInt, 5)
+    .option('--json', 'print the plan contract as JSON')
+    .addHelpText('after', '\nExamples:\n  ftplan plan stacks/Pulumi.example.yaml\n  ftplan plan spec.yaml --catalog my-prices.csv --top 10 --json')
+    .action((file: string, opts: { catalog?: string; top: number; json?: boolean }) => {
+      const loaded = ctx.readSpec(file)
+      const catalog = readCatalog(ctx, opts.catalog)
+      const batchFixed = !loaded.defaults.some((d) => d.path === 'batch.micro') || !loaded.defaults.some((d) => d.path === 'batch.accumulation')
+      const result = planFinetune({ spec: loaded.spec, arch: loaded.model.arch, catalog, batchFixed })
+      ctx.io.stdout(opts.json ? JSON.stringify(planJson(loaded.spec, result, opts.top), null, 2) + '\n' : renderPlan(loaded, result, opts.top))
+      if (result.status === 'no-fit') ctx.setExitCode(1)
+    })
+
+  program
+    .command('instances')
+    .description('list the instance catalog: GPUs, memory, CPUs, RAM, NVMe, network, EFA, prices, with its source and date')
+    .option('--region <region>', 'only this region')
+    .option('--catalog <file>', 'a user catalog CSV instead of the built-in one')
+    .option('--json', 'print JSON')
+    .action((opts: { region?: string; catalog?: string; json?: boolean }) => {
+      const catalog = readCatalog(ctx, opts.catalog)
+      if (opts.region && !catalog.offers.some((o) => o.region === opts.region)) {
+        const regions = [...new Set(catalog.offers.map((o) => o.region))]
+        throw ctx.userError(`no offers in region ${opts.region}; the catalog has ${regions.join(', ')}`)
+      }
+      const offers = catalog.offers.filter((o) => !opts.region || o.region === opts.region)
+      ctx.io.stdout(opts.json ? JSON.stringify({ version: 1, source: catalog.source, asOf: catalog.asOf, offers }, null, 2) + '\n' : renderInstances(catalog, opts.region))
+    })
+}

@@ -1,0 +1,72 @@
+import type { GpuModel, InstanceOffer } from '../instances/types.js'
+import type { ModelArch } from '../models/arch.js'
+import type { ModelFacts } from '../memory/model-facts.js'
+import type { Strategy } from '../memory/strategy.js'
+import type { FinetuneSpec } from '../spec/spec.js'
+
+/**
+ * Hardware FLOPs utilisation assumed when the spec gives none: memory-model §9.2 [HEUR] for single-node
+ * HF/LLaMA-Factory fine-tuning with flash attention (25–45 %, default 35 %), 15 % with CPU offload.
+ * A first-order model; the calibrated time model is issue #7.
+ */
+export const DEFAULT_HFU = 0.35
+export const DEFAULT_HFU_OFFLOAD = 0.15
+
+export interface JobTime {
+  /** Model FLOPs per trained token: 6N (full) or 4N (frozen base) plus attention, N without the input embedding. */
+  modelFlopsPerToken: number
+  /** Executed FLOPs per token: model FLOPs plus the forward recompute of gradient checkpointing. */
+  hardwareFlopsPerToken: number
+  tokens: number
+  tokensPerSecond: number
+  /** Seconds of inter-node gradient (and ZeRO-3 parameter) traffic per optimizer step, not overlapped. */
+  commSecondsPerStep: number
+  hours: number
+  hfu: number
+}
+
+/** Tokens the run trains on: tokens × epochs, or samples × mean length (capped at seq_len) × epochs. */
+export function trainTokens(spec: FinetuneSpec): number | null {
+  const t = spec.train
+  if (!t) return null
+  return 'tokens' in t ? t.tokens * t.epochs : t.samples * Math.min(t.avgTokens, spec.seqLenTokens) * t.epochs
+}
+
+/** Model FLOPs per token (memory-model §9.1; PaLM App. B for the 12·L·q_dim·s attention term). */
+export function flopsPerToken(spec: FinetuneSpec, arch: ModelArch, facts: ModelFacts, checkpointing: boolean): { model: number; hardware: number } {
+  const N = facts.params.active - facts.params.embedding
+  const qDim = arch.mla ? arch.numHeads * (arch.mla.qkNopeHeadDim + arch.mla.qkRopeHeadDim) : arch.numHeads * arch.headDim
+  const attention = 12 * arch.numLayers * qDim * spec.seqLenTokens
+  const full = spec.method === 'full'
+  const model = (full ? 6 : 4) * N + attention
+  // Checkpointing repeats each layer's forward: 2N plus the forward third of the attention term.
+  const hardware = model + (checkpointing ? 2 * N + attention / 3 : 0)
+  return { model, hardware }
+}
+
+export function jobTime(spec: FinetuneSpec, arch: ModelArch, facts: ModelFacts, offer: InstanceOffer, gpu: GpuModel, nodes: number, s: Strategy): JobTime | null {
+  const tokens = trainTokens(spec)
+  if (tokens === null || gpu.denseTflops === null) return null
+  const gpus = s.gpus
+  const hfu = spec.train?.mfu ?? (s.offload !== 'none' ? DEFAULT_HFU_OFFLOAD : DEFAULT_HFU)
+  const flops = flopsPerToken(spec, arch, facts, s.gradientCheckpointing)
+  const computeTokensPerSecond = (gpus * gpu.denseTflops * 1e12 * hfu) / flops.hardware
+  // Between nodes, each step all-reduces the 16-bit gradients (ring: 2·(n−1)/n of them per GPU); ZeRO-3 also
+  // gathers the 16-bit parameters twice (ZeRO paper §7: 1.5× the data-parallel volume). A node's network is
+  // shared by its GPUs. Within a node NVLink/PCIe is assumed not to bind.
+  let commSecondsPerStep = 0
+  if (nodes > 1) {
+    const gradBytes = 2 * facts.trainableParams
+    const paramBytes = s.zeroStage === 3 ? 2 * (facts.trainableParams + facts.frozenParams) : 0
+    const perGpuBytes = (2 * (nodes - 1)) / nodes * gradBytes + (s.zeroStage === 3 ? 2 * paramBytes * (nodes - 1) / nodes : 0)
+    const gbps = offer.networkGbps ?? 10
+    commSecondsPerStep = (perGpuBytes * s.gpusPerNode) / ((gbps * 1e9) / 8)
+  }
+  const tokensPerStep = s.microBatch * s.accumulation * gpus * spec.seqLenTokens
+  const steps = tokens / tokensPerStep
+  const seconds = tokens / computeTokensPerSecond + steps * commSecondsPerStep
+  return {
+    modelFlopsPerToken: flops.model, hardwareFlopsPerToken: flops.hardware, tokens,
+    tokensPerSecond: tokens / seconds, commSecondsPerStep, hours: seconds / 3600, hfu,
+  }
+}

@@ -1,0 +1,173 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { memorySources } from '../../test/helpers/memory-sources.js'
+import { AWS_CATALOG, AWS_OFFERS } from '../instances/aws.js'
+import { GPU_MODELS } from '../instances/gpus.js'
+import type { Catalog, InstanceOffer } from '../instances/types.js'
+import { estimateMemory } from '../memory/estimate.js'
+import { adapterInputCopyBytes, modelFacts } from '../memory/model-facts.js'
+import { precisionRegime } from '../memory/regime.js'
+import { defaultZeroSettings, type Strategy } from '../memory/strategy.js'
+import { seedRuleEstimate } from '../memory/seed-rule.js'
+import { loadSpec, type LoadedSpec } from '../spec/load.js'
+import type { Offload, ZeroStage } from '../spec/spec.js'
+import { jobTime } from './job-time.js'
+import { planFinetune, type PlanResult } from './plan.js'
+
+const load = (yaml: string) => loadSpec(yaml, 'spec.yaml', memorySources())
+const plan = (l: LoadedSpec, catalog: Catalog = AWS_CATALOG, batchFixed = false): PlanResult => planFinetune({ spec: l.spec, arch: l.model.arch, catalog, batchFixed })
+
+describe('hand-checked plans', () => {
+  it('a 7B LoRA fits one 24 GB GPU at seq 2048', () => {
+    // Llama-2-7B LoRA r16 on all linears, bf16 autocast: bf16 base 13.5 GB + fp32 adapters and their Adam state
+    // (40M × 16 B = 0.64 GB) + with checkpointing 32 layer inputs (0.54 GB) + the loss backward 12·2048·32000 B
+    // (0.79 GB) ≈ 15.6 GB allocated, + 10 % reserve + 0.5 GiB context ≈ 17.7 GB ≤ 22.35 GiB × 0.9 = 21.6 GB usable.
+    const l = load('model: meta-llama/Llama-2-7b-hf\nmethod: lora\nlora: { rank: 16, dropout: 0 }\nseq_len: 2048\nconstraints: { gpus: [A10G, L4], regions: [us-east-1] }\n')
+    const r = plan(l)
+    expect(r.status).toBe('fit')
+    if (r.status !== 'fit') return
+    expect([r.plan.nodes, r.plan.offer.gpuCount]).toEqual([1, 1])
+    expect(r.plan.strategy.offload).toBe('none')
+    expect(r.plan.estimate.perGpu.totalBytes / 1e9).toBeGreaterThan(15)
+    expect(r.plan.estimate.perGpu.totalBytes).toBeLessThanOrEqual(22888 * 2 ** 20 * 0.9)
+    expect(r.plan.offer.instanceType).toBe('g6.xlarge') // the cheapest 24 GB GPU per hour (L4, $0.8048)
+  })
+
+  it('a 70B full bf16 AdamW fine-tune needs ZeRO-3 across several 8-GPU nodes', () => {
+    // Llama-2-70B: 68.98B parameters. ZeRO-3 keeps bf16 weights and grads and fp32 master and Adam state, 18 B
+    // per parameter sharded, plus one fp32 gradient sub-group (≤ sub_group_size 1e9 × 4 B): over 16 GPUs that
+    // is 68.98B × 18 / 16 = 77.6 GB + 4 GB, more than an 80 GB GPU's 81920 MiB × 0.9 = 77.3 GB usable; over 24
+    // GPUs (3 nodes) 51.7 + 4 GB, which fits with the buffers and checkpointed activations.
+    const l = load('model: meta-llama/Llama-2-70b-hf\nmethod: full\nprecision: bf16\nseq_len: 2048\ndeepspeed: { zero: auto, offload: none }\ngradient_checkpointing: true\nconstraints: { gpus: [H100, A100-80GB], max_nodes: 8 }\ntrain: { tokens: 1e8 }\n')
+    const r = plan(l)
+    expect(r.status).toBe('fit')
+    if (r.status !== 'fit') return
+    expect(r.plan.strategy.zeroStage).toBe(3)
+    expect(r.plan.offer.gpuCount).toBe(8)
+    expect(r.plan.nodes).toBeGreaterThanOrEqual(3)
+    const p5 = r.rejected.find((x) => x.instanceType === 'p5.48xlarge')
+    expect(p5?.nodes).toEqual([1, 2])
+    expect(p5?.reason).toMatch(/^needs (8\d|9\d)\.\d GB per GPU, 77\.3 GB usable$/)
+  })
+
+  it("a 32B full fine-tune's cheapest plan against the seed rule of thumb (192 GB)", () => {
+    // The seed rule: 10 GB per billion × 1.0 (full) × 0.5 (bf16) × 1.2 = 192 GB for 32B. It halves the bytes for
+    // bf16, but mixed-precision AdamW keeps an fp32 master and fp32 moments: 16 B per parameter in the ZeRO paper,
+    // 20 B in DeepSpeed's code, so Qwen2.5-32B's model states alone are 32.76B × 20 B = 655 GB, 3.4× the rule.
+    const l = load('model: Qwen/Qwen2.5-32B\nmethod: full\nprecision: bf16\nseq_len: 2048\ngradient_checkpointing: true\ndeepspeed: { zero: auto, offload: none }\ntrain: { tokens: 1e8 }\n')
+    expect(seedRuleEstimate(l.spec, 32e9).totalGb).toBe(192)
+    const r = plan(l)
+    expect(r.status).toBe('fit')
+    if (r.status !== 'fit') return
+    const clusterBytes = r.plan.estimate.perGpu.totalBytes * r.plan.strategy.gpus
+    expect(clusterBytes / 1e9).toBeGreaterThan(655)
+    expect(clusterBytes / 1e9 / seedRuleEstimate(l.spec, l.params.total).totalGb).toBeGreaterThan(3)
+  })
+
+  it('nothing fits: no-fit with computed suggestions, not a throw', () => {
+    const l = load('model: meta-llama/Llama-3.1-405B\nmethod: full\nseq_len: 4096\ndeepspeed: { zero: auto, offload: none }\nconstraints: { gpus: [A10G], max_nodes: 1 }\n')
+    const r = plan(l)
+    expect(r.status).toBe('no-fit')
+    if (r.status !== 'no-fit') return
+    expect(r.suggestions.length).toBeGreaterThan(0)
+    expect(r.suggestions).toEqual([expect.stringMatching(/^lift the constraints and allow max_nodes ≥ \d+: \d+ × p\S+ \(/)])
+  })
+
+  it('a GPU without bf16 runs a bf16 spec as fp16, and the plan says so', () => {
+    const l = load('model: HuggingFaceTB/SmolLM2-135M\nmethod: full\nseq_len: 512\nconstraints: { gpus: [T4], regions: [us-east-1] }\n')
+    const r = plan(l)
+    expect(r.status === 'fit' && r.plan.precisionNote).toMatch(/T4 has no bf16: the run uses fp16/)
+  })
+
+  it('unpriced offers are never ranked at $0', () => {
+    const l = load('model: HuggingFaceTB/SmolLM2-135M\nmethod: full\nseq_len: 512\nconstraints: { gpus: [H200] }\n')
+    const r = plan(l)
+    expect(r.status).toBe('fit')
+    if (r.status !== 'fit') return
+    expect(r.plan.offer.instanceType).toBe('p5en.48xlarge') // p5e has no on-demand price
+    expect(r.rejected.find((x) => x.instanceType === 'p5e.48xlarge')?.reason).toMatch(/no on-demand price/)
+  })
+})
+
+// The naive search, written apart from the planner: every offer × node count × strategy, each estimated.
+function naiveCheapest(l: LoadedSpec, offers: InstanceOffer[], batchFixed: boolean): number | null {
+  const spec = l.spec
+  const c = spec.constraints
+  let best: number | null = null
+  for (const offer of offers) {
+    if (c.regions.length && !c.regions.includes(offer.region)) continue
+    if (c.gpus.length && !c.gpus.includes(offer.gpu)) continue
+    const unit = c.spot ? offer.spotPriceUsdPerHour : offer.priceUsdPerHour
+    if (unit === null || offer.gpuCount < 1) continue
+    for (let nodes = 1; nodes <= c.maxNodes; nodes++) {
+      const price = unit * nodes
+      if (c.maxHourlyUsd !== null && price > c.maxHourlyUsd) continue
+      const gpus = offer.gpuCount * nodes
+      for (const zero of (spec.deepspeed.zero === 'auto' ? [0, 1, 2, 3] : [spec.deepspeed.zero]) as ZeroStage[]) {
+        for (const offload of (spec.deepspeed.offload === 'auto' ? ['none', 'optimizer', 'optimizer+params'] : [spec.deepspeed.offload]) as Offload[]) {
+          if ((offload === 'optimizer+params' && zero !== 3) || (offload === 'optimizer' && zero === 0)) continue
+          for (const gc of spec.gradientCheckpointing === 'auto' ? [false, true] : [spec.gradientCheckpointing]) {
+            for (const micro of [1, 2, 4, 8, 16, 32]) {
+              const global = spec.batch.micro * spec.batch.accumulation * spec.gpus
+              if (batchFixed && global % (micro * gpus) !== 0) continue
+              const accumulation = batchFixed ? global / (micro * gpus) : spec.batch.accumulation
+              const s: Strategy = { gpus, gpusPerNode: offer.gpuCount, zeroStage: zero, offload, offloadDevice: spec.deepspeed.offloadDevice, gradientCheckpointing: gc, microBatch: micro, accumulation, zero: defaultZeroSettings(l.model.arch, zero) }
+              const e = estimateMemory(spec, l.model.arch, s)
+              if (e.perGpu.totalBytes > offer.gpuMemoryMiB * 2 ** 20 * (1 - spec.margin)) continue
+              if (e.perNode.cpuBytes > offer.hostMemoryGiB * 2 ** 30 * 0.9) continue
+              let cost = price
+              if (spec.train) {
+                const f = modelFacts(spec, l.model.arch, adapterInputCopyBytes(spec, precisionRegime(spec, s).adaptersInAutocast))
+                const t = jobTime(spec, l.model.arch, f, offer, GPU_MODELS[offer.gpu], nodes, s)
+                if (!t) continue
+                cost = t.hours * price
+                if (c.budgetUsd !== null && cost > c.budgetUsd) continue
+              }
+              if (best === null || cost < best) best = cost
+            }
+          }
+        }
+      }
+    }
+  }
+  return best
+}
+
+describe('the planner against a naive exhaustive search (property test)', () => {
+  const specArb = fc.record({
+    model: fc.constantFrom('HuggingFaceTB/SmolLM2-360M', 'Qwen/Qwen2.5-0.5B', 'meta-llama/Llama-3.2-1B', 'Qwen/Qwen2.5-1.5B', 'meta-llama/Llama-2-7b-hf'),
+    method: fc.constantFrom('full', 'lora', 'qlora'),
+    precision: fc.constantFrom('bf16', 'pure_bf16'),
+    seq: fc.constantFrom(512, 1024, 2048, 4096),
+    gc: fc.constantFrom('auto', 'true', 'false'),
+    zero: fc.constantFrom('auto', '0', '2', '3'),
+    offload: fc.constantFrom('auto', 'none'),
+    maxNodes: fc.integer({ min: 1, max: 3 }),
+    train: fc.boolean(),
+    spot: fc.boolean(),
+    batchFixed: fc.boolean(),
+    offers: fc.uniqueArray(fc.integer({ min: 0, max: AWS_OFFERS.length - 1 }), { minLength: 1, maxLength: 6 }),
+  })
+  it('over 200 random specs and sub-catalogs, the plan costs exactly the naive minimum and fits', () => {
+    fc.assert(fc.property(specArb, (x) => {
+      const l = load([
+        `model: ${x.model}`, `method: ${x.method}`, `precision: ${x.precision}`, `seq_len: ${x.seq}`, `gradient_checkpointing: ${x.gc}`,
+        `deepspeed: { zero: ${x.zero}, offload: ${x.zero === '0' ? 'none' : x.offload} }`, 'batch: { micro: 2, accumulation: 2 }', 'gpus: 4',
+        `constraints: { max_nodes: ${x.maxNodes}, spot: ${x.spot} }`, ...(x.train ? ['train: { tokens: 1e7 }'] : []),
+      ].join('\n'))
+      const offers = x.offers.map((i) => AWS_OFFERS[i]!)
+      const r = plan(l, { offers, source: 'test', asOf: 'test' }, x.batchFixed)
+      const naive = naiveCheapest(l, offers, x.batchFixed)
+      if (naive === null) {
+        expect(r.status).toBe('no-fit')
+        return
+      }
+      expect(r.status).toBe('fit')
+      if (r.status !== 'fit') return
+      const cost = r.plan.jobCostUsd ?? r.plan.priceUsdPerHour
+      expect(cost).toBeCloseTo(naive, 9)
+      expect(r.plan.estimate.perGpu.totalBytes).toBeLessThanOrEqual(r.plan.usableBytesPerGpu)
+      expect(r.plan.estimate.perNode.cpuBytes).toBeLessThanOrEqual(r.plan.offer.hostMemoryGiB * 2 ** 30 * 0.9)
+    }), { numRuns: 200 })
+  }, 120_000)
+})

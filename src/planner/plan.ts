@@ -1,0 +1,302 @@
+import { GPU_MODELS } from '../instances/gpus.js'
+import type { Catalog, InstanceOffer } from '../instances/types.js'
+import type { ModelArch } from '../models/arch.js'
+import { estimateMemory, type MemoryEstimate } from '../memory/estimate.js'
+import { adapterInputCopyBytes, modelFacts, type ModelFacts } from '../memory/model-facts.js'
+import { precisionRegime } from '../memory/regime.js'
+import { defaultZeroSettings, type Strategy } from '../memory/strategy.js'
+import type { FinetuneSpec, Offload, ZeroStage } from '../spec/spec.js'
+import { jobTime, type JobTime } from './job-time.js'
+
+/** Host RAM a node may give to offloaded state and pinned buffers (the rest runs the OS and the processes). */
+export const HOST_RAM_FRACTION = 0.9
+const MICRO_BATCHES = [1, 2, 4, 8, 16, 32]
+
+export interface PlanInput {
+  spec: FinetuneSpec
+  arch: ModelArch
+  catalog: Catalog
+  /** The spec fixed micro-batch and accumulation (so the global batch is kept); otherwise the planner picks. */
+  batchFixed: boolean
+}
+
+export interface Candidate {
+  offer: InstanceOffer
+  nodes: number
+  strategy: Strategy
+  estimate: MemoryEstimate
+  usableBytesPerGpu: number
+  /** The price ranked by: spot when constraints.spot, else on-demand; for all nodes. */
+  priceUsdPerHour: number
+  onDemandUsdPerHour: number | null
+  spotUsdPerHour: number | null
+  time: JobTime | null
+  jobCostUsd: number | null
+  /** Set when a bf16 spec runs as fp16 with loss scaling (GPUs without bf16). */
+  precisionNote: string | null
+}
+
+export interface Rejection {
+  instanceType: string
+  regions: string[]
+  nodes: [number, number]
+  reason: string
+}
+
+export type PlanResult =
+  | { status: 'fit'; plan: Candidate; alternatives: Candidate[]; rejected: Rejection[]; assumptions: string[]; catalog: Catalog }
+  | { status: 'no-fit'; plan: null; alternatives: []; rejected: Rejection[]; assumptions: string[]; suggestions: string[]; catalog: Catalog }
+
+interface StrategyChoice {
+  zeroStage: ZeroStage
+  offload: Offload
+  gradientCheckpointing: boolean
+  microBatch: number
+  accumulation: number
+}
+
+/** Every strategy the spec leaves open, for `gpus` data-parallel GPUs; null when the fixed global batch cannot split. */
+function strategiesFor(spec: FinetuneSpec, gpus: number, batchFixed: boolean): StrategyChoice[] | null {
+  const zeros: ZeroStage[] = spec.deepspeed.zero === 'auto' ? [0, 1, 2, 3] : [spec.deepspeed.zero]
+  const offloads: Offload[] = spec.deepspeed.offload === 'auto' ? ['none', 'optimizer', 'optimizer+params'] : [spec.deepspeed.offload]
+  const gcs = spec.gradientCheckpointing === 'auto' ? [false, true] : [spec.gradientCheckpointing]
+  const batches: { microBatch: number; accumulation: number }[] = []
+  if (batchFixed) {
+    const global = spec.batch.micro * spec.batch.accumulation * spec.gpus
+    for (const micro of MICRO_BATCHES) if (global % (micro * gpus) === 0) batches.push({ microBatch: micro, accumulation: global / (micro * gpus) })
+    if (batches.length === 0) return null
+  } else for (const micro of MICRO_BATCHES) batches.push({ microBatch: micro, accumulation: spec.batch.accumulation })
+  const out: StrategyChoice[] = []
+  for (const zeroStage of zeros) for (const offload of offloads) {
+    if (offload === 'optimizer+params' && zeroStage !== 3) continue
+    if (offload === 'optimizer' && zeroStage === 0) continue
+    for (const gradientCheckpointing of gcs) for (const b of batches) out.push({ zeroStage, offload, gradientCheckpointing, ...b })
+  }
+  return out
+}
+
+/** A faster choice first: no offload, no recompute, lower ZeRO stage, larger micro-batch. */
+function speedRank(c: StrategyChoice): number {
+  return (c.offload === 'none' ? 0 : c.offload === 'optimizer' ? 1000 : 2000) + (c.gradientCheckpointing ? 100 : 0) + c.zeroStage * 10 - Math.log2(c.microBatch)
+}
+
+export interface SearchOptions {
+  maxNodes?: number
+  /** Ignore constraints (regions, GPUs, spot, price caps) — used to explain what they exclude. */
+  ignoreConstraints?: boolean
+  /** Searches made to build suggestions do not suggest in turn. */
+  noSuggestions?: boolean
+}
+
+/**
+ * The cheapest offer group that fits, by exhaustive search over offers × node counts × the strategies the
+ * spec leaves open (ZeRO stage, offload, checkpointing, micro-batch). Memory is estimated once per distinct
+ * (GPUs, GPUs per node, strategy); the fit is checked per offer against its reported GPU memory × (1 − margin)
+ * and 90 % of its host RAM. Ranked by job cost when the spec has `train`, else by hourly price.
+ */
+export function planFinetune(input: PlanInput, options: SearchOptions = {}): PlanResult {
+  const { spec, arch, catalog } = input
+  const c = spec.constraints
+  const maxNodes = options.maxNodes ?? c.maxNodes
+  const factsFor = [false, true].map((autocast) => modelFacts(spec, arch, adapterInputCopyBytes(spec, autocast)))
+  const facts = (s: Strategy): ModelFacts => factsFor[precisionRegime(spec, s).adaptersInAutocast ? 1 : 0]!
+  // Memory depends on the GPU count, GPUs per node and strategy, not on the GPU model or price: estimate
+  // each once and check every offer of that shape against it.
+  const layouts = new Map<string, { choice: StrategyChoice; strategy: Strategy; estimate: MemoryEstimate }[] | null>()
+  const layout = (gpus: number, gpusPerNode: number) => {
+    const key = `${gpus}|${gpusPerNode}`
+    if (!layouts.has(key)) {
+      const choices = strategiesFor(spec, gpus, input.batchFixed)
+      layouts.set(key, choices && choices.map((choice) => {
+        const strategy: Strategy = { gpus, gpusPerNode, offloadDevice: spec.deepspeed.offloadDevice, zero: defaultZeroSettings(arch, choice.zeroStage), ...choice }
+        return { choice, strategy, estimate: estimateMemory(spec, arch, strategy, facts(strategy)) }
+      }))
+    }
+    return layouts.get(key)!
+  }
+
+  const assumptions: string[] = []
+  const rejectedBy = new Map<string, { offer: InstanceOffer; nodes: number[]; reason: string; score: number }>()
+  const reject = (offer: InstanceOffer, nodes: number, reason: string, score = Infinity) => {
+    const key = `${offer.instanceType}@${offer.region}`
+    const r = rejectedBy.get(key)
+    if (!r) rejectedBy.set(key, { offer, nodes: [nodes], reason, score })
+    else {
+      r.nodes.push(nodes)
+      if (score < r.score) Object.assign(r, { reason, score })
+    }
+  }
+  let outside = 0
+  const candidates: Candidate[] = []
+  const tokensKnown = spec.train !== null
+
+  for (const offer of catalog.offers) {
+    const gpu = GPU_MODELS[offer.gpu]
+    if (!options.ignoreConstraints) {
+      if ((c.regions.length > 0 && !c.regions.includes(offer.region)) || (c.gpus.length > 0 && !c.gpus.includes(offer.gpu))) {
+        outside += 1
+        continue
+      }
+    }
+    const unit = c.spot && !options.ignoreConstraints ? offer.spotPriceUsdPerHour : offer.priceUsdPerHour
+    if (offer.gpuCount < 1) {
+      reject(offer, 1, `a fractional GPU (${offer.gpuCount} of an ${offer.gpu}) cannot train`)
+      continue
+    }
+    if (unit === null) {
+      reject(offer, 1, `no ${c.spot ? 'spot' : 'on-demand'} price in the catalog (unpriced offers are never ranked)`)
+      continue
+    }
+    const usable = offer.gpuMemoryMiB * 2 ** 20 * (1 - spec.margin)
+    const precisionNote = !gpu.bf16 && (spec.precision === 'bf16' || spec.precision === 'pure_bf16')
+      ? `${offer.gpu} has no bf16: the run uses fp16 with dynamic loss scaling (same memory)` : null
+    for (let nodes = 1; nodes <= maxNodes; nodes++) {
+      const price = unit * nodes
+      if (!options.ignoreConstraints && c.maxHourlyUsd !== null && price > c.maxHourlyUsd) {
+        reject(offer, nodes, `$${price.toFixed(2)}/hour is over max_hourly_usd $${c.maxHourlyUsd}`, 1e15 + price)
+        continue
+      }
+      const gpus = offer.gpuCount * nodes
+      const laidOut = layout(gpus, offer.gpuCount)
+      if (!laidOut) {
+        reject(offer, nodes, `the global batch of ${spec.batch.micro * spec.batch.accumulation * spec.gpus} does not split over ${gpus} GPUs`)
+        continue
+      }
+      let best: { cand: Candidate; key: number } | null = null
+      let closest = Infinity
+      let closestReason = ''
+      const cpuLimit = offer.hostMemoryGiB * 2 ** 30 * HOST_RAM_FRACTION
+      for (const { choice, strategy, estimate: e } of laidOut) {
+        const total = e.perGpu.totalBytes
+        const nvmeOk = strategy.offloadDevice !== 'nvme' || e.perNode.nvmeBytes <= offer.nvmeGb * 1e9
+        if (total > usable || e.perNode.cpuBytes > cpuLimit || !nvmeOk) {
+          const over = total > usable ? total / usable : e.perNode.cpuBytes > cpuLimit ? e.perNode.cpuBytes / cpuLimit : 2
+          if (over < closest) {
+            closest = over
+            closestReason = total > usable
+              ? `needs ${gb(total)} GB per GPU, ${gb(usable)} GB usable`
+              : e.perNode.cpuBytes > cpuLimit ? `needs ${gb(e.perNode.cpuBytes)} GB CPU RAM per node for offload, ${gb(cpuLimit)} GB usable` : `needs ${gb(e.perNode.nvmeBytes)} GB NVMe per node, ${offer.nvmeGb} GB present`
+          }
+          continue
+        }
+        const time = tokensKnown ? jobTime(spec, arch, facts(strategy), offer, gpu, nodes, strategy) : null
+        if (tokensKnown && !time) {
+          closestReason = `no published TFLOPS for ${offer.gpu}: the job's time and cost cannot be estimated`
+          closest = 0
+          continue
+        }
+        const jobCostUsd = time ? time.hours * price : null
+        // Within one offer and node count the cost is price × hours, so the fastest strategy is the cheapest.
+        const key = time ? time.hours : speedRank(choice)
+        if (!best || key < best.key) {
+          best = {
+            key,
+            cand: {
+              offer, nodes, strategy, estimate: e, usableBytesPerGpu: usable, priceUsdPerHour: price,
+              onDemandUsdPerHour: offer.priceUsdPerHour === null ? null : offer.priceUsdPerHour * nodes,
+              spotUsdPerHour: offer.spotPriceUsdPerHour === null ? null : offer.spotPriceUsdPerHour * nodes,
+              time, jobCostUsd, precisionNote,
+            },
+          }
+        }
+      }
+      if (!best) {
+        reject(offer, nodes, closestReason, closest)
+        continue
+      }
+      if (!options.ignoreConstraints && c.budgetUsd !== null && best.cand.jobCostUsd !== null && best.cand.jobCostUsd > c.budgetUsd) {
+        reject(offer, nodes, `the job costs $${best.cand.jobCostUsd.toFixed(0)}, over budget_usd $${c.budgetUsd}`, 1e15 + best.cand.jobCostUsd)
+        continue
+      }
+      candidates.push(best.cand)
+    }
+  }
+
+  if (outside > 0) assumptions.push(`${outside} offers are outside constraints.regions / constraints.gpus`)
+  assumptions.push(tokensKnown
+    ? 'ranked by job cost: price × nodes × estimated hours (first-order time model: FLOPs per token ÷ (GPUs × peak TFLOPS × utilisation) + inter-node traffic)'
+    : 'the spec has no train section: ranked by hourly price (add train: { tokens } to rank by job cost)')
+  assumptions.push(`fits when the estimate's total per GPU ≤ the GPU memory the provider reports × (1 − margin ${spec.margin}), and CPU RAM per node ≤ ${HOST_RAM_FRACTION * 100}% of host RAM`)
+  if (c.spot) assumptions.push('constraints.spot: ranked by spot price (a median per region; spot capacity can vanish)')
+
+  const ranked = candidates.sort(byCost)
+  const rejected = [...groupRejections(rejectedBy)]
+  if (ranked.length === 0) {
+    const suggestions = options.ignoreConstraints || options.noSuggestions ? [] : suggestFixes(input, options)
+    if (outside === catalog.offers.length) {
+      const regions = [...new Set(catalog.offers.map((o) => o.region))].join(', ')
+      const gpus = [...new Set(catalog.offers.map((o) => o.gpu))].join(', ')
+      suggestions.unshift(`no offer in the catalog matches the constraints (regions: ${c.regions.join(', ') || 'any'}; GPUs: ${c.gpus.join(', ') || 'any'}); the catalog has regions ${regions} and GPUs ${gpus}`)
+    }
+    return { status: 'no-fit', plan: null, alternatives: [], rejected, assumptions, suggestions, catalog }
+  }
+  return { status: 'fit', plan: ranked[0]!, alternatives: ranked.slice(1), rejected, assumptions, catalog }
+}
+
+/** Cheapest first; ties: fewer GPUs, then more memory to spare, then name (a stable order). */
+export function byCost(a: Candidate, b: Candidate): number {
+  const ca = a.jobCostUsd ?? a.priceUsdPerHour
+  const cb = b.jobCostUsd ?? b.priceUsdPerHour
+  return ca - cb || a.strategy.gpus - b.strategy.gpus ||
+    (b.usableBytesPerGpu - b.estimate.perGpu.totalBytes) - (a.usableBytesPerGpu - a.estimate.perGpu.totalBytes) ||
+    `${a.offer.instanceType}@${a.offer.region}`.localeCompare(`${b.offer.instanceType}@${b.offer.region}`) || a.nodes - b.nodes
+}
+
+function groupRejections(m: Map<string, { offer: InstanceOffer; nodes: number[]; reason: string }>): Rejection[] {
+  const byType = new Map<string, Rejection>()
+  for (const { offer, nodes, reason } of m.values()) {
+    const key = `${offer.instanceType}|${reason}`
+    const lo = Math.min(...nodes)
+    const hi = Math.max(...nodes)
+    const r = byType.get(key)
+    if (r) {
+      if (!r.regions.includes(offer.region)) r.regions.push(offer.region)
+      r.nodes = [Math.min(r.nodes[0], lo), Math.max(r.nodes[1], hi)]
+    } else byType.set(key, { instanceType: offer.instanceType, regions: [offer.region], nodes: [lo, hi], reason })
+  }
+  return [...byType.values()]
+}
+
+/** What would make a spec fit, each computed by searching again with one thing changed. */
+function suggestFixes(input: PlanInput, options: SearchOptions): string[] {
+  const out: string[] = []
+  const c = input.spec.constraints
+  const describe = (r: PlanResult) => (r.status === 'fit' ? `${r.plan.nodes} × ${r.plan.offer.instanceType} (${r.plan.offer.region}) at $${r.plan.priceUsdPerHour.toFixed(2)}/hour` : '')
+  const unconstrained = planFinetune(input, { ...options, ignoreConstraints: true, noSuggestions: true })
+  if (unconstrained.status === 'fit' && (c.regions.length || c.gpus.length || c.spot || c.maxHourlyUsd !== null || c.budgetUsd !== null)) {
+    out.push(`the constraints (regions, GPUs, spot, price caps) exclude what fits: without them, ${describe(unconstrained)}`)
+  }
+  const maxNodes = options.maxNodes ?? c.maxNodes
+  const nodeSteps = [maxNodes * 2, maxNodes * 4, 16, 32].filter((n, i, all) => n > maxNodes && all.indexOf(n) === i)
+  const moreNodes = (ignoreConstraints: boolean) => {
+    for (const n of nodeSteps) {
+      const more = planFinetune(input, { ...options, maxNodes: n, ignoreConstraints, noSuggestions: true })
+      if (more.status === 'fit') return more
+    }
+    return null
+  }
+  const more = moreNodes(false)
+  if (more?.status === 'fit') out.push(`allow constraints.max_nodes ≥ ${more.plan.nodes}: ${describe(more)}`)
+  else if (unconstrained.status !== 'fit') {
+    const anyMore = moreNodes(true)
+    if (anyMore?.status === 'fit') out.push(`lift the constraints and allow max_nodes ≥ ${anyMore.plan.nodes}: ${describe(anyMore)}`)
+  }
+  const spec = input.spec
+  const tryWith = (label: string, change: Partial<FinetuneSpec>) => {
+    const r = planFinetune({ ...input, spec: { ...spec, ...change } }, { ...options, maxNodes, noSuggestions: true })
+    if (r.status === 'fit') out.push(`${label}: ${describe(r)}`)
+    return r.status === 'fit'
+  }
+  if (spec.deepspeed.zero !== 'auto' || spec.deepspeed.offload !== 'auto') tryWith('let ftplan choose ZeRO and offload (deepspeed: { zero: auto, offload: auto })', { deepspeed: { ...spec.deepspeed, zero: 'auto', offload: 'auto' } })
+  if (spec.gradientCheckpointing === false) tryWith('turn gradient checkpointing on', { gradientCheckpointing: true })
+  if (spec.method === 'full' || spec.method === 'lora' || spec.method === 'freeze') tryWith('QLoRA (method: qlora, 4-bit base)', { method: 'qlora', quantization: '4bit' })
+  for (let s = Math.floor(spec.seqLenTokens / 2); s >= 256; s = Math.floor(s / 2)) {
+    if (tryWith(`shorter sequences (seq_len: ${s})`, { seqLenTokens: s })) break
+  }
+  if (out.length === 0) out.push('nothing tried fits: a larger GPU than the catalog holds, or a smaller model')
+  return out
+}
+
+function gb(bytes: number): string {
+  return (bytes / 1e9).toFixed(1)
+}

@@ -1,0 +1,64 @@
+import type { Candidate, PlanResult } from '../planner/plan.js'
+import type { LoadedSpec } from '../spec/load.js'
+import { formatCount, formatInt, renderTable } from './format.js'
+import { gb } from './estimate-view.js'
+
+const usd = (x: number) => `$${x.toFixed(2)}`
+
+function strategyText(c: Candidate): string {
+  const s = c.strategy
+  const ds = s.zeroStage === 0 ? (s.gpus > 1 ? 'data parallel, no DeepSpeed' : 'no DeepSpeed') : `ZeRO-${s.zeroStage}${s.offload === 'none' ? '' : ` + offload ${s.offload}`}`
+  return `${ds}, checkpointing ${s.gradientCheckpointing ? 'on' : 'off'}, micro-batch ${s.microBatch} × accumulation ${s.accumulation}`
+}
+
+function memoryBar(c: Candidate, width = 30): string {
+  const used = Math.min(1, c.estimate.perGpu.totalBytes / c.usableBytesPerGpu)
+  const filled = Math.round(used * width)
+  return '█'.repeat(filled) + '░'.repeat(width - filled)
+}
+
+/** The human view of `ftplan plan`. */
+export function renderPlan(loaded: LoadedSpec, r: PlanResult, top: number): string {
+  const out: string[] = []
+  const spec = loaded.spec
+  out.push(`Plan for ${loaded.model.arch.name} (${formatCount(loaded.params.total)}) · ${spec.method} · ${formatInt(loaded.trainable.trainable)} trainable · seq ${spec.seqLenTokens}`)
+  out.push(`Catalog: ${r.catalog.source} (prices as of ${r.catalog.asOf})`, '')
+  if (r.status === 'fit') {
+    const p = r.plan
+    const b = p.estimate.perGpu
+    out.push(`Chosen: ${p.nodes} × ${p.offer.instanceType} in ${p.offer.region}: ${p.nodes * p.offer.gpuCount} × ${p.offer.gpu}, ${usd(p.priceUsdPerHour)}/hour${spec.constraints.spot ? ' spot' : ' on-demand'}${p.spotUsdPerHour !== null && !spec.constraints.spot ? ` (spot ${usd(p.spotUsdPerHour)}/hour)` : ''}`)
+    out.push(`Strategy: ${strategyText(p)}${p.precisionNote ? `; ${p.precisionNote}` : ''}`)
+    out.push(`Memory per GPU: ${memoryBar(p)} ${gb(b.totalBytes)} GB of ${gb(p.usableBytesPerGpu)} GB usable (${gb(p.offer.gpuMemoryMiB * 2 ** 20)} GB reported, margin ${spec.margin}), headroom ${gb(p.usableBytesPerGpu - b.totalBytes)} GB`)
+    const t = b.breakdown
+    out.push(`  weights ${gb(t.weights)} · gradients ${gb(t.gradients)} · optimizer ${gb(t.optimizerStates)} · activations ${gb(t.activations)} · logits ${gb(t.logits)} · ZeRO ${gb(t.zeroBuffers)} · reserve ${gb(t.allocatorOverhead)} · context ${gb(t.cudaContext)} GB; peak in ${p.estimate.peakPhase}`)
+    if (p.estimate.perNode.cpuBytes > 0) out.push(`  CPU RAM per node: ${gb(p.estimate.perNode.cpuBytes)} GB of ${gb(p.offer.hostMemoryGiB * 2 ** 30)} GB`)
+    if (p.time && p.jobCostUsd !== null) {
+      out.push(`Time: ${p.time.hours.toFixed(2)} hours for ${formatCount(p.time.tokens)} tokens (${formatInt(Math.round(p.time.tokensPerSecond))} tokens/s, ${Math.round(p.time.hfu * 100)}% hardware utilisation) · Job: ${usd(p.jobCostUsd)}`)
+    }
+    out.push('')
+    const alts = r.alternatives.slice(0, top)
+    if (alts.length > 0) {
+      out.push('Next cheapest:')
+      const rows = alts.map((c, i) => [String(i + 2), c.offer.instanceType, c.offer.region, String(c.nodes), `${c.strategy.gpus} × ${c.offer.gpu}`, strategyText(c).split(',')[0]!, gb(c.estimate.perGpu.totalBytes), usd(c.priceUsdPerHour), c.time ? c.time.hours.toFixed(2) : '—', c.jobCostUsd !== null ? usd(c.jobCostUsd) : '—'])
+      out.push(renderTable(['#', 'instance', 'region', 'nodes', 'GPUs', 'strategy', 'GB/GPU', '$/hour', 'hours', '$/job'], rows, new Set([0, 3, 6, 7, 8, 9])).trimEnd().split('\n').map((l) => `  ${l}`).join('\n'), '')
+    }
+    // Why every cheaper offer lost: rejected types whose single node costs less than the chosen plan per hour.
+    const cheaper = r.rejected.filter((x) => {
+      const offer = r.catalog.offers.find((o) => o.instanceType === x.instanceType)
+      const unit = offer ? (spec.constraints.spot ? offer.spotPriceUsdPerHour : offer.priceUsdPerHour) : null
+      return unit === null || unit < p.priceUsdPerHour
+    })
+    if (cheaper.length > 0) {
+      out.push('Cheaper offers that do not fit:')
+      for (const x of cheaper) out.push(`  ${x.instanceType} ×${x.nodes[0] === x.nodes[1] ? x.nodes[0] : `${x.nodes[0]}–${x.nodes[1]}`}: ${x.reason} (${x.regions.join(', ')})`)
+      out.push('')
+    }
+  } else {
+    out.push('Nothing fits.', '')
+    out.push('Rejected:')
+    for (const x of r.rejected) out.push(`  ${x.instanceType} ×${x.nodes[0] === x.nodes[1] ? x.nodes[0] : `${x.nodes[0]}–${x.nodes[1]}`}: ${x.reason} (${x.regions.join(', ')})`)
+    out.push('', 'What would make it fit:', ...r.suggestions.map((s) => `  - ${s}`), '')
+  }
+  out.push('Assumptions:', ...r.assumptions.map((a) => `  - ${a}`))
+  return out.join('\n') + '\n'
+}
