@@ -56,6 +56,7 @@ export function renderPlan(loaded: LoadedSpec, r: PlanResult, top: number): stri
   } else {
     out.push('Nothing fits.', '')
     out.push('Rejected:')
+    if (r.rejected.length === 0) out.push('  (none: no offer is within the constraints)')
     for (const x of r.rejected) out.push(`  ${x.instanceType} ×${x.nodes[0] === x.nodes[1] ? x.nodes[0] : `${x.nodes[0]}–${x.nodes[1]}`}: ${x.reason} (${x.regions.join(', ')})`)
     out.push('', 'What would make it fit:', ...r.suggestions.map((s) => `  - ${s}`), '')
   }

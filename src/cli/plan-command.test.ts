@@ -1,0 +1,73 @@
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { main } from './main.js'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+async function run(...argv: string[]) {
+  let stdout = ''
+  let stderr = ''
+  const code = await main(argv, { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s), cwd: root })
+  return { code, stdout, stderr }
+}
+
+describe('ftplan plan', () => {
+  it('the example: chosen plan, alternatives, cheaper offers that do not fit, assumptions', async () => {
+    const r = await run('plan', 'stacks/Pulumi.example.yaml')
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/^Chosen: \d+ × \S+ in us-(east-1|west-2): /m)
+    expect(r.stdout).toMatch(/^Memory per GPU: [█░]{30} \d+\.\d\d GB of \d+\.\d\d GB usable/m)
+    expect(r.stdout).toMatch(/^Time: \d+\.\d\d hours for 180M tokens .* · Job: \$\d+\.\d\d$/m)
+    expect(r.stdout).toContain('Next cheapest:')
+    expect(r.stdout).toContain('ranked by job cost')
+  })
+
+  it('--json prints the plan contract', async () => {
+    const r = await run('plan', 'stacks/Pulumi.example.yaml', '--json', '--top', '2')
+    const j = JSON.parse(r.stdout) as Record<string, any>
+    expect(Object.keys(j)).toEqual(['version', 'status', 'plan', 'alternatives', 'rejected', 'catalog', 'assumptions'])
+    expect(Object.keys(j['plan'])).toEqual(['provider', 'region', 'instanceType', 'nodes', 'gpusPerNode', 'gpu', 'gpuMemoryBytes', 'usableBytesPerGpu', 'strategy', 'memory', 'priceUsdPerHour', 'spotPriceUsdPerHour', 'jobHours', 'jobCostUsd'])
+    expect(Object.keys(j['plan']['strategy'])).toEqual(['zeroStage', 'offload', 'gradientCheckpointing', 'microBatch', 'accumulation', 'precision'])
+    expect(j['plan']['memory']['time']['gpu']).toBe(j['plan']['gpu'])
+    expect(j['plan']['jobCostUsd']).toBeCloseTo(j['plan']['jobHours'] * j['plan']['priceUsdPerHour'], 9)
+    expect(j['alternatives']).toHaveLength(2)
+    expect(j['catalog']['asOf']).toBe('2026-07-20')
+    // The fixed global batch (2 × 8 × 1 GPU) is kept on every layout.
+    const s = j['plan']['strategy']
+    expect(s.microBatch * s.accumulation * j['plan']['nodes'] * j['plan']['gpusPerNode']).toBe(16)
+  })
+
+  it('a user catalog: ftplan CSV and SkyPilot CSV', async () => {
+    const own = await run('plan', 'stacks/Pulumi.example.yaml', '--catalog', 'test/fixtures/catalogs/ftplan-good.csv', '--json')
+    expect(JSON.parse(own.stdout)['catalog']['source']).toBe('user catalog test/fixtures/catalogs/ftplan-good.csv')
+    const sky = await run('instances', '--catalog', 'test/fixtures/catalogs/skypilot-vms.csv')
+    expect(sky.stdout).toMatch(/p4de\.24xlarge\s+us-east-1\s+A100-80GB\s+8\s+81920/)
+  })
+
+  it('bad catalog rows: exit 1, file:line and the column', async () => {
+    const r = await run('plan', 'stacks/Pulumi.example.yaml', '--catalog', 'test/fixtures/catalogs/ftplan-bad.csv')
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('test/fixtures/catalogs/ftplan-bad.csv:2:4: column gpu: "NVIDIA L40" is not a GPU ftplan knows')
+    expect(r.stderr).toContain('ftplan-bad.csv:3:5: column gpu_count: "eight" is not a number ≥ 0')
+  })
+
+  it('an empty catalog after filtering: exit 1 with what the catalog has', async () => {
+    const r = await run('plan', 'test/fixtures/specs/eu-only.yaml', '--catalog', 'test/fixtures/catalogs/ftplan-good.csv')
+    expect(r.code).toBe(1)
+    expect(r.stdout).toContain('Nothing fits.')
+    expect(r.stdout).toContain('no offer in the catalog matches the constraints (regions: eu-west-1; GPUs: H100); the catalog has regions us-east-1, eu-west-1 and GPUs L40S, H100, A10G')
+  })
+
+  it('constraints that exclude everything that fits: exit 1 and the way out', async () => {
+    const r = await run('plan', 'test/fixtures/specs/eu-only.yaml')
+    expect(r.code).toBe(1)
+    expect(r.stdout).toMatch(/the constraints \(regions, GPUs, spot, price caps\) exclude what fits: without them, 1 × \S+ /)
+  })
+
+  it('ftplan instances: the catalog with its source and date; an unknown region is exit 1', async () => {
+    const r = await run('instances', '--region', 'us-west-2')
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/^prices as of 2026-07-20/m)
+    expect(r.stdout).toMatch(/p5\.48xlarge\s+us-west-2\s+H100\s+8\s+81920\s+80\s+192\s+2048\s+30400\s+3200\s+32\s+\$55\.040\s+\$21\.718/)
+    expect((await run('instances', '--region', 'mars-1')).code).toBe(1)
+  })
+})
