@@ -6,11 +6,21 @@ import type { FinetuneSpec } from '../spec/spec.js'
 
 /**
  * Hardware FLOPs utilisation assumed when the spec gives none: memory-model §9.2 [HEUR] for single-node
- * HF/LLaMA-Factory fine-tuning with flash attention (25–45 %, default 35 %), 15 % with CPU offload.
- * A first-order model; the calibrated time model is issue #7.
+ * HF/LLaMA-Factory fine-tuning with flash attention, 25–45 %; 35 %. A first-order model; the calibrated
+ * time model is issue #7.
  */
 export const DEFAULT_HFU = 0.35
-export const DEFAULT_HFU_OFFLOAD = 0.15
+/** PCIe 4.0 x16, one direction: 16 GT/s × 16 lanes × 128/130 encoding = 31.5 GB/s (PCI-SIG). An upper bound. */
+export const PCIE_BYTES_PER_SECOND = 31.5e9
+/**
+ * Host memory bandwidth one node gives CPU Adam [HEUR]: half the 204.8 GB/s peak of an 8-channel DDR4-3200
+ * socket. CPU Adam is bandwidth-bound: per parameter it reads the fp32 gradient, master, m and v and writes
+ * the last three back, 28 bytes.
+ */
+export const HOST_MEMORY_BYTES_PER_SECOND = 100e9
+export const CPU_ADAM_BYTES_PER_PARAM = 28
+/** NCCL over TCP sockets (no EFA) reaches about half the line rate [HEUR]; EFA is taken at line rate. */
+export const TCP_EFFICIENCY = 0.5
 
 export interface JobTime {
   /** Model FLOPs per trained token: 6N (full) or 4N (frozen base) plus attention, N without the input embedding. */
@@ -21,6 +31,8 @@ export interface JobTime {
   tokensPerSecond: number
   /** Seconds of inter-node gradient (and ZeRO-3 parameter) traffic per optimizer step, not overlapped. */
   commSecondsPerStep: number
+  /** Seconds per optimizer step of the CPU optimizer and the PCIe copies offload adds, not overlapped. */
+  offloadSecondsPerStep: number
   hours: number
   hfu: number
 }
@@ -48,7 +60,7 @@ export function jobTime(spec: FinetuneSpec, arch: ModelArch, facts: ModelFacts, 
   const tokens = trainTokens(spec)
   if (tokens === null || gpu.denseTflops === null) return null
   const gpus = s.gpus
-  const hfu = spec.train?.mfu ?? (s.offload !== 'none' ? DEFAULT_HFU_OFFLOAD : DEFAULT_HFU)
+  const hfu = spec.train?.mfu ?? DEFAULT_HFU
   const flops = flopsPerToken(spec, arch, facts, s.gradientCheckpointing)
   const computeTokensPerSecond = (gpus * gpu.denseTflops * 1e12 * hfu) / flops.hardware
   // Between nodes, each step all-reduces the 16-bit gradients (ring: 2·(n−1)/n of them per GPU); ZeRO-3 also
@@ -59,14 +71,27 @@ export function jobTime(spec: FinetuneSpec, arch: ModelArch, facts: ModelFacts, 
     const gradBytes = 2 * facts.trainableParams
     const paramBytes = s.zeroStage === 3 ? 2 * (facts.trainableParams + facts.frozenParams) : 0
     const perGpuBytes = (2 * (nodes - 1)) / nodes * gradBytes + (s.zeroStage === 3 ? 2 * paramBytes * (nodes - 1) / nodes : 0)
-    const gbps = offer.networkGbps ?? 10
+    const gbps = (offer.networkGbps ?? 10) * (offer.efaInterfaces ? 1 : TCP_EFFICIENCY)
     commSecondsPerStep = (perGpuBytes * s.gpusPerNode) / ((gbps * 1e9) / 8)
+  }
+  // Offload: each step copies the GPU's gradient partition to the host and the updated 16-bit parameters back
+  // over PCIe, and the node's CPUs run Adam over every GPU's partition (bandwidth-bound).
+  let offloadSecondsPerStep = 0
+  if (s.offload !== 'none') {
+    const partition = facts.trainableParams / gpus
+    const pcie = (2 * partition * 2) / PCIE_BYTES_PER_SECOND
+    const cpuAdam = (partition * s.gpusPerNode * CPU_ADAM_BYTES_PER_PARAM) / HOST_MEMORY_BYTES_PER_SECOND
+    // Parameter offload also streams the GPU's 16-bit parameter partition in for every forward, backward and
+    // recompute of every micro-step.
+    const passes = (s.gradientCheckpointing ? 3 : 2) * s.accumulation
+    const params = s.offload === 'optimizer+params' ? (passes * 2 * (facts.trainableParams + facts.frozenParams) / gpus) / PCIE_BYTES_PER_SECOND : 0
+    offloadSecondsPerStep = pcie + cpuAdam + params
   }
   const tokensPerStep = s.microBatch * s.accumulation * gpus * spec.seqLenTokens
   const steps = tokens / tokensPerStep
-  const seconds = tokens / computeTokensPerSecond + steps * commSecondsPerStep
+  const seconds = tokens / computeTokensPerSecond + steps * (commSecondsPerStep + offloadSecondsPerStep)
   return {
     modelFlopsPerToken: flops.model, hardwareFlopsPerToken: flops.hardware, tokens,
-    tokensPerSecond: tokens / seconds, commSecondsPerStep, hours: seconds / 3600, hfu,
+    tokensPerSecond: tokens / seconds, commSecondsPerStep, offloadSecondsPerStep, hours: seconds / 3600, hfu,
   }
 }
