@@ -8,6 +8,7 @@ import { renderSpecCheck, specCheckJson } from '../report/spec-check.js'
 import { loadSpec } from '../spec/load.js'
 import { addEstimateCommand, UsageError } from './estimate-command.js'
 import { addPlanCommands } from './plan-command.js'
+import { addDeepSpeedCommands } from './deepspeed-commands.js'
 import { fileSources, readText } from './sources.js'
 
 /** Documented exit codes (README "Exit codes"). */
@@ -31,6 +32,8 @@ Examples:
   ftplan estimate spec.yaml --gpus 8 --zero 3 --compare
   ftplan plan stacks/Pulumi.example.yaml         the cheapest AWS instances that fit, and why cheaper ones do not
   ftplan instances --region us-east-1            the built-in catalog, with its source and date
+  ftplan ds-config spec.yaml -o ds_config.json   the DeepSpeed config for the chosen plan
+  ftplan check ds_config.json --spec spec.yaml --instance p4d.24xlarge --nodes 2
 
 Exit codes: 0 ok, 1 bad input (spec, model, file), 2 bad usage (unknown command or option), 70 internal error.`
 
@@ -73,7 +76,9 @@ export function buildProgram(io: CliIo, state: { exitCode: number } = { exitCode
       io.stdout(opts.json ? JSON.stringify(specCheckJson(loaded), null, 2) + '\n' : renderSpecCheck(loaded))
     })
   addEstimateCommand(program, io, readSpec)
-  addPlanCommands(program, { io, readSpec, userError: (m) => new UserError(m), setExitCode: (c) => void (state.exitCode = c) })
+  const ctx = { io, readSpec, userError: (m: string) => new UserError(m), setExitCode: (c: number) => void (state.exitCode = c) }
+  addPlanCommands(program, ctx)
+  addDeepSpeedCommands(program, { ...ctx, stderr: io.stderr })
   return program
 }
 

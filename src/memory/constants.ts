@@ -50,7 +50,12 @@ export const BNB_MIN_8BIT_SIZE = 4096
  * reduce_bucket_size h², stage3_prefetch_bucket_size 0.9·h², stage3_param_persistence_threshold 10·h.
  */
 export const DS_DEFAULTS = {
+  reduceBucketSize: 5e8,
+  allgatherBucketSize: 5e8,
+  prefetchBucketSize: 5e7,
+  paramPersistenceThreshold: 1e5,
   maxLiveParameters: 1e9,
+  maxReuseDistance: 1e9,
   subGroupSize: 1e9,
   offloadParamBufferCount: 5,
   offloadParamBufferSize: 1e8,

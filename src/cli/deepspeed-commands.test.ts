@@ -1,0 +1,73 @@
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { main } from './main.js'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+async function run(...argv: string[]) {
+  let stdout = ''
+  let stderr = ''
+  const code = await main(argv, { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s), cwd: root })
+  return { code, stdout, stderr }
+}
+
+describe('ftplan ds-config', () => {
+  it('prints the config for the chosen plan; the same plan gives byte-identical output', async () => {
+    const a = await run('ds-config', 'stacks/Pulumi.example.yaml')
+    const b = await run('ds-config', 'stacks/Pulumi.example.yaml')
+    expect(a.code).toBe(0)
+    expect(a.stdout).toBe(b.stdout)
+    const c = JSON.parse(a.stdout) as Record<string, any>
+    expect(c['train_batch_size']).toBe(c['train_micro_batch_size_per_gpu'] * c['gradient_accumulation_steps'])
+  })
+
+  it('-o writes atomically and refuses to overwrite without --force; --launch-dir writes the launch files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ftplan-'))
+    const out = join(dir, 'ds_config.json')
+    expect((await run('ds-config', 'stacks/Pulumi.example.yaml', '-o', out, '--style', 'hf')).code).toBe(0)
+    expect(JSON.parse(readFileSync(out, 'utf8'))['train_batch_size']).toBe('auto')
+    writeFileSync(out, 'mine\n')
+    const refused = await run('ds-config', 'stacks/Pulumi.example.yaml', '-o', out)
+    expect(refused).toMatchObject({ code: 1 })
+    expect(refused.stderr).toContain('exists; ftplan does not overwrite files without --force')
+    expect(readFileSync(out, 'utf8')).toBe('mine\n')
+    expect((await run('ds-config', 'stacks/Pulumi.example.yaml', '-o', out, '--force')).code).toBe(0)
+    expect(readFileSync(out, 'utf8')).not.toBe('mine\n')
+    const launch = join(dir, 'launch')
+    expect((await run('ds-config', 'stacks/Pulumi.example.yaml', '--launch-dir', launch)).code).toBe(0)
+    expect(readFileSync(join(launch, 'hostfile'), 'utf8')).toMatch(/^node-0 slots=\d+\n/)
+    expect(existsSync(join(launch, 'ds_config.json'))).toBe(true)
+    expect(readFileSync(join(launch, 'launch.sh'), 'utf8')).toContain('deepspeed --hostfile hostfile --num_nodes')
+  })
+})
+
+describe('ftplan check', () => {
+  it('a batch mismatch: exit 1 with the three numbers', async () => {
+    const r = await run('check', 'test/fixtures/ds/batch-mismatch.json', '--spec', 'test/fixtures/specs/llama2-7b-full.yaml', '--gpus', '8', '--gpu-memory-gb', '80')
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('batch-mismatch.json:2:23: train_batch_size: train_batch_size 64 is not train_micro_batch_size_per_gpu 2 × gradient_accumulation_steps 2 × world size 8 = 32')
+  })
+  it('a config that cannot fit: exit 1, the overflowing term and what fits', async () => {
+    const r = await run('check', 'test/fixtures/ds/too-big.json', '--spec', 'test/fixtures/specs/llama2-7b-full.yaml', '--instance', 'p4de.24xlarge')
+    expect(r.code).toBe(1)
+    expect(r.stdout).toMatch(/^does not fit: needs \d+\.\d\d GB per GPU, 77\.31 GB usable, over by \d+\.\d\d GB$/m)
+    expect(r.stdout).toMatch(/^ {2}largest terms: activations /m)
+    expect(r.stdout).toContain('any one of these fits:')
+  })
+  it('a generated config fits the plan it was made for', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ftplan-'))
+    const out = join(dir, 'ds.json')
+    await run('ds-config', 'stacks/Pulumi.example.yaml', '-o', out)
+    const plan = JSON.parse((await run('plan', 'stacks/Pulumi.example.yaml', '--json')).stdout)['plan']
+    const r = await run('check', out, '--spec', 'stacks/Pulumi.example.yaml', '--instance', plan.instanceType, '--nodes', String(plan.nodes))
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/^fits: /m)
+  })
+  it('malformed JSON: exit 1 with file:line:col', async () => {
+    const r = await run('check', 'test/fixtures/ds/malformed.json', '--spec', 'test/fixtures/specs/llama2-7b-full.yaml')
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/test\/fixtures\/ds\/malformed\.json:4:3: JSON syntax error/)
+  })
+})
