@@ -53,7 +53,7 @@ export function addDeepSpeedCommands(program: Command, ctx: CommandContext & { s
       const p = result.plan
       const precision = runPrecision(loaded.spec, p)
       const config = dsConfigFor({
-        strategy: p.strategy, precision: precision === 'fp32' ? 'fp32' : precision === 'fp16' ? 'fp16' : 'bf16', optimizer: loaded.spec.optimizer, style: opts.style,
+        strategy: p.strategy, arch: loaded.model.arch, precision: precision === 'fp32' ? 'fp32' : precision === 'fp16' ? 'fp16' : 'bf16', optimizer: loaded.spec.optimizer, style: opts.style,
       })
       const text = dsConfigText(config)
       const outputs: [string, string][] = []

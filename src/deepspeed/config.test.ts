@@ -16,7 +16,7 @@ const strategy = (zeroStage: ZeroStage, offload: Offload, extra: Partial<Strateg
   gpus: 16, gpusPerNode: 8, zeroStage, offload, offloadDevice: 'cpu', gradientCheckpointing: true, microBatch: 2, accumulation: 4,
   zero: defaultZeroSettings(llama.model.arch, zeroStage), ...extra,
 })
-const config = (s: Strategy, style: 'hf' | 'deepspeed' = 'deepspeed', precision: 'bf16' | 'fp16' = 'bf16') => dsConfigFor({ strategy: s, precision, optimizer: 'adamw', style })
+const config = (s: Strategy, style: 'hf' | 'deepspeed' = 'deepspeed', precision: 'bf16' | 'fp16' = 'bf16') => dsConfigFor({ strategy: s, arch: llama.model.arch, precision, optimizer: 'adamw', style })
 
 describe("explicit configs, field by field, against DeepSpeed's documentation (config-json.md)", () => {
   it('batch: train_batch_size = micro × accumulation × world size', () => {
@@ -90,7 +90,7 @@ describe('generated configs pass ftplan\'s own checker, for random plans (proper
         if (r.status !== 'fit') return
         const p = r.plan
         const precision = runPrecision(l.spec, p) === 'fp16' ? 'fp16' : 'bf16'
-        const c = dsConfigFor({ strategy: p.strategy, precision, optimizer: l.spec.optimizer, style: 'deepspeed' })
+        const c = dsConfigFor({ strategy: p.strategy, arch: l.model.arch, precision, optimizer: l.spec.optimizer, style: 'deepspeed' })
         expect(c.train_batch_size).toBe((c.train_micro_batch_size_per_gpu as number) * (c.gradient_accumulation_steps as number) * p.strategy.gpus)
         const spec = { ...l.spec, gradientCheckpointing: p.strategy.gradientCheckpointing }
         const checked = checkDsConfig(dsConfigText(c), 'ds_config.json', spec, l.model.arch, { gpus: p.strategy.gpus, gpusPerNode: p.offer.gpuCount, gpuMemoryBytes: p.offer.gpuMemoryMiB * 2 ** 20, hostMemoryBytes: p.offer.hostMemoryGiB * 2 ** 30 })
@@ -98,7 +98,7 @@ describe('generated configs pass ftplan\'s own checker, for random plans (proper
         expect(checked.strategy).toEqual(p.strategy)
         expect(checked.estimate.perGpu.totalBytes).toBe(p.estimate.perGpu.totalBytes)
         expect(checked.fits).toBe(true)
-        const hf = dsConfigFor({ strategy: p.strategy, precision, optimizer: l.spec.optimizer, style: 'hf' })
+        const hf = dsConfigFor({ strategy: p.strategy, arch: l.model.arch, precision, optimizer: l.spec.optimizer, style: 'hf' })
         expect(() => checkDsConfig(dsConfigText(hf), 'ds_config.json', spec, l.model.arch, { gpus: p.strategy.gpus, gpusPerNode: p.offer.gpuCount, gpuMemoryBytes: null, hostMemoryBytes: null })).not.toThrow()
       }), { numRuns: 120 })
   }, 60_000)

@@ -1,7 +1,8 @@
 // DeepSpeed's own snake_case keys live here and only here (docs/_pages/config-json.md, runtime/zero/config.py
 // @38327e07; memory-model §8). Everything else in ftplan is camelCase.
 import { DS_DEFAULTS } from '../memory/constants.js'
-import type { Strategy } from '../memory/strategy.js'
+import { defaultZeroSettings, type Strategy } from '../memory/strategy.js'
+import type { ModelArch } from '../models/arch.js'
 
 export type Auto = 'auto'
 type Maybe<T> = T | Auto
@@ -49,6 +50,8 @@ export interface DeepSpeedConfig {
 /** What a config is written for: the plan's layout and strategy, the precision it runs, where NVMe is mounted. */
 export interface DsConfigInput {
   strategy: Strategy
+  /** The model, for the hidden size HF's "auto" bucket sizes derive from. */
+  arch: ModelArch
   /** bf16, or fp16 (GPUs without bf16, or a fp16 spec), or fp32. */
   precision: 'bf16' | 'fp16' | 'fp32'
   /** The optimizer DeepSpeed builds itself when it offloads (DeepSpeedCPUAdam); other optimizers come from the trainer. */
@@ -76,6 +79,9 @@ export function dsConfigFor(input: DsConfigInput): DeepSpeedConfig {
   const s = input.strategy
   const z = s.zero
   const hf = input.style === 'hf'
+  // "auto" makes HF fill hidden²-based sizes; a plan that shrank its buckets writes them out instead.
+  const d = defaultZeroSettings(input.arch, s.zeroStage)
+  const auto = (key: 'reduceBucketSize' | 'prefetchBucketSize' | 'paramPersistenceThreshold') => (hf && z[key] === d[key] ? 'auto' : z[key])
   const offloadDevice = s.offloadDevice
   const offload = (): DeepSpeedOffload => ({ device: offloadDevice, ...(offloadDevice === 'nvme' ? { nvme_path: input.nvmePath ?? DLAMI_NVME_PATH } : {}), pin_memory: true })
   const zero: DeepSpeedZero = { stage: s.zeroStage }
@@ -89,9 +95,9 @@ export function dsConfigFor(input: DsConfigInput): DeepSpeedConfig {
   } else {
     Object.assign(zero, {
       overlap_comm: z.overlapComm, contiguous_gradients: true, sub_group_size: z.subGroupSize,
-      reduce_bucket_size: hf ? 'auto' : z.reduceBucketSize,
-      stage3_prefetch_bucket_size: hf ? 'auto' : z.prefetchBucketSize,
-      stage3_param_persistence_threshold: hf ? 'auto' : z.paramPersistenceThreshold,
+      reduce_bucket_size: auto('reduceBucketSize'),
+      stage3_prefetch_bucket_size: auto('prefetchBucketSize'),
+      stage3_param_persistence_threshold: auto('paramPersistenceThreshold'),
       stage3_max_live_parameters: z.maxLiveParameters, stage3_max_reuse_distance: DS_DEFAULTS.maxReuseDistance,
       stage3_gather_16bit_weights_on_model_save: true,
     })

@@ -46,6 +46,20 @@ export function defaultZeroSettings(arch: ModelArch, stage: ZeroStage): ZeroSett
   }
 }
 
+/**
+ * Bucket sizes a quarter of HF's auto values, for plans whose headroom is too tight for the defaults: the
+ * buckets hold less per collective (more, smaller NCCL calls) and free GPU memory (memory-model §4.1).
+ */
+export function tightZeroSettings(arch: ModelArch, stage: ZeroStage): ZeroSettings {
+  const d = defaultZeroSettings(arch, stage)
+  return {
+    ...d,
+    reduceBucketSize: Math.floor(d.reduceBucketSize / 4),
+    allgatherBucketSize: Math.floor(d.allgatherBucketSize / 4),
+    prefetchBucketSize: Math.floor(d.prefetchBucketSize / 4),
+  }
+}
+
 export interface StrategyOverrides {
   gpus?: number
   zeroStage?: ZeroStage

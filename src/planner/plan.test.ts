@@ -7,7 +7,7 @@ import type { Catalog, InstanceOffer } from '../instances/types.js'
 import { estimateMemory } from '../memory/estimate.js'
 import { adapterInputCopyBytes, modelFacts } from '../memory/model-facts.js'
 import { precisionRegime } from '../memory/regime.js'
-import { defaultZeroSettings, type Strategy } from '../memory/strategy.js'
+import { defaultZeroSettings, tightZeroSettings, type Strategy } from '../memory/strategy.js'
 import { seedRuleEstimate } from '../memory/seed-rule.js'
 import { loadSpec, type LoadedSpec } from '../spec/load.js'
 import type { Offload, ZeroStage } from '../spec/spec.js'
@@ -111,7 +111,8 @@ function naiveCheapest(l: LoadedSpec, offers: InstanceOffer[], batchFixed: boole
               const global = spec.batch.micro * spec.batch.accumulation * spec.gpus
               if (batchFixed && global % (micro * gpus) !== 0) continue
               const accumulation = batchFixed ? global / (micro * gpus) : spec.batch.accumulation
-              const s: Strategy = { gpus, gpusPerNode: offer.gpuCount, zeroStage: zero, offload, offloadDevice: spec.deepspeed.offloadDevice, gradientCheckpointing: gc, microBatch: micro, accumulation, zero: defaultZeroSettings(l.model.arch, zero) }
+              for (const zeroSettings of zero === 0 ? [defaultZeroSettings(l.model.arch, 0)] : [defaultZeroSettings(l.model.arch, zero), tightZeroSettings(l.model.arch, zero)]) {
+              const s: Strategy = { gpus, gpusPerNode: offer.gpuCount, zeroStage: zero, offload, offloadDevice: spec.deepspeed.offloadDevice, gradientCheckpointing: gc, microBatch: micro, accumulation, zero: zeroSettings }
               const e = estimateMemory(spec, l.model.arch, s)
               if (e.perGpu.totalBytes > offer.gpuMemoryMiB * 2 ** 20 * (1 - spec.margin)) continue
               if (e.perNode.cpuBytes > offer.hostMemoryGiB * 2 ** 30 * 0.9) continue
@@ -124,6 +125,7 @@ function naiveCheapest(l: LoadedSpec, offers: InstanceOffer[], batchFixed: boole
                 if (c.budgetUsd !== null && cost > c.budgetUsd) continue
               }
               if (best === null || cost < best) best = cost
+              }
             }
           }
         }

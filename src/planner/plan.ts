@@ -4,7 +4,7 @@ import type { ModelArch } from '../models/arch.js'
 import { estimateMemory, type MemoryEstimate } from '../memory/estimate.js'
 import { adapterInputCopyBytes, modelFacts, type ModelFacts } from '../memory/model-facts.js'
 import { precisionRegime } from '../memory/regime.js'
-import { defaultZeroSettings, type Strategy } from '../memory/strategy.js'
+import { defaultZeroSettings, tightZeroSettings, type Strategy } from '../memory/strategy.js'
 import type { FinetuneSpec, Offload, ZeroStage } from '../spec/spec.js'
 import { jobTime, type JobTime } from './job-time.js'
 
@@ -107,9 +107,14 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
     const key = `${gpus}|${gpusPerNode}`
     if (!layouts.has(key)) {
       const choices = strategiesFor(spec, gpus, input.batchFixed)
-      layouts.set(key, choices && choices.map((choice) => {
-        const strategy: Strategy = { gpus, gpusPerNode, offloadDevice: spec.deepspeed.offloadDevice, zero: defaultZeroSettings(arch, choice.zeroStage), ...choice }
-        return { choice, strategy, estimate: estimateMemory(spec, arch, strategy, facts(strategy)) }
+      // DeepSpeed strategies come twice: HF's auto bucket sizes, then a quarter of them for tight headroom
+      // (tried second, so chosen only where the first does not fit).
+      layouts.set(key, choices && choices.flatMap((choice) => {
+        const zeros = choice.zeroStage === 0 ? [defaultZeroSettings(arch, 0)] : [defaultZeroSettings(arch, choice.zeroStage), tightZeroSettings(arch, choice.zeroStage)]
+        return zeros.map((zero) => {
+          const strategy: Strategy = { gpus, gpusPerNode, offloadDevice: spec.deepspeed.offloadDevice, zero, ...choice }
+          return { choice, strategy, estimate: estimateMemory(spec, arch, strategy, facts(strategy)) }
+        })
       }))
     }
     return layouts.get(key)!

@@ -161,6 +161,7 @@ export function normalizeSpec(root: LMap, r: FieldReader, src: SpecSources, prio
     if (method === 'freeze' && Math.abs(trainableLayers) > arch.numLayers) {
       r.fail(freezeMap.get('trainable_layers') ?? root, 'freeze.trainable_layers', `${arch.name} has only ${arch.numLayers} layers`, { allowed: `1..${arch.numLayers} (or -1..-${arch.numLayers})` })
     }
+    if ((method === 'lora' || method === 'qlora') && rank >= arch.hiddenSize) notes.push(`lora.rank ${rank} is not below hidden_size ${arch.hiddenSize}: the adapters hold more parameters than low rank saves`)
     if (method === 'freeze') notes.push(`freeze trains layers ${describeLayers(freezeTrainedLayers(arch.numLayers, trainableLayers))} of 0..${arch.numLayers - 1}`)
     if (arch.maxPositionEmbeddings !== null && seqLenTokens > arch.maxPositionEmbeddings) {
       notes.push(`seq_len ${seqLenTokens} exceeds ${arch.name}'s max_position_embeddings ${arch.maxPositionEmbeddings}: it needs RoPE scaling to train well`)
