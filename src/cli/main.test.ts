@@ -62,7 +62,7 @@ describe('ftplan CLI, in process', () => {
     expect(r.code).toBe(EXIT.userError)
     expect(r.stdout).toBe('')
     expect(r.stderr.split('\n')).toEqual([
-      'error: 4 problems in the spec:',
+      'error: 4 problems in test/fixtures/specs/bad-types.yaml:',
       '  test/fixtures/specs/bad-types.yaml:3:15: lora.rank: expected an integer, got "eight"; allowed: an integer 1..65536',
       '  test/fixtures/specs/bad-types.yaml:4:17: batch.micro: -2 is out of range; allowed: an integer 1..65536',
       '  test/fixtures/specs/bad-types.yaml:5:12: precision: "bf61" is not allowed; allowed: bf16 | fp16 | pure_bf16 | fp32; did you mean bf16?',
@@ -75,7 +75,7 @@ describe('ftplan CLI, in process', () => {
   it('YAML syntax error: exit 1 with its line and column', async () => {
     const r = await run('spec', 'check', 'test/fixtures/specs/syntax-error.yaml')
     expect(r.code).toBe(1)
-    expect(r.stderr).toMatch(/^error: 1 problem in the spec:\n  test\/fixtures\/specs\/syntax-error\.yaml:\d+:\d+: YAML syntax error: .+\n$/)
+    expect(r.stderr).toMatch(/^error: 1 problem in test\/fixtures\/specs\/syntax-error\.yaml:\n  test\/fixtures\/specs\/syntax-error\.yaml:\d+:\d+: YAML syntax error: .+\n$/)
   })
 
   it('unknown model: exit 1 with the three nearest ids', async () => {

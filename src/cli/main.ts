@@ -96,7 +96,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     }
     if (error instanceof SpecError) {
       const n = error.issues.length
-      io.stderr(`error: ${n} problem${n === 1 ? '' : 's'} in the spec:\n${error.issues.map((i) => `  ${formatIssue(i)}`).join('\n')}\n`)
+      const files = [...new Set(error.issues.map((i) => i.file))].join(', ')
+      io.stderr(`error: ${n} problem${n === 1 ? '' : 's'} in ${files}:\n${error.issues.map((i) => `  ${formatIssue(i)}`).join('\n')}\n`)
       return EXIT.userError
     }
     if (error instanceof UsageError) {
