@@ -79,6 +79,7 @@ export function addDeepSpeedCommands(program: Command, ctx: CommandContext & { s
       }
       if (!opts.output && !opts.launchDir) ctx.io.stdout(text)
       else ctx.stderr(`wrote ${outputs.map(([path]) => path).join(', ')} for ${p.nodes} × ${p.offer.instanceType} (${p.strategy.gpus} GPUs, ZeRO-${p.strategy.zeroStage})\n`)
+      if (p.strategy.zeroStage === 0) ctx.stderr('note: the plan runs without ZeRO (its estimate is HF autocast without DeepSpeed); under DeepSpeed, stage 0 adds an fp32 gradient accumulator, 4 B per parameter\n')
       if (opts.style === 'hf') ctx.stderr(`note: HF Trainer fills the "auto" values: run with per_device_train_batch_size ${p.strategy.microBatch}, gradient_accumulation_steps ${p.strategy.accumulation}${p.strategy.gradientCheckpointing ? ' and gradient checkpointing on' : ''}, as the plan chose\n`)
       if (config.optimizer) ctx.stderr('note: offload needs DeepSpeed\'s own CPU optimizer, so the config has an optimizer block: set optimizer.params.lr to your learning rate\n')
     })
