@@ -1,17 +1,10 @@
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { main } from './main.js'
+import { runCli } from '../../test/helpers/run-cli.js'
 
-const root = fileURLToPath(new URL('../../', import.meta.url))
-async function run(...argv: string[]) {
-  let stdout = ''
-  let stderr = ''
-  const code = await main(argv, { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s), cwd: root })
-  return { code, stdout, stderr }
-}
+const run = runCli
 
 describe('ftplan ds-config', () => {
   it('prints the config for the chosen plan; the same plan gives byte-identical output', async () => {

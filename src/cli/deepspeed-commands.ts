@@ -6,10 +6,8 @@ import { dsConfigFor, dsConfigText } from '../deepspeed/config.js'
 import { launchFilesFor } from '../deepspeed/launch.js'
 import { AWS_CATALOG } from '../instances/aws.js'
 import { runPrecision } from '../planner/contract.js'
-import { planFinetune } from '../planner/plan.js'
 import { gb } from '../report/estimate-view.js'
-import { loadCatalog } from '../instances/load.js'
-import type { CommandContext } from './plan-command.js'
+import { planLoaded, readCatalog, type CommandContext } from './plan-command.js'
 import { readText } from './sources.js'
 import { writeFileAtomic } from './write.js'
 
@@ -41,14 +39,7 @@ export function addDeepSpeedCommands(program: Command, ctx: CommandContext & { s
     .addHelpText('after', '\nExamples:\n  ftplan ds-config stacks/Pulumi.example.yaml\n  ftplan ds-config spec.yaml --style hf -o ds_config.json --launch-dir launch/')
     .action((file: string, opts: { output?: string; style: 'hf' | 'deepspeed'; launchDir?: string; catalog?: string; force?: boolean }) => {
       const loaded = ctx.readSpec(file)
-      let catalog = AWS_CATALOG
-      if (opts.catalog) {
-        const text = readText(resolve(ctx.io.cwd, opts.catalog))
-        if (text === null) throw ctx.userError(`${opts.catalog}: no such file`)
-        catalog = loadCatalog(text, opts.catalog)
-      }
-      const batchFixed = !loaded.defaults.some((d) => d.path === 'batch.micro') || !loaded.defaults.some((d) => d.path === 'batch.accumulation')
-      const result = planFinetune({ spec: loaded.spec, arch: loaded.model.arch, catalog, batchFixed })
+      const result = planLoaded(loaded, readCatalog(ctx, opts.catalog))
       if (result.status !== 'fit') throw ctx.userError(`nothing fits, so there is no plan to write a config for; \`ftplan plan ${file}\` says why and what would fit`)
       const p = result.plan
       const precision = runPrecision(loaded.spec, p)

@@ -1,15 +1,8 @@
-import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import { ROOT as root, runCli } from '../../test/helpers/run-cli.js'
 import { EXIT, main } from './main.js'
 
-const root = fileURLToPath(new URL('../../', import.meta.url))
-
-async function run(...argv: string[]) {
-  let stdout = ''
-  let stderr = ''
-  const code = await main(argv, { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s), cwd: root })
-  return { code, stdout, stderr }
-}
+const run = runCli
 
 describe('ftplan CLI, in process', () => {
   it('--help lists the commands, examples and exit codes', async () => {

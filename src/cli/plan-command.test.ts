@@ -1,14 +1,7 @@
-import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { main } from './main.js'
+import { runCli } from '../../test/helpers/run-cli.js'
 
-const root = fileURLToPath(new URL('../../', import.meta.url))
-async function run(...argv: string[]) {
-  let stdout = ''
-  let stderr = ''
-  const code = await main(argv, { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s), cwd: root })
-  return { code, stdout, stderr }
-}
+const run = runCli
 
 describe('ftplan plan', () => {
   it('the example: chosen plan, alternatives, cheaper offers that do not fit, assumptions', async () => {

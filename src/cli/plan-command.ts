@@ -24,7 +24,16 @@ function positiveInt(value: string): number {
   return n
 }
 
-function readCatalog(ctx: CommandContext, file: string | undefined): Catalog {
+/** The spec set the batch (so the planner keeps its global batch) when it gave micro-batch or accumulation. */
+export function batchFixed(loaded: LoadedSpec): boolean {
+  return !loaded.defaults.some((d) => d.path === 'batch.micro') || !loaded.defaults.some((d) => d.path === 'batch.accumulation')
+}
+
+export function planLoaded(loaded: LoadedSpec, catalog: Catalog) {
+  return planFinetune({ spec: loaded.spec, arch: loaded.model.arch, catalog, batchFixed: batchFixed(loaded) })
+}
+
+export function readCatalog(ctx: CommandContext, file: string | undefined): Catalog {
   if (!file) return AWS_CATALOG
   const text = readText(resolve(ctx.io.cwd, file))
   if (text === null) throw ctx.userError(`${file}: no such file (expected ftplan's catalog CSV or SkyPilot's vms.csv)`)
@@ -43,8 +52,7 @@ export function addPlanCommands(program: Command, ctx: CommandContext): void {
     .action((file: string, opts: { catalog?: string; top: number; json?: boolean }) => {
       const loaded = ctx.readSpec(file)
       const catalog = readCatalog(ctx, opts.catalog)
-      const batchFixed = !loaded.defaults.some((d) => d.path === 'batch.micro') || !loaded.defaults.some((d) => d.path === 'batch.accumulation')
-      const result = planFinetune({ spec: loaded.spec, arch: loaded.model.arch, catalog, batchFixed })
+      const result = planLoaded(loaded, catalog)
       ctx.io.stdout(opts.json ? JSON.stringify(planJson(loaded.spec, result, opts.top), null, 2) + '\n' : renderPlan(loaded, result, opts.top))
       if (result.status === 'no-fit') ctx.setExitCode(1)
     })

@@ -21,8 +21,6 @@ export type Phase = 'forward' | 'backward' | 'optimizer step'
 export interface PhaseMemory {
   phase: Phase
   terms: Omit<Breakdown, 'cudaContext' | 'allocatorOverhead'>
-  /** What the step allocates and frees (activations, logits, step transients): drives fragmentation. */
-  dynamicBytes: number
   allocatedBytes: number
 }
 
@@ -64,23 +62,22 @@ export function estimateMemory(spec: FinetuneSpec, arch: ModelArch, strategy: St
   const host = hostBytes(f, regime, strategy, o.bytesPerParam)
   // adamw is torch's fused AdamW, transformers' default since PyTorch 2.8 (transformers PR #37358) and
   // torchtune's: it updates in place. (The older foreach path adds one state-sized temporary; not modelled.)
-  const stepTemp = 0
 
   const weights = w.resident + w.autocastCopies
-  const phase = (p: Phase, terms: PhaseMemory['terms'], dynamicBytes: number): PhaseMemory => ({
-    phase: p, terms, dynamicBytes,
+  const phase = (p: Phase, terms: PhaseMemory['terms']): PhaseMemory => ({
+    phase: p, terms,
     allocatedBytes: terms.weights + terms.gradients + terms.optimizerStates - o.paged + terms.activations + terms.logits + terms.zeroBuffers,
   })
-  const forward = phase('forward', { weights, gradients: g.carried, optimizerStates: o.gpu, activations: a.retained, logits: l.forwardPeak, zeroBuffers: z.steady }, a.retained + l.forwardPeak)
+  const forward = phase('forward', { weights, gradients: g.carried, optimizerStates: o.gpu, activations: a.retained, logits: l.forwardPeak, zeroBuffers: z.steady })
   // Backward: the loss's backward with every activation alive, then layer by layer (activations freed as
   // gradients appear, so the layer-wise peak is at the first layer or at the last).
-  const lossBackward = phase('backward', { weights, gradients: g.carried, optimizerStates: o.gpu, activations: a.retained, logits: l.backwardPeak, zeroBuffers: z.steady }, a.retained + l.backwardPeak)
-  const firstLayer = phase('backward', { weights, gradients: g.carried, optimizerStates: o.gpu, activations: a.retained + a.layerBackward, logits: 0, zeroBuffers: z.steady }, a.retained + a.layerBackward)
-  const lastLayer = phase('backward', { weights, gradients: Math.max(g.full, g.carried), optimizerStates: o.gpu, activations: a.lastLayer, logits: 0, zeroBuffers: z.steady }, a.lastLayer)
+  const lossBackward = phase('backward', { weights, gradients: g.carried, optimizerStates: o.gpu, activations: a.retained, logits: l.backwardPeak, zeroBuffers: z.steady })
+  const firstLayer = phase('backward', { weights, gradients: g.carried, optimizerStates: o.gpu, activations: a.retained + a.layerBackward, logits: 0, zeroBuffers: z.steady })
+  const lastLayer = phase('backward', { weights, gradients: Math.max(g.full, g.carried), optimizerStates: o.gpu, activations: a.lastLayer, logits: 0, zeroBuffers: z.steady })
   const step = phase('optimizer step', {
-    weights: w.resident, gradients: g.full + g.stepExtra, optimizerStates: o.gpu + stepTemp, activations: 0, logits: 0,
+    weights: w.resident, gradients: g.full + g.stepExtra, optimizerStates: o.gpu, activations: 0, logits: 0,
     zeroBuffers: regime.deepspeed ? strategy.zero.reduceBucketSize * regime.gradBytes : 0,
-  }, stepTemp + g.stepExtra)
+  })
   const backward = [lossBackward, firstLayer, lastLayer].reduce((x, y) => (y.allocatedBytes > x.allocatedBytes ? y : x))
   const phases = [forward, backward, step]
   const peak = phases.reduce((x, y) => (y.allocatedBytes > x.allocatedBytes ? y : x))

@@ -1,5 +1,5 @@
 import type { ModelArch } from '../models/arch.js'
-import { layerLinears, linearParams, type LinearModule } from '../models/modules.js'
+import { layerLinears, type LinearModule } from '../models/modules.js'
 import { countParams, type ParamCounts } from '../models/params.js'
 import { countTrainable, freezeTrainedLayers, type TrainableCount } from '../models/trainable.js'
 import type { FinetuneSpec } from '../spec/spec.js'
@@ -293,11 +293,4 @@ function mlpActivation(
     transient += 3 * Fs
   }
   return { act, fp32, transient }
-}
-
-/** Parameters of the Linear modules whose weights a quantized run keeps in 4 or 8 bits. */
-export function linearWeightParams(arch: ModelArch): number {
-  let n = 0
-  for (let i = 0; i < arch.numLayers; i++) for (const m of layerLinears(arch, i)) n += linearParams(m) - (m.bias ? m.outFeatures * m.count : 0)
-  return n
 }
