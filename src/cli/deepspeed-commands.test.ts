@@ -33,6 +33,15 @@ describe('ftplan ds-config', () => {
     expect(readFileSync(join(launch, 'hostfile'), 'utf8')).toMatch(/^node-0 slots=\d+\n/)
     expect(existsSync(join(launch, 'ds_config.json'))).toBe(true)
     expect(readFileSync(join(launch, 'launch.sh'), 'utf8')).toContain('deepspeed --hostfile hostfile --num_nodes')
+    // A refusal writes nothing: with one file in the way, none of the others appear.
+    const partial = join(dir, 'partial')
+    await run('ds-config', 'stacks/Pulumi.example.yaml', '--launch-dir', partial)
+    writeFileSync(join(partial, 'hostfile'), 'mine\n')
+    const other = join(dir, 'other.json')
+    const r = await run('ds-config', 'stacks/Pulumi.example.yaml', '--launch-dir', partial, '-o', other)
+    expect(r.code).toBe(1)
+    expect(existsSync(other)).toBe(false)
+    expect(readFileSync(join(partial, 'hostfile'), 'utf8')).toBe('mine\n')
   })
 })
 

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
 import { checkDsConfig } from '../deepspeed/check.js'
@@ -58,12 +58,8 @@ export function addDeepSpeedCommands(program: Command, ctx: CommandContext & { s
         if (!opts.output) outputs.push([join(dir, 'ds_config.json'), text])
       }
       // Refuse before writing anything, so a refusal leaves no partial set of files.
-      if (!opts.force) {
-        for (const [path] of outputs) {
-          const refusal = writeFileAtomic(path, '', false) === null ? null : `${path} exists; ftplan does not overwrite files without --force`
-          if (refusal) throw ctx.userError(refusal)
-        }
-      }
+      const existing = opts.force ? [] : outputs.filter(([path]) => existsSync(path)).map(([path]) => path)
+      if (existing.length > 0) throw ctx.userError(`${existing.join(', ')} exist${existing.length === 1 ? 's' : ''}; ftplan does not overwrite files without --force`)
       for (const [path, content] of outputs) {
         const failure = writeFileAtomic(path, content, true)
         if (failure) throw ctx.userError(failure)
