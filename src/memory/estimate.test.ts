@@ -148,3 +148,19 @@ describe('offload and several GPUs', () => {
     expect(estimate(y, { zeroStage: 2, gpus: 8 }).perGpu.breakdown.cudaContext).toBe(Math.round(0.5 * 2 ** 30) + Math.round(1.5 * 2 ** 30))
   })
 })
+
+describe("LLaMA-Factory's hardware table (memory-model §6.3, §11 #16): ftplan lands at or above it", () => {
+  // The table's per-billion rule (18x full bf16, 8x pure_bf16, 2x LoRA, x QLoRA-8, x/2 QLoRA-4 GB) counts
+  // weights and optimizer state with small activations; ftplan adds activations, logits and overheads on top.
+  const x = P2 / 1e9
+  it.each([
+    ['full, bf16', 'method: full\nprecision: bf16', 18 * x],
+    ['full, pure_bf16', 'method: full\nprecision: pure_bf16', 8 * x],
+    ['LoRA', 'method: lora\nprecision: bf16', 2 * x],
+    ['QLoRA 8-bit', 'method: qlora\nquantization: 8bit\nprecision: bf16', x],
+    ['QLoRA 4-bit', 'method: qlora\nquantization: 4bit\nprecision: bf16', x / 2],
+  ])('Llama-2-7B %s ≥ %s GB', (_name, yaml, floorGb) => {
+    const e = estimate(`model: meta-llama/Llama-2-7b-hf\n${yaml}\nseq_len: 512\ngradient_checkpointing: true\n`)
+    expect(e.perGpu.totalBytes / 1e9).toBeGreaterThanOrEqual(floorGb)
+  })
+})
