@@ -39,6 +39,23 @@ describe('ftplan estimate', () => {
     expect(seed.stdout).toBe('Seed rule of thumb: 80.3 GB base (10 GB per billion parameters) × 0.4 method × 0.5 precision × 1.2 = 19.3 GB\n')
   })
 
+  it('--gpu adds the time section: step time, tokens/s in total and per GPU, MFU, job hours', async () => {
+    const r = await run('estimate', 'stacks/Pulumi.example.yaml', '--gpu', 'H100', '--gpus', '16', '--nodes', '2', '--zero', '3', '--json')
+    const j = JSON.parse(r.stdout) as Record<string, any>
+    expect(Object.keys(j)).toEqual(['version', 'model', 'gpus', 'zeroStage', 'offload', 'gradientCheckpointing', 'perGpu', 'perNode', 'time', 'assumptions'])
+    const t = j['time']
+    expect(t).toMatchObject({ gpu: 'H100', gpus: 16, nodes: 2 })
+    // one optimizer step is micro 2 × accumulation 8 × 16 GPUs × 4096 tokens
+    expect(t.stepSeconds * t.tokensPerSecond).toBeCloseTo(2 * 8 * 16 * 4096, 3)
+    expect(t.tokensPerSecondPerGpu).toBeCloseTo(t.tokensPerSecond / 16, 9)
+    expect(t.mfu).toBeLessThan(0.35) // the traffic between the two nodes costs time
+    // example train: 50,000 samples × 1,800 tokens × 2 epochs
+    expect(t.jobHours).toBeCloseTo((50_000 * 1800 * 2) / t.tokensPerSecond / 3600, 9)
+    expect((await run('estimate', 'stacks/Pulumi.example.yaml', '--gpu', 'H100', '--gpus', '3', '--nodes', '2')).code).toBe(2)
+    const human = await run('estimate', 'stacks/Pulumi.example.yaml', '--gpu', 'H100', '--gpus', '16', '--nodes', '2', '--zero', '3')
+    expect(human.stdout).toMatch(/^Time on 16 × H100 over 2 nodes: \d+\.\d\d s per step, [\d,]+ tokens\/s \([\d,]+ per GPU\), MFU \d+\.\d%, job \d+\.\d\d hours$/m)
+  })
+
   it('bad flags are usage errors (exit 2); a bad spec is a user error (exit 1)', async () => {
     expect((await run('estimate', 'stacks/Pulumi.example.yaml', '--zero', '4')).code).toBe(2)
     expect((await run('estimate', 'stacks/Pulumi.example.yaml', '--gpus', '0')).code).toBe(2)

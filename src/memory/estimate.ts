@@ -130,10 +130,23 @@ function assumptionsFor(spec: FinetuneSpec, s: Strategy, regime: string, peak: P
   return out
 }
 
-/** Exactly the JSON contract (`ftplan estimate --json`). */
-export function estimateJson(e: MemoryEstimate): Record<string, unknown> {
+/** The estimate contract's `time` section, present when the hardware is known. */
+export interface TimeSection {
+  gpu: string
+  gpus: number
+  nodes: number
+  stepSeconds: number
+  tokensPerSecond: number
+  tokensPerSecondPerGpu: number
+  mfu: number
+  jobHours: number | null
+}
+
+/** Exactly the JSON contract (`ftplan estimate --json`), with `time` when the hardware is known. */
+export function estimateJson(e: MemoryEstimate, time?: TimeSection | null, extraAssumptions: string[] = []): Record<string, unknown> {
   return {
     version: e.version, model: e.model, gpus: e.gpus, zeroStage: e.zeroStage, offload: e.offload,
-    gradientCheckpointing: e.gradientCheckpointing, perGpu: e.perGpu, perNode: e.perNode, assumptions: e.assumptions,
+    gradientCheckpointing: e.gradientCheckpointing, perGpu: e.perGpu, perNode: e.perNode,
+    ...(time !== undefined ? { time } : {}), assumptions: [...e.assumptions, ...extraAssumptions],
   }
 }

@@ -12,16 +12,13 @@ export function runPrecision(spec: FinetuneSpec, c: Candidate): string {
 export function candidateJson(spec: FinetuneSpec, c: Candidate): Record<string, unknown> {
   const s = c.strategy
   const t = c.time
-  const memory = {
-    ...estimateJson(c.estimate),
-    time: t === null ? null : {
-      gpu: c.offer.gpu, gpus: s.gpus, nodes: c.nodes,
-      stepSeconds: (s.microBatch * s.accumulation * s.gpus * spec.seqLenTokens) / t.tokensPerSecond,
-      tokensPerSecond: t.tokensPerSecond, tokensPerSecondPerGpu: t.tokensPerSecond / s.gpus,
-      mfu: (t.tokensPerSecond * t.modelFlopsPerToken) / (s.gpus * (GPU_MODELS[c.offer.gpu].denseTflops ?? 1) * 1e12),
-      jobHours: t.hours,
-    },
-  }
+  const memory = estimateJson(c.estimate, t === null ? null : {
+    gpu: c.offer.gpu, gpus: s.gpus, nodes: c.nodes,
+    stepSeconds: (s.microBatch * s.accumulation * s.gpus * spec.seqLenTokens) / t.tokensPerSecond,
+    tokensPerSecond: t.tokensPerSecond, tokensPerSecondPerGpu: t.tokensPerSecond / s.gpus,
+    mfu: (t.tokensPerSecond * t.modelFlopsPerToken) / (s.gpus * (GPU_MODELS[c.offer.gpu].denseTflops ?? 1) * 1e12),
+    jobHours: t.hours,
+  })
   return {
     provider: c.offer.provider, region: c.offer.region, instanceType: c.offer.instanceType, nodes: c.nodes,
     gpusPerNode: c.offer.gpuCount, gpu: c.offer.gpu, gpuMemoryBytes: c.offer.gpuMemoryMiB * 2 ** 20,

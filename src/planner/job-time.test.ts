@@ -27,6 +27,21 @@ describe('FLOPs per token (memory-model §9.1)', () => {
   })
 })
 
+describe('FLOPs per token for Llama-3-8B at s=2048 (memory-model §9.1 table)', () => {
+  it('full 6N + 12·L·q_dim·s = 48.25 GF; with checkpointing 64.33 GF; LoRA 4N + … = 33.24 GF', () => {
+    // N = 8,030,261,248 − 128256·4096 (input embedding) = 7,504,924,672; 12·32·4096·2048 = 3,221,225,472.
+    const N = 8_030_261_248 - 128256 * 4096
+    const attention = 12 * 32 * 4096 * 2048
+    const full = load('model: meta-llama/Meta-Llama-3-8B\nmethod: full\nseq_len: 2048\n')
+    const f = flopsPerToken(full.spec, full.model.arch, modelFacts(full.spec, full.model.arch), true)
+    expect(f.model).toBe(6 * N + attention)
+    expect(f.model / 1e9).toBeCloseTo(48.25, 2)
+    expect(f.hardware / 1e9).toBeCloseTo(64.33, 2)
+    const lora = load('model: meta-llama/Meta-Llama-3-8B\nmethod: lora\nseq_len: 2048\n')
+    expect(flopsPerToken(lora.spec, lora.model.arch, modelFacts(lora.spec, lora.model.arch), false).model / 1e9).toBeCloseTo(33.24, 2)
+  })
+})
+
 describe('job time', () => {
   const spec = load('model: meta-llama/Meta-Llama-3-8B\nmethod: full\nseq_len: 2048\nbatch: { micro: 2, accumulation: 4 }\ntrain: { tokens: 1e8 }\n')
   const facts = modelFacts(spec.spec, spec.model.arch)

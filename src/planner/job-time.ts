@@ -56,9 +56,22 @@ export function flopsPerToken(spec: FinetuneSpec, arch: ModelArch, facts: ModelF
   return { model, hardware }
 }
 
-export function jobTime(spec: FinetuneSpec, arch: ModelArch, facts: ModelFacts, offer: InstanceOffer, gpu: GpuModel, nodes: number, s: Strategy): JobTime | null {
-  const tokens = trainTokens(spec)
-  if (tokens === null || gpu.denseTflops === null) return null
+/** Throughput of one optimizer step on given hardware, whether or not the spec says how much to train. */
+export interface StepTime {
+  modelFlopsPerToken: number
+  hardwareFlopsPerToken: number
+  /** Seconds of one optimizer step: micro-batch × accumulation × GPUs × seq_len tokens. */
+  stepSeconds: number
+  tokensPerSecond: number
+  commSecondsPerStep: number
+  offloadSecondsPerStep: number
+  hfu: number
+  /** Model FLOPs per second over the GPUs' peak (no recompute counted, as DESIGN.md defines it). */
+  mfu: number
+}
+
+export function stepTime(spec: FinetuneSpec, arch: ModelArch, facts: ModelFacts, offer: InstanceOffer, gpu: GpuModel, nodes: number, s: Strategy): StepTime | null {
+  if (gpu.denseTflops === null) return null
   const gpus = s.gpus
   const hfu = spec.train?.mfu ?? DEFAULT_HFU
   const flops = flopsPerToken(spec, arch, facts, s.gradientCheckpointing)
@@ -88,10 +101,22 @@ export function jobTime(spec: FinetuneSpec, arch: ModelArch, facts: ModelFacts, 
     offloadSecondsPerStep = pcie + cpuAdam + params
   }
   const tokensPerStep = s.microBatch * s.accumulation * gpus * spec.seqLenTokens
-  const steps = tokens / tokensPerStep
-  const seconds = tokens / computeTokensPerSecond + steps * (commSecondsPerStep + offloadSecondsPerStep)
+  const stepSeconds = tokensPerStep / computeTokensPerSecond + commSecondsPerStep + offloadSecondsPerStep
+  const tokensPerSecond = tokensPerStep / stepSeconds
   return {
-    modelFlopsPerToken: flops.model, hardwareFlopsPerToken: flops.hardware, tokens,
-    tokensPerSecond: tokens / seconds, commSecondsPerStep, offloadSecondsPerStep, hours: seconds / 3600, hfu,
+    modelFlopsPerToken: flops.model, hardwareFlopsPerToken: flops.hardware, stepSeconds, tokensPerSecond,
+    commSecondsPerStep, offloadSecondsPerStep, hfu, mfu: (tokensPerSecond * flops.model) / (gpus * gpu.denseTflops * 1e12),
+  }
+}
+
+export function jobTime(spec: FinetuneSpec, arch: ModelArch, facts: ModelFacts, offer: InstanceOffer, gpu: GpuModel, nodes: number, s: Strategy): JobTime | null {
+  const tokens = trainTokens(spec)
+  const step = stepTime(spec, arch, facts, offer, gpu, nodes, s)
+  if (tokens === null || step === null) return null
+  const seconds = tokens / step.tokensPerSecond
+  return {
+    modelFlopsPerToken: step.modelFlopsPerToken, hardwareFlopsPerToken: step.hardwareFlopsPerToken, tokens,
+    tokensPerSecond: step.tokensPerSecond, commSecondsPerStep: step.commSecondsPerStep, offloadSecondsPerStep: step.offloadSecondsPerStep,
+    hours: seconds / 3600, hfu: step.hfu,
   }
 }

@@ -1,5 +1,5 @@
 import { COMMON_GPU_SIZES_GB } from '../memory/constants.js'
-import type { MemoryEstimate, Term } from '../memory/estimate.js'
+import type { MemoryEstimate, Term, TimeSection } from '../memory/estimate.js'
 import type { Strategy } from '../memory/strategy.js'
 import type { LoadedSpec } from '../spec/load.js'
 import { formatCount, formatInt } from './format.js'
@@ -40,7 +40,7 @@ export function describeRun(loaded: LoadedSpec, s: Strategy): string[] {
 }
 
 /** The human view of `ftplan estimate`: an Infracost-style tree, bars, the fit table, CPU RAM, assumptions. */
-export function renderEstimate(loaded: LoadedSpec, s: Strategy, e: MemoryEstimate, extraSizesGb: readonly number[] = []): string {
+export function renderEstimate(loaded: LoadedSpec, s: Strategy, e: MemoryEstimate, extraSizesGb: readonly number[] = [], time: TimeSection | null = null): string {
   const out = [...describeRun(loaded, s), '']
   const b = e.perGpu.breakdown
   const total = e.perGpu.totalBytes
@@ -56,6 +56,9 @@ export function renderEstimate(loaded: LoadedSpec, s: Strategy, e: MemoryEstimat
   out.push(line('peak reserved (torch max_memory_reserved)', e.perGpu.peakReservedBytes))
   out.push(line('total on the GPU (nvidia-smi)', total), '')
   out.push(`Phases, allocated: ${e.phases.map((p) => `${p.phase} ${gb(p.allocatedBytes)} GB`).join(' · ')}`, '')
+  if (time) {
+    out.push(`Time on ${time.gpus} × ${time.gpu}${time.nodes > 1 ? ` over ${time.nodes} nodes` : ''}: ${time.stepSeconds.toFixed(2)} s per step, ${formatInt(Math.round(time.tokensPerSecond))} tokens/s (${formatInt(Math.round(time.tokensPerSecondPerGpu))} per GPU), MFU ${(time.mfu * 100).toFixed(1)}%${time.jobHours !== null ? `, job ${time.jobHours.toFixed(2)} hours` : ''}`, '')
+  }
   const margin = loaded.spec.margin
   out.push(`Fits a GPU of (sizes as marketed, GB = 10^9 bytes; ${Math.round(margin * 100)}% kept free):`)
   const sizes = [...new Set([...COMMON_GPU_SIZES_GB, ...extraSizesGb])].sort((x, y) => x - y)
