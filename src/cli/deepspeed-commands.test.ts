@@ -13,7 +13,9 @@ describe('ftplan ds-config', () => {
     expect(a.code).toBe(0)
     expect(a.stdout).toBe(b.stdout)
     const c = JSON.parse(a.stdout) as Record<string, any>
-    expect(c['train_batch_size']).toBe(c['train_micro_batch_size_per_gpu'] * c['gradient_accumulation_steps'])
+    // the example's global batch, micro 1 × accumulation 16 on 1 GPU, kept on the chosen 8 × H100: 1 × 2 × 8
+    expect(c['train_batch_size']).toBe(16)
+    expect(c['train_batch_size']).toBe(c['train_micro_batch_size_per_gpu'] * c['gradient_accumulation_steps'] * 8)
   })
 
   it('-o writes atomically and refuses to overwrite without --force; --launch-dir writes the launch files', async () => {

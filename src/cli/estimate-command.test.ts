@@ -48,7 +48,11 @@ describe('ftplan estimate', () => {
     // one optimizer step is micro 2 × accumulation 8 × 16 GPUs × 4096 tokens
     expect(t.stepSeconds * t.tokensPerSecond).toBeCloseTo(2 * 8 * 16 * 4096, 3)
     expect(t.tokensPerSecondPerGpu).toBeCloseTo(t.tokensPerSecond / 16, 9)
-    expect(t.mfu).toBeLessThan(0.35) // the traffic between the two nodes costs time
+    // LoRA without checkpointing: model FLOPs = executed FLOPs, and p5's 3200 Gbps EFA hides the ZeRO-3 gathers
+    // (per micro-step 4 × 8.03 GB ≈ 32 GB × 15/16 ÷ 400 GB/s = 0.075 s against ≈ 0.52 s of compute), so MFU is the
+    // H100's calibrated 48% less the optimizer sweep
+    expect(t.mfu).toBeLessThanOrEqual(0.48)
+    expect(t.mfu).toBeGreaterThan(0.479)
     // example train: 50,000 samples × 1,800 tokens × 2 epochs
     expect(t.jobHours).toBeCloseTo((50_000 * 1800 * 2) / t.tokensPerSecond / 3600, 9)
     expect((await run('estimate', 'stacks/Pulumi.example.yaml', '--gpu', 'H100', '--gpus', '3', '--nodes', '2')).code).toBe(2)

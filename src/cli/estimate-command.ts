@@ -5,6 +5,7 @@ import { GPU_NAMES, type GpuName } from '../instances/names.js'
 import type { InstanceOffer } from '../instances/types.js'
 import { estimateJson, estimateMemory, type TimeSection } from '../memory/estimate.js'
 import { stepTime, trainTokens } from '../planner/job-time.js'
+import { UTILISATION } from '../planner/utilisation.js'
 import { nearChoice } from '../suggest.js'
 import { adapterInputCopyBytes, modelFacts } from '../memory/model-facts.js'
 import { precisionRegime } from '../memory/regime.js'
@@ -121,7 +122,7 @@ export function addEstimateCommand(program: Command, io: CliIo, readSpec: (file:
         }
         timeNotes.push(step === null
           ? `no published TFLOPS for ${opts.gpu}: no time estimate`
-          : `time: first-order model (README "The planner"), ${Math.round(step.hfu * 100)}% hardware utilisation${opts.nodes > 1 ? `, network as ${offer.instanceType} (${offer.networkGbps ?? '?'} Gbps${offer.efaInterfaces ? ', EFA' : ''})` : ''}`)
+          : `time: README "Time model", ${Math.round(step.hfu * 100)}% hardware utilisation (${loaded.spec.train?.mfu != null ? 'train.mfu' : `${UTILISATION[opts.gpu].basis} for ${opts.gpu}`})${opts.nodes > 1 ? `, network as ${offer.instanceType} (${offer.networkGbps ?? '?'} Gbps${offer.efaInterfaces ? ', EFA' : ''})` : ''}`)
       }
       if (opts.json) {
         const json = estimateJson(estimate, time, timeNotes)

@@ -6,7 +6,9 @@ import { GPU_MODELS } from '../instances/gpus.js'
 import { modelFacts } from '../memory/model-facts.js'
 import { strategyFromSpec } from '../memory/strategy.js'
 import { loadSpec } from '../spec/load.js'
-import { flopsPerToken, jobTime } from './job-time.js'
+import type { FinetuneSpec } from '../spec/spec.js'
+import { flopsPerToken, jobTime, stepTime } from './job-time.js'
+import { UTILISATION } from './utilisation.js'
 
 const load = (yaml: string) => loadSpec(yaml, 'spec.yaml', memorySources())
 
@@ -42,25 +44,108 @@ describe('FLOPs per token for Llama-3-8B at s=2048 (memory-model §9.1 table)', 
   })
 })
 
-describe('job time', () => {
+describe('step time (README "Time model")', () => {
   const spec = load('model: meta-llama/Meta-Llama-3-8B\nmethod: full\nseq_len: 2048\nbatch: { micro: 2, accumulation: 4 }\ntrain: { tokens: 1e8 }\n')
   const facts = modelFacts(spec.spec, spec.model.arch)
-  const p5 = AWS_OFFERS.find((o) => o.instanceType === 'p5.48xlarge' && o.region === 'us-east-1')!
-  it('8 × H100 at 35 %: 8 · 989.5 TFLOPS · 0.35 / 48.25 GF per token ≈ 57.4k tokens/s', () => {
-    const t = jobTime(spec.spec, spec.model.arch, facts, p5, GPU_MODELS.H100, 1, { ...strategyFromSpec(spec.spec, spec.model.arch, { gpus: 8 }), gpusPerNode: 8 })!
-    expect(t.tokensPerSecond).toBeCloseTo((8 * 989.5e12 * 0.35) / flopsPerToken(spec.spec, spec.model.arch, facts, false).hardware, 6)
-    expect(t.tokensPerSecond / 1000).toBeCloseTo(57.4, 0)
-    expect(t.hours).toBeCloseTo(1e8 / t.tokensPerSecond / 3600, 9)
+  const offer = (type: string) => AWS_OFFERS.find((o) => o.instanceType === type && o.region === 'us-east-1')!
+  const p5 = offer('p5.48xlarge')
+  const strategy = (s: FinetuneSpec, o: Parameters<typeof strategyFromSpec>[2] & { gpusPerNode: number }) => ({ ...strategyFromSpec(s, spec.model.arch, o), gpusPerNode: o.gpusPerNode })
+
+  it('8 × H100, ZeRO-3: compute-bound, the NVLink gathers hide; 4 micro-steps + the optimizer sweep ≈ 78.4k tokens/s', () => {
+    const P = 8_030_261_248
+    // per micro-step: 2 × 2048 tokens × 48.25 GF ÷ (989.5 TFLOPS × 0.48) = 0.4161 s of compute
+    const compute = (2 * 2048 * (6 * (P - 128256 * 4096) + 12 * 32 * 4096 * 2048)) / (989.5e12 * 0.48)
+    // ZeRO-3 moves 2 gathers of 2P and a reduce-scatter of 2P = 6P bytes × 7/8 over 450 GB/s NVLink4 = 0.0937 s < compute
+    expect((6 * P * 7) / 8 / 450e9).toBeLessThan(compute)
+    // the AdamW sweep over the GPU's eighth: P/8 × 28 B ÷ 3350 GB/s = 8.4 ms
+    const optimizer = ((P / 8) * 28) / 3350e9
+    const t = stepTime(spec.spec, spec.model.arch, facts, p5, GPU_MODELS.H100, 1, strategy(spec.spec, { gpus: 8, zeroStage: 3, gpusPerNode: 8 }))!
+    expect(t.stepSeconds).toBeCloseTo(4 * compute + optimizer, 9)
+    expect(t.commSecondsPerStep).toBe(0)
+    expect(t.tokensPerSecond / 1000).toBeCloseTo((8 * 2 * 4 * 2048) / (4 * compute + optimizer) / 1000, 6)
+    expect(t.tokensPerSecond / 1000).toBeCloseTo(78.36, 1)
+    expect(t.hfu).toBe(0.48)
   })
-  it('checkpointing, offload and a second node each slow a step down, never speed it up', () => {
-    fc.assert(fc.property(fc.constantFrom(0, 1, 2, 3), fc.integer({ min: 1, max: 4 }), (zero, nodes) => {
-      const base = { ...strategyFromSpec(spec.spec, spec.model.arch, { gpus: 8 * nodes, zeroStage: zero as 0 | 1 | 2 | 3 }), gpusPerNode: 8 }
-      const t = (s: typeof base, n = nodes) => jobTime(spec.spec, spec.model.arch, facts, p5, GPU_MODELS.H100, n, s)!.hours
-      expect(t({ ...base, gradientCheckpointing: true })).toBeGreaterThanOrEqual(t(base))
-      if (zero > 0) expect(t({ ...base, offload: 'optimizer' })).toBeGreaterThan(t(base))
-      if (zero === 3) expect(t({ ...base, offload: 'optimizer+params' })).toBeGreaterThan(t({ ...base, offload: 'optimizer' }))
-      // the same GPUs split over one more node: the traffic between nodes only adds time
-      expect(t({ ...base }, nodes + 1)).toBeGreaterThanOrEqual(t(base))
-    }))
+
+  it('2 × g5.48xlarge (A10G over PCIe, 100 Gbps EFA), LoRA ZeRO-3: the gathers outlast the compute', () => {
+    const lora = load('model: meta-llama/Meta-Llama-3-8B\nmethod: lora\nseq_len: 2048\nbatch: { micro: 1, accumulation: 1 }\n')
+    const f = modelFacts(lora.spec, lora.model.arch)
+    const P = f.trainableParams + f.frozenParams
+    // compute: 2048 × (4N + attention) ÷ (125 TFLOPS × 0.35) = 2048 × 33.24 GF ÷ 43.75 TFLOPS = 1.556 s
+    const compute = (2048 * (4 * (8_030_261_248 - 128256 * 4096) + 12 * 32 * 4096 * 2048)) / (125e12 * 0.35)
+    expect(compute).toBeCloseTo(1.556, 3)
+    // traffic: (4P + 2T) bytes × 15/16 over min(PCIe ring 15.75 GB/s, 100 Gbps = 12.5 GB/s) = 2.43 s
+    const comm = ((4 * P + 2 * f.trainableParams) * 15) / 16 / 12.5e9
+    expect(comm).toBeCloseTo(2.43, 2)
+    const optimizer = ((f.trainableParams / 16) * 28) / 600e9
+    const t = stepTime(lora.spec, lora.model.arch, f, offer('g5.48xlarge'), GPU_MODELS.A10G, 2, strategy(lora.spec, { gpus: 16, zeroStage: 3, gpusPerNode: 8 }))!
+    expect(t.stepSeconds).toBeCloseTo(comm + optimizer, 9)
+    expect(t.commSecondsPerStep).toBeCloseTo(comm - compute, 9)
+  })
+
+  it('ZeRO-2 without overlap_comm (DeepSpeed\'s default) waits for every micro-step\'s reduce-scatter and the parameter all-gather', () => {
+    const s = strategy(spec.spec, { gpus: 8, zeroStage: 2, gpusPerNode: 8 })
+    expect(s.zero.overlapComm).toBe(false)
+    const P = 8_030_261_248
+    const compute = (2 * 2048 * flopsPerToken(spec.spec, spec.model.arch, facts, false).hardware) / (989.5e12 * 0.48)
+    const ring = (bytes: number) => (bytes * 7) / 8 / 450e9
+    const optimizer = ((P / 8) * 28) / 3350e9
+    const t = stepTime(spec.spec, spec.model.arch, facts, p5, GPU_MODELS.H100, 1, s)!
+    expect(t.stepSeconds).toBeCloseTo(4 * (compute + ring(2 * P)) + ring(2 * P) + optimizer, 9)
+    const overlapped = stepTime(spec.spec, spec.model.arch, facts, p5, GPU_MODELS.H100, 1, { ...s, zero: { ...s.zero, overlapComm: true } })!
+    expect(overlapped.stepSeconds).toBeCloseTo(4 * compute + ring(2 * P) + optimizer, 9)
+  })
+
+  it('train.mfu overrides the GPU\'s utilisation; uncalibrated GPUs say so', () => {
+    const own = load('model: meta-llama/Meta-Llama-3-8B\nmethod: full\nseq_len: 2048\ntrain: { tokens: 1e8, mfu: 0.3 }\n')
+    const t = stepTime(own.spec, own.model.arch, modelFacts(own.spec, own.model.arch), p5, GPU_MODELS.H100, 1, strategy(own.spec, { gpus: 1, gpusPerNode: 1 }))!
+    expect(t.hfu).toBe(0.3)
+    expect(UTILISATION.H100.basis).toBe('calibrated')
+    expect(UTILISATION.L4.basis).toBe('heuristic')
+  })
+})
+
+describe('the time model only ever slows down', () => {
+  const offers = AWS_OFFERS.filter((o) => o.region === 'us-east-1' && o.gpuCount >= 1 && GPU_MODELS[o.gpu].denseTflops !== null)
+  const specs = ['full', 'lora', 'qlora'].map((m) => load(`model: meta-llama/Meta-Llama-3-8B\nmethod: ${m}\nseq_len: 2048\n`))
+  // float sums in another order may differ in the last bit
+  const notFaster = (slower: number, base: number) => expect(slower).toBeGreaterThanOrEqual(base * (1 - 1e-12))
+  it('checkpointing, offload, one more node, and the same GPUs over more nodes each slow a step, never speed it up', () => {
+    fc.assert(fc.property(
+      fc.constantFrom(...offers), fc.constantFrom(...specs), fc.constantFrom(0, 1, 2, 3), fc.integer({ min: 1, max: 4 }),
+      fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 8 }), fc.boolean(),
+      (offer, l, zero, nodes, micro, accumulation, overlapComm) => {
+        const facts = modelFacts(l.spec, l.model.arch)
+        const perNode: number = offer.gpuCount
+        const base0 = { ...strategyFromSpec(l.spec, l.model.arch, { gpus: perNode * nodes, zeroStage: zero as 0 | 1 | 2 | 3 }), gpusPerNode: perNode, microBatch: micro, accumulation }
+        const base = { ...base0, zero: { ...base0.zero, overlapComm } }
+        const step = (s: typeof base, n = nodes) => stepTime(l.spec, l.model.arch, facts, offer, GPU_MODELS[offer.gpu], n, s)!
+        const t = step(base)
+        notFaster(step({ ...base, gradientCheckpointing: true }).stepSeconds, t.stepSeconds)
+        if (zero > 0) expect(step({ ...base, offload: 'optimizer' }).stepSeconds).toBeGreaterThan(t.stepSeconds)
+        if (zero === 3) expect(step({ ...base, offload: 'optimizer+params' }).stepSeconds).toBeGreaterThan(step({ ...base, offload: 'optimizer' }).stepSeconds)
+        // one more node without ZeRO: each GPU does the same work and the ring only grows (under ZeRO the
+        // optimizer partition shrinks with more GPUs, a real speed-up of the optimizer sweep)
+        if (zero === 0) notFaster(step({ ...base, gpus: perNode * (nodes + 1) }, nodes + 1).stepSeconds, t.stepSeconds)
+        // the same GPUs spread over more nodes: the slower link can only bind more
+        if (perNode % 2 === 0) notFaster(step({ ...base, gpusPerNode: perNode / 2 }, nodes * 2).stepSeconds, t.stepSeconds)
+        // never faster than the compute alone, and MFU never above the utilisation
+        notFaster(t.stepSeconds, t.computeSecondsPerStep)
+        expect(t.mfu).toBeLessThanOrEqual(t.hfu + 1e-12)
+      }))
+  })
+})
+
+describe('job time', () => {
+  it('is the tokens to train over the step time\'s tokens/s, the same function plan uses', () => {
+    const spec = load('model: meta-llama/Meta-Llama-3-8B\nmethod: full\nseq_len: 2048\nbatch: { micro: 2, accumulation: 4 }\ntrain: { tokens: 1e8, epochs: 3 }\n')
+    const facts = modelFacts(spec.spec, spec.model.arch)
+    const p5 = AWS_OFFERS.find((o) => o.instanceType === 'p5.48xlarge' && o.region === 'us-east-1')!
+    const s = { ...strategyFromSpec(spec.spec, spec.model.arch, { gpus: 8, zeroStage: 3 }), gpusPerNode: 8 }
+    const j = jobTime(spec.spec, spec.model.arch, facts, p5, GPU_MODELS.H100, 1, s)!
+    const t = stepTime(spec.spec, spec.model.arch, facts, p5, GPU_MODELS.H100, 1, s)!
+    expect(j.tokens).toBe(3e8)
+    expect(j.tokensPerSecond).toBe(t.tokensPerSecond)
+    expect(j.hours).toBeCloseTo(3e8 / t.tokensPerSecond / 3600, 12)
   })
 })

@@ -3,24 +3,22 @@ import type { ModelArch } from '../models/arch.js'
 import type { ModelFacts } from '../memory/model-facts.js'
 import type { Strategy } from '../memory/strategy.js'
 import type { FinetuneSpec } from '../spec/spec.js'
+import { collectiveBytes, PCIE_BYTES_PER_SECOND, ringSeconds } from './collectives.js'
+import { UTILISATION } from './utilisation.js'
 
-/**
- * Hardware FLOPs utilisation assumed when the spec gives none: memory-model §9.2 [HEUR] for single-node
- * HF/LLaMA-Factory fine-tuning with flash attention, 25–45 %; 35 %. A first-order model; the calibrated
- * time model is issue #7.
- */
-export const DEFAULT_HFU = 0.35
-/** PCIe 4.0 x16, one direction: 16 GT/s × 16 lanes × 128/130 encoding = 31.5 GB/s (PCI-SIG). An upper bound. */
-export const PCIE_BYTES_PER_SECOND = 31.5e9
 /**
  * Host memory bandwidth one node gives CPU Adam [HEUR]: half the 204.8 GB/s peak of an 8-channel DDR4-3200
  * socket. CPU Adam is bandwidth-bound: per parameter it reads the fp32 gradient, master, m and v and writes
  * the last three back, 28 bytes.
  */
 export const HOST_MEMORY_BYTES_PER_SECOND = 100e9
-export const CPU_ADAM_BYTES_PER_PARAM = 28
-/** NCCL over TCP sockets (no EFA) reaches about half the line rate [HEUR]; EFA is taken at line rate. */
-export const TCP_EFFICIENCY = 0.5
+export const ADAM_BYTES_PER_PARAM = 28
+/**
+ * QLoRA dequantizes each 4-bit weight to 16 bits before every matmul (bitsandbytes dequantize_4bit): it reads
+ * 0.5 B of NF4 plus the absmax share and writes 2 B, memory-bound at the GPU's HBM bandwidth; the forward, the
+ * backward's input gradient, and the recompute each do it once. 8-bit (LLM.int8) reads 1 B and writes 2 B.
+ */
+export const DEQUANT_BYTES_PER_PARAM = { '4bit': 2.5625, '8bit': 3 } as const
 
 export interface JobTime {
   /** Model FLOPs per trained token: 6N (full) or 4N (frozen base) plus attention, N without the input embedding. */
@@ -29,7 +27,7 @@ export interface JobTime {
   hardwareFlopsPerToken: number
   tokens: number
   tokensPerSecond: number
-  /** Seconds of inter-node gradient (and ZeRO-3 parameter) traffic per optimizer step, not overlapped. */
+  /** Seconds per step the GPUs wait on data-parallel traffic that compute could not hide. */
   commSecondsPerStep: number
   /** Seconds per optimizer step of the CPU optimizer and the PCIe copies offload adds, not overlapped. */
   offloadSecondsPerStep: number
@@ -63,6 +61,9 @@ export interface StepTime {
   /** Seconds of one optimizer step: micro-batch × accumulation × GPUs × seq_len tokens. */
   stepSeconds: number
   tokensPerSecond: number
+  /** Seconds of GPU work per step: matmuls at the utilisation, QLoRA dequantization, the optimizer step. */
+  computeSecondsPerStep: number
+  /** Seconds per step the GPUs wait on data-parallel traffic that compute could not hide. */
   commSecondsPerStep: number
   offloadSecondsPerStep: number
   hfu: number
@@ -72,40 +73,50 @@ export interface StepTime {
 
 export function stepTime(spec: FinetuneSpec, arch: ModelArch, facts: ModelFacts, offer: InstanceOffer, gpu: GpuModel, nodes: number, s: Strategy): StepTime | null {
   if (gpu.denseTflops === null) return null
-  const gpus = s.gpus
-  const hfu = spec.train?.mfu ?? DEFAULT_HFU
+  const hfu = spec.train?.mfu ?? UTILISATION[gpu.name].hfu
   const flops = flopsPerToken(spec, arch, facts, s.gradientCheckpointing)
-  const computeTokensPerSecond = (gpus * gpu.denseTflops * 1e12 * hfu) / flops.hardware
-  // Between nodes, each step all-reduces the 16-bit gradients (ring: 2·(n−1)/n of them per GPU); ZeRO-3 also
-  // gathers the 16-bit parameters twice (ZeRO paper §7: 1.5× the data-parallel volume). A node's network is
-  // shared by its GPUs. Within a node NVLink/PCIe is assumed not to bind.
-  let commSecondsPerStep = 0
-  if (nodes > 1) {
-    const gradBytes = 2 * facts.trainableParams
-    const paramBytes = s.zeroStage === 3 ? 2 * (facts.trainableParams + facts.frozenParams) : 0
-    const perGpuBytes = (2 * (nodes - 1)) / nodes * gradBytes + (s.zeroStage === 3 ? 2 * paramBytes * (nodes - 1) / nodes : 0)
-    const gbps = (offer.networkGbps ?? 10) * (offer.efaInterfaces ? 1 : TCP_EFFICIENCY)
-    commSecondsPerStep = (perGpuBytes * s.gpusPerNode) / ((gbps * 1e9) / 8)
+  const microTokens = s.microBatch * spec.seqLenTokens
+  let compute = (microTokens * flops.hardware) / (gpu.denseTflops * 1e12 * hfu)
+  if (spec.quantization !== 'none' && gpu.memoryBandwidthGBps !== null) {
+    const passes = s.gradientCheckpointing ? 3 : 2
+    compute += (passes * facts.quantizedParams * DEQUANT_BYTES_PER_PARAM[spec.quantization]) / (gpu.memoryBandwidthGBps * 1e9)
   }
+  const bytes = collectiveBytes(s, facts.trainableParams, facts.trainableParams + facts.frozenParams)
+  const micro = ringSeconds(bytes.perMicroStep, s, offer, nodes)
+  const boundary = ringSeconds(bytes.atBoundary, s, offer, nodes)
+  const exposed = ringSeconds(bytes.exposed, s, offer, nodes)
+  // Traffic hides behind compute until it is the longer of the two; boundary traffic can start once the last
+  // micro-step's backward does, taken as its second half. DeepSpeed overlaps only with overlap_comm, which it
+  // defaults to true for stage 3 alone; PyTorch DDP (stage 0) always overlaps its gradient buckets.
+  const overlap = s.zeroStage === 0 || s.zero.overlapComm
+  const microSeconds = overlap ? Math.max(compute, micro) : compute + micro
+  const lastMicroSeconds = overlap ? Math.max(compute, micro, compute / 2 + boundary) : compute + micro + boundary
+  const computeSeconds = compute * s.accumulation
+  const stepComputeAndComm = (s.accumulation - 1) * microSeconds + lastMicroSeconds + exposed
   // Offload: each step copies the GPU's gradient partition to the host and the updated 16-bit parameters back
   // over PCIe, and the node's CPUs run Adam over every GPU's partition (bandwidth-bound).
   let offloadSecondsPerStep = 0
   if (s.offload !== 'none') {
-    const partition = facts.trainableParams / gpus
+    const partition = facts.trainableParams / s.gpus
     const pcie = (2 * partition * 2) / PCIE_BYTES_PER_SECOND
-    const cpuAdam = (partition * s.gpusPerNode * CPU_ADAM_BYTES_PER_PARAM) / HOST_MEMORY_BYTES_PER_SECOND
+    const cpuAdam = (partition * s.gpusPerNode * ADAM_BYTES_PER_PARAM) / HOST_MEMORY_BYTES_PER_SECOND
     // Parameter offload also streams the GPU's 16-bit parameter partition in for every forward, backward and
     // recompute of every micro-step.
     const passes = (s.gradientCheckpointing ? 3 : 2) * s.accumulation
-    const params = s.offload === 'optimizer+params' ? (passes * 2 * (facts.trainableParams + facts.frozenParams) / gpus) / PCIE_BYTES_PER_SECOND : 0
+    const params = s.offload === 'optimizer+params' ? (passes * 2 * (facts.trainableParams + facts.frozenParams) / s.gpus) / PCIE_BYTES_PER_SECOND : 0
     offloadSecondsPerStep = pcie + cpuAdam + params
   }
-  const tokensPerStep = s.microBatch * s.accumulation * gpus * spec.seqLenTokens
-  const stepSeconds = tokensPerStep / computeTokensPerSecond + commSecondsPerStep + offloadSecondsPerStep
-  const tokensPerSecond = tokensPerStep / stepSeconds
+  // On the GPU the optimizer step is the same bandwidth-bound sweep over the GPU's partition, after the last
+  // backward; it is what makes small steps (few tokens per step) inefficient. 8-bit and factored states read
+  // less; 28 B is their upper bound.
+  const partition = facts.trainableParams / (s.zeroStage >= 1 ? s.gpus : 1)
+  const optimizerSeconds = s.offload === 'none' && gpu.memoryBandwidthGBps !== null ? (partition * ADAM_BYTES_PER_PARAM) / (gpu.memoryBandwidthGBps * 1e9) : 0
+  const stepSeconds = stepComputeAndComm + optimizerSeconds + offloadSecondsPerStep
+  const tokensPerSecond = (microTokens * s.accumulation * s.gpus) / stepSeconds
   return {
     modelFlopsPerToken: flops.model, hardwareFlopsPerToken: flops.hardware, stepSeconds, tokensPerSecond,
-    commSecondsPerStep, offloadSecondsPerStep, hfu, mfu: (tokensPerSecond * flops.model) / (gpus * gpu.denseTflops * 1e12),
+    computeSecondsPerStep: computeSeconds + optimizerSeconds, commSecondsPerStep: stepComputeAndComm - computeSeconds, offloadSecondsPerStep, hfu,
+    mfu: (tokensPerSecond * flops.model) / (s.gpus * gpu.denseTflops * 1e12),
   }
 }
 

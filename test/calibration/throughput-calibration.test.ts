@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest'
+import { GPU_MODELS } from '../../src/instances/gpus.js'
+import { modelFacts } from '../../src/memory/model-facts.js'
+import { strategyFromSpec } from '../../src/memory/strategy.js'
+import { stepTime } from '../../src/planner/job-time.js'
+import { loadSpec } from '../../src/spec/load.js'
+import { memorySources } from '../helpers/memory-sources.js'
+import { calibrationOffer, expressRun, THROUGHPUT_ROWS } from './throughput-rows.js'
+
+// Every published throughput spec v1 can express, timed by the planner's own stepTime and compared per GPU
+// (issue #7): median absolute error ≤ 20 %, no row off by 2× either way.
+const rows = THROUGHPUT_ROWS.map((r) => ({ r, x: expressRun(r) }))
+const compared = rows.flatMap(({ r, x }) => {
+  if (!x.ok) return []
+  const l = loadSpec(x.spec, r.id, memorySources())
+  const s = { ...strategyFromSpec(l.spec, l.model.arch, { gpus: x.gpus, zeroStage: x.zeroStage }), gpusPerNode: x.gpus / x.nodes }
+  const t = stepTime(l.spec, l.model.arch, modelFacts(l.spec, l.model.arch), calibrationOffer(x.gpu), GPU_MODELS[x.gpu], x.nodes, s)!
+  const estimated = t.tokensPerSecond / x.gpus
+  return [{ id: r.id, gpu: x.gpu, gpus: x.gpus, measured: x.measuredPerGpu, estimated, ratio: estimated / x.measuredPerGpu }]
+})
+
+describe('throughput calibration against published runs', () => {
+  it('prints measured vs estimated tokens/s per GPU for every expressible row', () => {
+    const lines = compared.map((c) => `${c.id.padEnd(40)} ${c.gpu.padEnd(9)} ${String(c.gpus).padStart(5)} ${Math.round(c.measured).toString().padStart(8)} ${Math.round(c.estimated).toString().padStart(9)} ${((c.ratio - 1) * 100).toFixed(1).padStart(7)}%`)
+    const skipped = rows.filter(({ x }) => !x.ok).map(({ r, x }) => `  ${r.id}: ${x.ok ? '' : x.reason}`)
+    console.log(['row                                      GPU        GPUs measured estimated   error', ...lines, `not expressible in spec v1 (${skipped.length}):`, ...skipped].join('\n'))
+    expect(compared.length).toBe(52)
+    expect(rows.length).toBe(79)
+  })
+
+  it('median absolute error of tokens/s per GPU ≤ 20%', () => {
+    const errors = compared.map((c) => Math.abs(c.ratio - 1)).sort((a, b) => a - b)
+    const median = errors[Math.floor(errors.length / 2)]!
+    console.log(`median absolute error ${(median * 100).toFixed(1)}% over ${errors.length} rows; worst ${(errors[errors.length - 1]! * 100).toFixed(1)}%`)
+    expect(median).toBeLessThanOrEqual(0.2)
+  })
+
+  it('no row is off by 2× or more either way', () => {
+    const off = compared.filter((c) => c.ratio >= 2 || c.ratio <= 0.5).map((c) => `${c.id} ${c.ratio.toFixed(2)}×`)
+    expect(off).toEqual([])
+  })
+})
