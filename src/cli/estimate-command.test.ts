@@ -50,9 +50,10 @@ describe('ftplan estimate', () => {
     expect(t.tokensPerSecondPerGpu).toBeCloseTo(t.tokensPerSecond / 16, 9)
     // LoRA without checkpointing: model FLOPs = executed FLOPs, and p5's 3200 Gbps EFA hides the ZeRO-3 gathers
     // (per micro-step 4 × 8.03 GB ≈ 32 GB × 15/16 ÷ 400 GB/s = 0.075 s against ≈ 0.52 s of compute), so MFU is the
-    // H100's calibrated 48% less the optimizer sweep
-    expect(t.mfu).toBeLessThanOrEqual(0.48)
-    expect(t.mfu).toBeGreaterThan(0.479)
+    // H100's calibrated 48% times the GEMMs' tile efficiency at 8,192 rows (between 128/132 and 1) less the
+    // optimizer sweep
+    expect(t.mfu).toBeLessThan(0.48)
+    expect(t.mfu).toBeGreaterThan(0.48 * (128 / 132) - 0.001)
     // example train: 50,000 samples × 1,800 tokens × 2 epochs
     expect(t.jobHours).toBeCloseTo((50_000 * 1800 * 2) / t.tokensPerSecond / 3600, 9)
     expect((await run('estimate', 'stacks/Pulumi.example.yaml', '--gpu', 'H100', '--gpus', '3', '--nodes', '2')).code).toBe(2)

@@ -63,12 +63,17 @@ export function collectiveBytes(s: Strategy, trainable: number, total: number): 
 }
 
 /**
- * Seconds to move D bytes through a ring of the strategy's GPUs: D·(n−1)/n over the slowest link, which is each
- * GPU's NVLink/PCIe within a node, or the node's network (shared by its GPUs: a ring crosses each node
- * boundary once per channel, so a node's NICs carry D·(n−1)/n in all) when there is more than one node.
+ * The ring's slowest link, bytes/s: each GPU's NVLink/PCIe within a node, or, with more than one node, the node's
+ * network if slower (shared by its GPUs: a ring crosses each node boundary once per channel, so a node's NICs
+ * carry D·(n−1)/n in all, as each GPU's link does).
  */
-export function ringSeconds(bytes: number, s: Strategy, offer: InstanceOffer, nodes: number): number {
-  if (s.gpus <= 1 || bytes === 0) return 0
-  const bottleneck = nodes > 1 ? Math.min(gpuLinkBytesPerSecond(offer), nodeNetworkBytesPerSecond(offer)) : gpuLinkBytesPerSecond(offer)
-  return (bytes * (s.gpus - 1)) / s.gpus / bottleneck
+export function ringBandwidth(offer: InstanceOffer, nodes: number): number {
+  const link = gpuLinkBytesPerSecond(offer)
+  return nodes > 1 ? Math.min(link, nodeNetworkBytesPerSecond(offer)) : link
+}
+
+/** Seconds to move D bytes through a ring of `gpus` GPUs: D·(n−1)/n over the slowest link. */
+export function ringSeconds(bytes: number, gpus: number, bandwidth: number): number {
+  if (gpus <= 1 || bytes === 0) return 0
+  return (bytes * (gpus - 1)) / gpus / bandwidth
 }

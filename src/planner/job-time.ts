@@ -3,7 +3,8 @@ import type { ModelArch } from '../models/arch.js'
 import type { ModelFacts } from '../memory/model-facts.js'
 import type { Strategy } from '../memory/strategy.js'
 import type { FinetuneSpec } from '../spec/spec.js'
-import { collectiveBytes, PCIE_BYTES_PER_SECOND, ringSeconds } from './collectives.js'
+import { smallBatchEfficiency } from './gemm-efficiency.js'
+import { collectiveBytes, PCIE_BYTES_PER_SECOND, ringBandwidth, ringSeconds } from './collectives.js'
 import { UTILISATION } from './utilisation.js'
 
 /**
@@ -76,15 +77,17 @@ export function stepTime(spec: FinetuneSpec, arch: ModelArch, facts: ModelFacts,
   const hfu = spec.train?.mfu ?? UTILISATION[gpu.name].hfu
   const flops = flopsPerToken(spec, arch, facts, s.gradientCheckpointing)
   const microTokens = s.microBatch * spec.seqLenTokens
-  let compute = (microTokens * flops.hardware) / (gpu.denseTflops * 1e12 * hfu)
+  const gemm = smallBatchEfficiency(arch, microTokens, gpu.name)
+  let compute = (microTokens * flops.hardware) / (gpu.denseTflops * 1e12 * hfu * gemm)
   if (spec.quantization !== 'none' && gpu.memoryBandwidthGBps !== null) {
     const passes = s.gradientCheckpointing ? 3 : 2
     compute += (passes * facts.quantizedParams * DEQUANT_BYTES_PER_PARAM[spec.quantization]) / (gpu.memoryBandwidthGBps * 1e9)
   }
   const bytes = collectiveBytes(s, facts.trainableParams, facts.trainableParams + facts.frozenParams)
-  const micro = ringSeconds(bytes.perMicroStep, s, offer, nodes)
-  const boundary = ringSeconds(bytes.atBoundary, s, offer, nodes)
-  const exposed = ringSeconds(bytes.exposed, s, offer, nodes)
+  const bandwidth = ringBandwidth(offer, nodes)
+  const micro = ringSeconds(bytes.perMicroStep, s.gpus, bandwidth)
+  const boundary = ringSeconds(bytes.atBoundary, s.gpus, bandwidth)
+  const exposed = ringSeconds(bytes.exposed, s.gpus, bandwidth)
   // Traffic hides behind compute until it is the longer of the two; boundary traffic can start once the last
   // micro-step's backward does, taken as its second half. DeepSpeed overlaps only with overlap_comm, which it
   // defaults to true for stage 3 alone; PyTorch DDP (stage 0) always overlaps its gradient buckets.

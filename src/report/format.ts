@@ -5,8 +5,10 @@ export function formatCount(n: number): string {
   return String(n)
 }
 
+/** 1,234,567. By hand for integers: the first toLocaleString loads ICU data, 5 ms of every CLI run. */
 export function formatInt(n: number): string {
-  return n.toLocaleString('en-US')
+  if (!Number.isSafeInteger(n)) return n.toLocaleString('en-US')
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',')
 }
 
 /** A plain text table: left-aligned text, right-aligned numbers, two spaces between columns. */
