@@ -2,10 +2,10 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
 import { checkDsConfig } from '../deepspeed/check.js'
-import { dsConfigFor, dsConfigText } from '../deepspeed/config.js'
+import { dsConfigText } from '../deepspeed/config.js'
+import { dsConfigForPlan } from '../deepspeed/for-plan.js'
 import { launchFilesFor } from '../deepspeed/launch.js'
 import { AWS_CATALOG } from '../instances/aws.js'
-import { runPrecision } from '../planner/contract.js'
 import { gb } from '../report/estimate-view.js'
 import { planLoaded, readCatalog, type CommandContext } from './plan-command.js'
 import { readText } from './sources.js'
@@ -42,10 +42,7 @@ export function addDeepSpeedCommands(program: Command, ctx: CommandContext & { s
       const result = planLoaded(loaded, readCatalog(ctx, opts.catalog))
       if (result.status !== 'fit') throw ctx.userError(`nothing fits, so there is no plan to write a config for; \`ftplan plan ${file}\` says why and what would fit`)
       const p = result.plan
-      const precision = runPrecision(loaded.spec, p)
-      const config = dsConfigFor({
-        strategy: p.strategy, arch: loaded.model.arch, precision: precision === 'fp32' ? 'fp32' : precision === 'fp16' ? 'fp16' : 'bf16', optimizer: loaded.spec.optimizer, style: opts.style,
-      })
+      const config = dsConfigForPlan(loaded, p, opts.style)
       const text = dsConfigText(config)
       const outputs: [string, string][] = []
       if (opts.output) outputs.push([resolve(ctx.io.cwd, opts.output), text])

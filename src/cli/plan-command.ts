@@ -4,7 +4,7 @@ import { AWS_CATALOG } from '../instances/aws.js'
 import { loadCatalog } from '../instances/load.js'
 import type { Catalog } from '../instances/types.js'
 import { planJson } from '../planner/contract.js'
-import { planFinetune } from '../planner/plan.js'
+import { planLoaded } from '../planner/plan-loaded.js'
 import { renderInstances } from '../report/instances-view.js'
 import { renderPlan } from '../report/plan-view.js'
 import type { LoadedSpec } from '../spec/load.js'
@@ -25,13 +25,7 @@ function positiveInt(value: string): number {
 }
 
 /** The spec set the batch (so the planner keeps its global batch) when it gave micro-batch or accumulation. */
-export function batchFixed(loaded: LoadedSpec): boolean {
-  return !loaded.defaults.some((d) => d.path === 'batch.micro') || !loaded.defaults.some((d) => d.path === 'batch.accumulation')
-}
-
-export function planLoaded(loaded: LoadedSpec, catalog: Catalog) {
-  return planFinetune({ spec: loaded.spec, arch: loaded.model.arch, catalog, batchFixed: batchFixed(loaded) })
-}
+export { batchFixed, planLoaded } from '../planner/plan-loaded.js'
 
 export function readCatalog(ctx: CommandContext, file: string | undefined): Catalog {
   if (!file) return AWS_CATALOG

@@ -16,13 +16,17 @@ export interface LaunchLayout {
   efa: boolean
   /** Node names; the provisioning step makes node-0 … resolvable. */
   hostPrefix?: string
+  /** The nodes' addresses, node 0 first, when they are known (static private IPs); replaces the prefix names. */
+  hosts?: readonly string[]
+  /** Where the nodes keep the hostfile and config (absolute on provisioned nodes); the working folder otherwise. */
+  configDir?: string
 }
 
 export const MASTER_PORT = 29500
 
 export function launchFilesFor(layout: LaunchLayout): LaunchFiles {
   const prefix = layout.hostPrefix ?? 'node-'
-  const hosts = Array.from({ length: layout.nodes }, (_, i) => `${prefix}${i}`)
+  const hosts = layout.hosts ? [...layout.hosts] : Array.from({ length: layout.nodes }, (_, i) => `${prefix}${i}`)
   const master = hosts[0]!
   const hostfile = hosts.map((h) => `${h} slots=${layout.gpusPerNode}`).join('\n') + '\n'
   const env = layout.nodes === 1
@@ -32,13 +36,14 @@ export function launchFilesFor(layout: LaunchLayout): LaunchFiles {
       : ['# no EFA on this instance type: NCCL uses TCP sockets', 'NCCL_SOCKET_IFNAME=^docker,lo,veth', 'NCCL_DEBUG=INFO']
   const n = layout.nodes
   const g = layout.gpusPerNode
+  const dir = layout.configDir ? `${layout.configDir}/` : ''
   return {
     hostfile,
     deepspeedEnv: env.join('\n') + '\n',
     commands: {
-      deepspeed: `deepspeed --hostfile hostfile --num_nodes ${n} --num_gpus ${g} --master_addr ${master} --master_port ${MASTER_PORT} train.py --deepspeed ds_config.json`,
-      torchrun: `torchrun --nnodes ${n} --nproc_per_node ${g} --node_rank $NODE_RANK --master_addr ${master} --master_port ${MASTER_PORT} train.py --deepspeed ds_config.json   # on every node, NODE_RANK 0..${n - 1}`,
-      llamafactory: `FORCE_TORCHRUN=1 NNODES=${n} NODE_RANK=$NODE_RANK MASTER_ADDR=${master} MASTER_PORT=${MASTER_PORT} llamafactory-cli train train.yaml   # on every node; train.yaml: deepspeed: ds_config.json`,
+      deepspeed: `deepspeed --hostfile ${dir}hostfile --num_nodes ${n} --num_gpus ${g} --master_addr ${master} --master_port ${MASTER_PORT} train.py --deepspeed ${dir}ds_config.json`,
+      torchrun: `torchrun --nnodes ${n} --nproc_per_node ${g} --node_rank $NODE_RANK --master_addr ${master} --master_port ${MASTER_PORT} train.py --deepspeed ${dir}ds_config.json   # on every node, NODE_RANK 0..${n - 1}`,
+      llamafactory: `FORCE_TORCHRUN=1 NNODES=${n} NODE_RANK=$NODE_RANK MASTER_ADDR=${master} MASTER_PORT=${MASTER_PORT} llamafactory-cli train train.yaml   # on every node; train.yaml: deepspeed: ${dir}ds_config.json`,
     },
   }
 }

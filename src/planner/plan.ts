@@ -219,7 +219,7 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
 
   if (outside > 0) assumptions.push(`${outside} offers are outside constraints.regions / constraints.gpus`)
   assumptions.push(tokensKnown
-    ? 'ranked by job cost: price × nodes × estimated hours (time model: FLOPs per token at the GPU\'s utilisation, ZeRO traffic where compute cannot hide it, offload; README "Time model"), then by hours'
+    ? 'ranked by job cost: price × nodes × estimated hours (time model: FLOPs per token at the GPU\'s utilisation, ZeRO traffic where compute cannot hide it, offload; README "Time model"), then by fewer nodes and hours'
     : 'the spec has no train section: ranked by hourly price (add train: { tokens } to rank by job cost)')
   assumptions.push(`fits when the estimate's total per GPU ≤ the GPU memory the provider reports × (1 − margin ${spec.margin}), and CPU RAM per node ≤ ${HOST_RAM_FRACTION * 100}% of host RAM`)
   if (c.spot) assumptions.push('constraints.spot: ranked by spot price (a median per region; spot capacity can vanish)')
@@ -241,11 +241,12 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
 /** Cheapest first; ties: fewer GPUs, then more memory to spare, then name (a stable order). */
 /**
  * Cheapest first, to the cent (a bill has no finer grain, and float noise must not decide); at the same cost the
- * job that finishes sooner, then the fewer GPUs (easier to get), then the most headroom.
+ * fewer nodes (one placement, no inter-node network to go wrong), then the job that finishes sooner, then the
+ * fewer GPUs (easier to get), then the most headroom.
  */
 export function byCost(a: Candidate, b: Candidate): number {
   const cents = (c: Candidate) => Math.round((c.jobCostUsd ?? c.priceUsdPerHour) * 100)
-  return cents(a) - cents(b) || (a.time?.hours ?? 0) - (b.time?.hours ?? 0) || a.strategy.gpus - b.strategy.gpus ||
+  return cents(a) - cents(b) || a.nodes - b.nodes || (a.time?.hours ?? 0) - (b.time?.hours ?? 0) || a.strategy.gpus - b.strategy.gpus ||
     (b.usableBytesPerGpu - b.estimate.perGpu.totalBytes) - (a.usableBytesPerGpu - a.estimate.perGpu.totalBytes) ||
     `${a.offer.instanceType}@${a.offer.region}`.localeCompare(`${b.offer.instanceType}@${b.offer.region}`) || a.nodes - b.nodes
 }

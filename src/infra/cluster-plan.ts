@@ -1,0 +1,128 @@
+import { launchFilesFor, MASTER_PORT } from '../deepspeed/launch.js'
+import type { Candidate } from '../planner/plan.js'
+import type { LoadedSpec } from '../spec/load.js'
+import { nicLayout, type NicSpec } from './efa.js'
+import { nodeIps, SUBNET_CIDR, VPC_CIDR } from './network.js'
+import type { ClusterSettings } from './settings.js'
+import { cloudInit, CONFIG_DIR } from './user-data.js'
+
+/** Everything the Pulumi component creates, decided before Pulumi runs: plain data, testable without mocks. */
+export interface ClusterPlan {
+  name: string
+  region: string
+  instanceType: string
+  nodes: number
+  gpusPerNode: number
+  market: 'on-demand' | 'spot' | 'capacity-block'
+  capacityReservationId: string | null
+  /** A cluster placement group, left out with a reservation or Capacity Block (AWS places those; ours would ICE). */
+  placementGroup: boolean
+  vpc: { create: true; cidr: string } | { create: false; id: string }
+  subnet: { create: true; cidr: string; availabilityZone: string | null } | { create: false; id: string; cidr: string; availabilityZone: string }
+  nat: boolean
+  nodeIps: string[]
+  /** Per node, node 0 first. */
+  nics: NicSpec[][]
+  userData: string[]
+  rootVolumeGb: number
+  rootDeviceName: string
+  /** An AMI id, or `resolve:ssm:<parameter>` for EC2 to resolve at launch (no drift in Pulumi's state). */
+  imageId: string
+  keyName: string | null
+  sshCidr: string | null
+  sshKeyParameter: string
+  outputs: ClusterOutputs
+}
+
+/** Stack outputs known at preview: plain values from the plan, not resource outputs. */
+export interface ClusterOutputs {
+  instanceType: string
+  region: string
+  nodes: number
+  gpus: number
+  gpuModel: string
+  gpuMemoryNeededGb: number
+  gpuMemoryAvailableGb: number
+  market: string
+  hourlyCostUsd: number | null
+  spotHourlyCostUsd: number | null
+  estimatedJobHours: number | null
+  estimatedJobCostUsd: number | null
+  catalogAsOf: string
+  launchCommand: string
+}
+
+/** Root volume: the DLAMI and its environments [HEUR 100 GB], the Hugging Face download and the saved model (2 B per
+ * parameter each), and this node's share of a DeepSpeed checkpoint (16-bit weights + 12 B per trained parameter of
+ * fp32 master and Adam state), with 50 % room for a second checkpoint; rounded up to 50 GB, at most gp3's 16 TiB. */
+export function rootVolumeGb(params: number, trainable: number, nodes: number): number {
+  const checkpoint = (2 * params + 12 * trainable) / nodes
+  const gb = 100 + (4 * params + 1.5 * checkpoint) / 1e9
+  return Math.min(16_384, Math.ceil(gb / 50) * 50)
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100
+
+export function clusterPlanFor(loaded: LoadedSpec, plan: Candidate, settings: ClusterSettings, dsConfig: string, catalogAsOf: string): ClusterPlan {
+  const nodes = plan.nodes
+  const gpusPerNode = plan.offer.gpuCount
+  const market = settings.market ?? (loaded.spec.constraints.spot ? 'spot' : 'on-demand')
+  const subnetCidr = settings.subnetCidr ?? SUBNET_CIDR
+  const ips = nodeIps(subnetCidr, nodes)
+  const efa = plan.offer.efaInterfaces ?? 0
+  const launch = launchFilesFor({ nodes, gpusPerNode, efa: efa > 0, hosts: ips, configDir: CONFIG_DIR })
+  const sshKeyParameter = `/ftplan/${settings.name}/ssh/id_rsa`
+  const hourly = plan.onDemandUsdPerHour
+  const spot = plan.spotUsdPerHour
+  const ranked = market === 'spot' ? spot : hourly
+  const hours = plan.time?.hours ?? null
+  const outputs: ClusterOutputs = {
+    instanceType: plan.offer.instanceType,
+    region: plan.offer.region,
+    nodes,
+    gpus: plan.strategy.gpus,
+    gpuModel: plan.offer.gpu,
+    gpuMemoryNeededGb: round2(plan.estimate.perGpu.totalBytes / 1e9),
+    gpuMemoryAvailableGb: round2(plan.usableBytesPerGpu / 1e9),
+    market,
+    hourlyCostUsd: hourly === null ? null : round2(hourly),
+    spotHourlyCostUsd: spot === null ? null : round2(spot),
+    estimatedJobHours: hours === null ? null : round2(hours),
+    estimatedJobCostUsd: hours === null || ranked === null ? null : round2(hours * ranked),
+    catalogAsOf,
+    launchCommand: launch.commands.deepspeed,
+  }
+  const planJson = JSON.stringify({
+    model: loaded.model.arch.name, method: loaded.spec.method, gpusPerNode,
+    zeroStage: plan.strategy.zeroStage, microBatch: plan.strategy.microBatch, accumulation: plan.strategy.accumulation, ...outputs,
+  }, null, 2) + '\n'
+  const userData = ips.map((_, rank) => cloudInit({
+    nodeRank: rank, nodes, gpusPerNode, masterAddr: ips[0]!, masterPort: MASTER_PORT, dsConfig, hostfile: launch.hostfile,
+    deepspeedEnv: launch.deepspeedEnv, planJson, sshKeyParameter, region: plan.offer.region, subnetCidr,
+  }))
+  return {
+    name: settings.name,
+    region: plan.offer.region,
+    instanceType: plan.offer.instanceType,
+    nodes,
+    gpusPerNode,
+    market,
+    capacityReservationId: settings.capacityReservationId,
+    placementGroup: nodes > 1 && settings.capacityReservationId === null,
+    vpc: settings.vpcId ? { create: false, id: settings.vpcId } : { create: true, cidr: VPC_CIDR },
+    subnet: settings.subnetId
+      ? { create: false, id: settings.subnetId, cidr: subnetCidr, availabilityZone: settings.availabilityZone! }
+      : { create: true, cidr: subnetCidr, availabilityZone: settings.availabilityZone },
+    nat: settings.nat,
+    nodeIps: ips,
+    nics: ips.map((ip) => nicLayout(efa, ip)),
+    userData,
+    rootVolumeGb: rootVolumeGb(loaded.params.total, plan.estimate.model.trainableParams, nodes),
+    rootDeviceName: settings.rootDeviceName,
+    imageId: settings.amiId ?? `resolve:ssm:${settings.amiParameter}`,
+    keyName: settings.keyName,
+    sshCidr: settings.sshCidr,
+    sshKeyParameter,
+    outputs,
+  }
+}

@@ -1,0 +1,24 @@
+/** One network interface of a node's launch template, in @pulumi/aws's LaunchTemplate shape (booleans as strings). */
+export interface NicSpec {
+  networkCardIndex: number
+  deviceIndex: number
+  /** 'efa' (EFA with an IP), 'efa-only' (no IP), or absent for a plain ENA. */
+  interfaceType?: 'efa' | 'efa-only'
+  deleteOnTermination: 'true'
+  associatePublicIpAddress: 'false'
+  privateIpAddress?: string
+}
+
+/**
+ * The NICs of one node: every EFA the instance type supports, defined at launch because EFAs cannot be
+ * hot-added (dstack#1804). Card 0, device 0 is an EFA carrying the node's static IP; cards 1…N−1 are
+ * `efa-only` at device 1, which use no subnet address (the layout of terraform-aws-eks and dstack#2271;
+ * pulumi-aws-gpu.md §2.3). Without EFA, one ENA with the IP. No NIC gets a public address.
+ */
+export function nicLayout(efaInterfaces: number, privateIp: string): NicSpec[] {
+  const base = { deleteOnTermination: 'true', associatePublicIpAddress: 'false' } as const
+  if (efaInterfaces < 1) return [{ networkCardIndex: 0, deviceIndex: 0, ...base, privateIpAddress: privateIp }]
+  return Array.from({ length: efaInterfaces }, (_, i): NicSpec => i === 0
+    ? { networkCardIndex: 0, deviceIndex: 0, interfaceType: 'efa', ...base, privateIpAddress: privateIp }
+    : { networkCardIndex: i, deviceIndex: 1, interfaceType: 'efa-only', ...base })
+}

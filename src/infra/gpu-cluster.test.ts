@@ -1,0 +1,159 @@
+import * as pulumi from '@pulumi/pulumi'
+import { parse } from 'yaml'
+import { beforeAll, describe, expect, it } from 'vitest'
+
+// The root program under Pulumi's mocks (pulumi-aws-gpu.md §1.7): every resource it registers is recorded.
+const created: pulumi.runtime.MockResourceArgs[] = []
+await pulumi.runtime.setMocks({
+  newResource(a) {
+    created.push(a)
+    const extra: Record<string, unknown> = {}
+    if (a.type === 'aws:ec2/launchTemplate:LaunchTemplate') extra['latestVersion'] = 1
+    if (a.type.startsWith('aws:')) extra['arn'] = `arn:aws:${a.type.split(':')[1]!.split('/')[0]}:us-east-1:123456789012:${a.name}`
+    // a provider fills in the auto-generated physical name; the mock uses the logical one
+    return { id: `${a.name}-id`, state: { name: a.name, ...a.inputs, ...extra } }
+  },
+  call(a) {
+    if (a.token === 'aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings') return { locations: ['us-east-1d', 'us-east-1a'], locationTypes: [], instanceTypes: [] }
+    return a.inputs
+  },
+}, 'ftplan', 'test', true)
+
+const settle = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve, reject) => {
+  o.apply(resolve)
+  setTimeout(() => reject(new Error('output never resolved (did a mock throw?)')), 10_000)
+})
+
+const EVIL = 'evil $(touch /tmp/pwned) `id` \'quote\' "dq"'
+const SMALL = { model: { name: EVIL, model_type: 'llama', hidden_size: 4096, num_hidden_layers: 32, num_attention_heads: 32, num_key_value_heads: 8, intermediate_size: 14336, vocab_size: 128256 }, method: 'lora', seq_len: 4096, train: { tokens: 1e8 }, constraints: { regions: ['us-east-1'], gpus: ['H100'], max_nodes: 1 } }
+const BIG = { model: 'meta-llama/Llama-3.1-70B', method: 'full', seq_len: 4096, train: { tokens: 1e8 }, constraints: { gpus: ['H100'], max_nodes: 4, regions: ['us-east-1'] } }
+
+async function runStack(name: string, spec: object, extra: Record<string, string> = {}) {
+  const start = created.length
+  pulumi.runtime.setAllConfig({ 'ftplan:spec': JSON.stringify(spec), 'ftplan:name': name, ...extra })
+  const { ftplanProgram } = await import('./program.js')
+  const r = ftplanProgram('/nonexistent')
+  await Promise.all(r.outputs.instanceIds.map(settle))
+  await Promise.all(r.outputs.ssmCommands.map(settle))
+  const resources = created.slice(start)
+  return { r, resources, of: (type: string) => resources.filter((x) => x.type === type) }
+}
+
+const decode = (b64: string) => Buffer.from(b64, 'base64').toString('utf8')
+
+describe('the root program under mocks', () => {
+  let one: Awaited<ReturnType<typeof runStack>>
+  let four: Awaited<ReturnType<typeof runStack>>
+  beforeAll(async () => {
+    one = await runStack('one', SMALL)
+    four = await runStack('four', BIG)
+  }, 60_000)
+
+  it('creates the planned instances: 1 × p5.48xlarge, and 4 × p5.48xlarge for 70B full', () => {
+    expect(one.of('aws:ec2/instance:Instance')).toHaveLength(1)
+    expect(four.of('aws:ec2/instance:Instance')).toHaveLength(4)
+    for (const t of [...one.of('aws:ec2/launchTemplate:LaunchTemplate'), ...four.of('aws:ec2/launchTemplate:LaunchTemplate')]) expect(t.inputs.instanceType).toBe('p5.48xlarge')
+    expect(four.r.outputs).toMatchObject({ instanceType: 'p5.48xlarge', nodes: 4, gpus: 32, region: 'us-east-1', catalogAsOf: '2026-07-20' })
+  })
+
+  it('every resource is a child of the GpuCluster component', () => {
+    const component = one.resources.find((x) => x.type === 'ftplan:index:GpuCluster')!
+    expect(component).toBeDefined()
+    expect(component.custom).toBe(false)
+  })
+
+  it('p5.48xlarge gets 32 EFA interfaces: card 0 an EFA with the static IP, 31 efa-only at device 1; no public IPs', () => {
+    for (const t of four.of('aws:ec2/launchTemplate:LaunchTemplate')) {
+      const nics = t.inputs.networkInterfaces as Record<string, unknown>[]
+      expect(nics).toHaveLength(32)
+      expect(nics[0]).toMatchObject({ networkCardIndex: 0, deviceIndex: 0, interfaceType: 'efa', associatePublicIpAddress: 'false' })
+      expect(nics.slice(1).every((n, i) => n['networkCardIndex'] === i + 1 && n['deviceIndex'] === 1 && n['interfaceType'] === 'efa-only' && n['privateIpAddress'] === undefined)).toBe(true)
+      expect(nics.every((n) => n['associatePublicIpAddress'] === 'false')).toBe(true)
+    }
+    expect(four.of('aws:ec2/launchTemplate:LaunchTemplate').map((t) => (t.inputs.networkInterfaces as { privateIpAddress?: string }[])[0]!.privateIpAddress)).toEqual(['10.42.1.10', '10.42.1.11', '10.42.1.12', '10.42.1.13'])
+    for (const s of [...one.of('aws:ec2/subnet:Subnet'), ...four.of('aws:ec2/subnet:Subnet')]) expect(s.inputs.mapPublicIpOnLaunch).toBe(false)
+  })
+
+  it('IMDSv2 is required and every volume is encrypted gp3', () => {
+    for (const t of [...one.of('aws:ec2/launchTemplate:LaunchTemplate'), ...four.of('aws:ec2/launchTemplate:LaunchTemplate')]) {
+      expect(t.inputs.metadataOptions).toMatchObject({ httpTokens: 'required', httpEndpoint: 'enabled' })
+      const disks = t.inputs.blockDeviceMappings as { ebs: Record<string, unknown> }[]
+      expect(disks.length).toBeGreaterThan(0)
+      for (const d of disks) expect(d.ebs).toMatchObject({ encrypted: 'true', volumeType: 'gp3' })
+    }
+  })
+
+  it('no ingress from 0.0.0.0/0: the EFA group admits only itself; the endpoints only the VPC', () => {
+    const ingress = [...one.of('aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule'), ...four.of('aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule')]
+    expect(ingress.length).toBeGreaterThan(0)
+    for (const rule of ingress) {
+      expect(rule.inputs.cidrIpv4).not.toBe('0.0.0.0/0')
+      expect(rule.inputs.cidrIpv6).toBeUndefined()
+    }
+    const self = four.of('aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule').find((x) => x.name === 'four-efa-in')!
+    expect(self.inputs.referencedSecurityGroupId).toBe(self.inputs.securityGroupId)
+  })
+
+  it('one zone: the subnet and every node in the first zone that offers the type; a cluster placement group for 4 nodes', () => {
+    const zones = new Set([...four.of('aws:ec2/subnet:Subnet').map((s) => s.inputs.availabilityZone), ...four.of('aws:ec2/launchTemplate:LaunchTemplate').map((t) => t.inputs.placement.availabilityZone)])
+    expect([...zones]).toEqual(['us-east-1a'])
+    expect(four.of('aws:ec2/placementGroup:PlacementGroup')).toHaveLength(1)
+    expect(four.of('aws:ec2/placementGroup:PlacementGroup')[0]!.inputs.strategy).toBe('cluster')
+    expect(four.of('aws:ec2/launchTemplate:LaunchTemplate').every((t) => t.inputs.placement.groupName === 'four-pg')).toBe(true)
+  })
+
+  it('user data carries the ds_config byte for byte and a hostfile of every node\'s static IP', async () => {
+    const { dsConfigText } = await import('../deepspeed/config.js')
+    const { dsConfigForPlan } = await import('../deepspeed/for-plan.js')
+    const { stackSpec } = await import('./program.js')
+    const { planLoaded } = await import('../planner/plan-loaded.js')
+    const { AWS_CATALOG } = await import('../instances/aws.js')
+    const loaded = stackSpec('/nonexistent', 'test', { 'ftplan:spec': JSON.stringify(BIG) })
+    const p = planLoaded(loaded, AWS_CATALOG)
+    if (p.status !== 'fit') throw new Error('expected a plan')
+    const expected = dsConfigText(dsConfigForPlan(loaded, p.plan, 'deepspeed'))
+    for (const [rank, t] of four.of('aws:ec2/launchTemplate:LaunchTemplate').entries()) {
+      const text = decode(t.inputs.userData)
+      expect(text.startsWith('#cloud-config\n')).toBe(true)
+      expect(Buffer.byteLength(text)).toBeLessThanOrEqual(16 * 1024)
+      const doc = parse(text) as { write_files: { path: string; content: string }[]; runcmd: string[][] }
+      const file = (path: string) => doc.write_files.find((f) => f.path === path)!.content
+      expect(file('/etc/ftplan/ds_config.json')).toBe(expected)
+      expect(file('/etc/ftplan/hostfile')).toBe('10.42.1.10 slots=8\n10.42.1.11 slots=8\n10.42.1.12 slots=8\n10.42.1.13 slots=8\n')
+      expect(file('/etc/ftplan/node.env')).toContain(`NODE_RANK=${rank}\n`)
+      expect(file('/etc/ftplan/node.env')).toContain('MASTER_ADDR=10.42.1.10\n')
+      expect(text).not.toContain('PRIVATE KEY')
+    }
+  })
+
+  it('a spec string with $(…), backticks and quotes stays data: it is only in a file\'s content, never in a command', () => {
+    const t = one.of('aws:ec2/launchTemplate:LaunchTemplate')[0]!
+    const doc = parse(decode(t.inputs.userData)) as { write_files: { path: string; content: string }[]; runcmd: string[][] }
+    const plan = JSON.parse(doc.write_files.find((f) => f.path === '/etc/ftplan/plan.json')!.content) as { model: string }
+    expect(plan.model).toBe(EVIL)
+    expect(JSON.stringify(doc.runcmd)).not.toContain('touch')
+    expect(doc.write_files.find((f) => f.path === '/etc/ftplan/bootstrap.sh')!.content).not.toContain('touch')
+    expect(doc.runcmd).toEqual([['/etc/ftplan/bootstrap.sh', '/ftplan/one/ssh/id_rsa', 'us-east-1', '10.42.1.0/24']])
+  })
+
+  it('the SSH key is an SSM SecureString the node role may read, and nothing else of SSM beyond the managed core', () => {
+    const [param] = one.of('aws:ssm/parameter:Parameter')
+    expect(param!.inputs).toMatchObject({ name: '/ftplan/one/ssh/id_rsa', type: 'SecureString' })
+    const policies = one.of('aws:iam/rolePolicy:RolePolicy')
+    expect(policies).toHaveLength(1)
+    const doc = JSON.parse(policies[0]!.inputs.policy) as { Statement: { Action: string; Resource: string }[] }
+    expect(doc.Statement).toEqual([{ Effect: 'Allow', Action: 'ssm:GetParameter', Resource: 'arn:aws:ssm:us-east-1:123456789012:one-ssh-key' }])
+    expect(one.of('aws:iam/rolePolicyAttachment:RolePolicyAttachment').map((a) => a.inputs.policyArn)).toEqual(['arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore'])
+  })
+
+  it('the cost outputs are plain numbers, known at preview', () => {
+    const o = four.r.outputs
+    expect(typeof o.hourlyCostUsd).toBe('number')
+    expect(o.hourlyCostUsd).toBeCloseTo(4 * 55.04, 1)
+    expect(typeof o.estimatedJobHours).toBe('number')
+    // hours are rounded to the hundredth for display; the cost is from the unrounded hours
+    expect(Math.abs(o.estimatedJobCostUsd! - o.estimatedJobHours! * o.hourlyCostUsd!)).toBeLessThan(0.005 * o.hourlyCostUsd! + 0.01)
+    expect(o.launchCommand).toBe('deepspeed --hostfile /etc/ftplan/hostfile --num_nodes 4 --num_gpus 8 --master_addr 10.42.1.10 --master_port 29500 train.py --deepspeed /etc/ftplan/ds_config.json')
+    expect(o.gpuMemoryNeededGb).toBeLessThanOrEqual(o.gpuMemoryAvailableGb)
+  })
+})

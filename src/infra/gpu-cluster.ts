@@ -1,0 +1,134 @@
+import * as aws from '@pulumi/aws'
+import * as pulumi from '@pulumi/pulumi'
+import type { ClusterPlan } from './cluster-plan.js'
+
+export interface GpuClusterArgs {
+  plan: ClusterPlan
+  /** The intra-cluster SSH private key (PEM), stored as an SSM SecureString; never in user data. */
+  sshPrivateKey: pulumi.Input<string>
+}
+
+const partitionOf = (region: string) => (region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws')
+const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64')
+
+/**
+ * The planned nodes and what they need, and nothing more (pulumi-aws-gpu.md §2.1): one VPC and one private
+ * subnet in one zone (or the user's), S3 gateway and SSM interface endpoints (and a NAT gateway when asked),
+ * an EFA security group open only to itself, a cluster placement group, an SSM-only instance role, one launch
+ * template per node (its static IP and cloud-init), and the instances.
+ */
+export class GpuCluster extends pulumi.ComponentResource {
+  readonly instanceIds: pulumi.Output<string>[]
+  readonly privateIps: string[]
+
+  constructor(name: string, args: GpuClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('ftplan:index:GpuCluster', name, {}, opts)
+    const p = args.plan
+    const partition = partitionOf(p.region)
+    const provider = new aws.Provider(`${name}-aws`, { region: p.region as aws.Region }, { parent: this })
+    const child = { parent: this, provider }
+    const tags = { Name: name, 'ftplan:cluster': p.name }
+
+    const zone: pulumi.Input<string> = p.subnet.availabilityZone ?? aws.ec2.getInstanceTypeOfferingsOutput({
+      locationType: 'availability-zone', filters: [{ name: 'instance-type', values: [p.instanceType] }],
+    }, { parent: this, provider }).locations.apply((zones) => {
+      const sorted = [...zones].sort()
+      if (sorted.length === 0) throw new Error(`${p.instanceType} is not offered in any zone of ${p.region}`)
+      return sorted[0]!
+    })
+
+    let vpcId: pulumi.Input<string>
+    let vpcCidr: pulumi.Input<string>
+    let subnetId: pulumi.Input<string>
+    let routeTableId: pulumi.Input<string> | null = null
+    if (p.vpc.create) {
+      const vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: p.vpc.cidr, enableDnsHostnames: true, enableDnsSupport: true, tags }, child)
+      vpcId = vpc.id
+      vpcCidr = vpc.cidrBlock
+    } else {
+      vpcId = p.vpc.id
+      vpcCidr = aws.ec2.getVpcOutput({ id: p.vpc.id }, { parent: this, provider }).cidrBlock
+    }
+    if (p.subnet.create) {
+      const subnet = new aws.ec2.Subnet(`${name}-private`, { vpcId, cidrBlock: p.subnet.cidr, availabilityZone: zone, mapPublicIpOnLaunch: false, tags }, child)
+      subnetId = subnet.id
+      const table = new aws.ec2.RouteTable(`${name}-private`, { vpcId, tags }, child)
+      new aws.ec2.RouteTableAssociation(`${name}-private`, { subnetId: subnet.id, routeTableId: table.id }, child)
+      routeTableId = table.id
+      if (p.nat) {
+        const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId, tags }, child)
+        const publicSubnet = new aws.ec2.Subnet(`${name}-public`, { vpcId, cidrBlock: '10.42.0.0/28', availabilityZone: zone, mapPublicIpOnLaunch: false, tags }, child)
+        const publicTable = new aws.ec2.RouteTable(`${name}-public`, { vpcId, routes: [{ cidrBlock: '0.0.0.0/0', gatewayId: igw.id }], tags }, child)
+        new aws.ec2.RouteTableAssociation(`${name}-public`, { subnetId: publicSubnet.id, routeTableId: publicTable.id }, child)
+        const eip = new aws.ec2.Eip(`${name}-nat`, { domain: 'vpc', tags }, child)
+        const nat = new aws.ec2.NatGateway(`${name}-nat`, { allocationId: eip.id, subnetId: publicSubnet.id, tags }, child)
+        new aws.ec2.Route(`${name}-egress`, { routeTableId: table.id, destinationCidrBlock: '0.0.0.0/0', natGatewayId: nat.id }, child)
+      }
+    } else {
+      subnetId = p.subnet.id
+    }
+
+    // EFA needs all traffic to and from the group itself (AWS EFA guide); out to the world only HTTPS.
+    const sg = new aws.ec2.SecurityGroup(`${name}-efa`, { vpcId, description: 'ftplan: all traffic within the cluster (EFA, NCCL, SSH); HTTPS out', tags }, child)
+    new aws.vpc.SecurityGroupIngressRule(`${name}-efa-in`, { securityGroupId: sg.id, referencedSecurityGroupId: sg.id, ipProtocol: '-1' }, child)
+    new aws.vpc.SecurityGroupEgressRule(`${name}-efa-out`, { securityGroupId: sg.id, referencedSecurityGroupId: sg.id, ipProtocol: '-1' }, child)
+    new aws.vpc.SecurityGroupEgressRule(`${name}-https-out`, { securityGroupId: sg.id, cidrIpv4: '0.0.0.0/0', ipProtocol: 'tcp', fromPort: 443, toPort: 443 }, child)
+    if (p.sshCidr) new aws.vpc.SecurityGroupIngressRule(`${name}-ssh-in`, { securityGroupId: sg.id, cidrIpv4: p.sshCidr, ipProtocol: 'tcp', fromPort: 22, toPort: 22 }, child)
+
+    if (p.subnet.create) {
+      // Without NAT the nodes reach SSM (Session Manager, the SSH key) and S3 through endpoints.
+      const endpointSg = new aws.ec2.SecurityGroup(`${name}-endpoints`, { vpcId, description: 'ftplan: HTTPS from the VPC to the SSM endpoints', tags }, child)
+      new aws.vpc.SecurityGroupIngressRule(`${name}-endpoints-in`, { securityGroupId: endpointSg.id, cidrIpv4: vpcCidr, ipProtocol: 'tcp', fromPort: 443, toPort: 443 }, child)
+      for (const service of ['ssm', 'ssmmessages', 'ec2messages']) {
+        new aws.ec2.VpcEndpoint(`${name}-${service}`, {
+          vpcId, serviceName: `com.amazonaws.${p.region}.${service}`, vpcEndpointType: 'Interface', privateDnsEnabled: true,
+          subnetIds: [subnetId], securityGroupIds: [endpointSg.id], tags,
+        }, child)
+      }
+      new aws.ec2.VpcEndpoint(`${name}-s3`, { vpcId, serviceName: `com.amazonaws.${p.region}.s3`, vpcEndpointType: 'Gateway', routeTableIds: routeTableId ? [routeTableId] : [], tags }, child)
+    }
+
+    const key = new aws.ssm.Parameter(`${name}-ssh-key`, {
+      name: p.sshKeyParameter, type: 'SecureString', value: pulumi.secret(args.sshPrivateKey), description: 'ftplan: intra-cluster SSH key for the DeepSpeed launcher', tags,
+    }, { ...child, ignoreChanges: ['value'] })
+
+    const role = new aws.iam.Role(`${name}-node`, {
+      assumeRolePolicy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] }), tags,
+    }, child)
+    new aws.iam.RolePolicyAttachment(`${name}-ssm-core`, { role: role.name, policyArn: `arn:${partition}:iam::aws:policy/AmazonSSMManagedInstanceCore` }, child)
+    new aws.iam.RolePolicy(`${name}-ssh-key`, {
+      role: role.id,
+      policy: key.arn.apply((arn) => JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ssm:GetParameter', Resource: arn }] })),
+    }, child)
+    const profile = new aws.iam.InstanceProfile(`${name}-node`, { role: role.name, tags }, child)
+
+    const group = p.placementGroup ? new aws.ec2.PlacementGroup(`${name}-pg`, { strategy: 'cluster', tags }, child) : null
+
+    this.privateIps = p.nodeIps
+    this.instanceIds = p.nodeIps.map((_, i) => {
+      const nodeTags = { ...tags, Name: `${name}-node-${i}`, 'ftplan:node-rank': String(i), 'ftplan:role': i === 0 ? 'master' : 'worker' }
+      const template = new aws.ec2.LaunchTemplate(`${name}-node-${i}`, {
+        imageId: p.imageId,
+        instanceType: p.instanceType,
+        iamInstanceProfile: { arn: profile.arn },
+        metadataOptions: { httpEndpoint: 'enabled', httpTokens: 'required', httpPutResponseHopLimit: 2 },
+        blockDeviceMappings: [{ deviceName: p.rootDeviceName, ebs: { volumeSize: p.rootVolumeGb, volumeType: 'gp3', encrypted: 'true', deleteOnTermination: 'true' } }],
+        networkInterfaces: p.nics[i]!.map((nic) => ({ ...nic, subnetId, securityGroups: [sg.id] })),
+        ...(group ? { placement: { groupName: group.name, availabilityZone: zone } } : { placement: { availabilityZone: zone } }),
+        ...(p.market === 'spot'
+          ? { instanceMarketOptions: { marketType: 'spot', spotOptions: { instanceInterruptionBehavior: 'terminate', spotInstanceType: 'one-time' } } }
+          : p.market === 'capacity-block' ? { instanceMarketOptions: { marketType: 'capacity-block' } } : {}),
+        ...(p.capacityReservationId ? { capacityReservationSpecification: { capacityReservationTarget: { capacityReservationId: p.capacityReservationId } } } : {}),
+        ...(p.keyName ? { keyName: p.keyName } : {}),
+        userData: base64(p.userData[i]!),
+        tagSpecifications: ['instance', 'volume', 'network-interface'].map((resourceType) => ({ resourceType, tags: nodeTags })),
+        tags: nodeTags,
+      }, child)
+      const instance = new aws.ec2.Instance(`${name}-node-${i}`, {
+        launchTemplate: { id: template.id, version: template.latestVersion.apply(String) }, tags: nodeTags,
+      }, { ...child, dependsOn: [key], customTimeouts: { create: '30m' } })
+      return instance.id
+    })
+    this.registerOutputs({ instanceIds: this.instanceIds, privateIps: this.privateIps })
+  }
+}

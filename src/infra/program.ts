@@ -1,0 +1,66 @@
+import { generateKeyPairSync } from 'node:crypto'
+import { join } from 'node:path'
+import * as pulumi from '@pulumi/pulumi'
+import { stringify } from 'yaml'
+import { fileSources, readText } from '../cli/sources.js'
+import { dsConfigText } from '../deepspeed/config.js'
+import { dsConfigForPlan } from '../deepspeed/for-plan.js'
+import { SpecError } from '../errors.js'
+import { AWS_CATALOG } from '../instances/aws.js'
+import { planLoaded } from '../planner/plan-loaded.js'
+import { loadSpec, type LoadedSpec } from '../spec/load.js'
+import { clusterPlanFor, type ClusterOutputs, type ClusterPlan } from './cluster-plan.js'
+import { GpuCluster } from './gpu-cluster.js'
+import { readSettings } from './settings.js'
+
+export interface ProgramResult {
+  cluster: GpuCluster
+  plan: ClusterPlan
+  outputs: ClusterOutputs & { instanceIds: pulumi.Output<string>[]; privateIps: string[]; ssmCommands: pulumi.Output<string>[] }
+}
+
+/**
+ * The stack's spec: its stack file when there is one (so errors point at file:line:col), else the
+ * `ftplan:spec` config value. Throws one readable message, never a stack trace of ours.
+ */
+export function stackSpec(cwd: string, stack: string, config: Record<string, string>): LoadedSpec {
+  const file = join('stacks', `Pulumi.${stack}.yaml`)
+  const text = readText(join(cwd, file))
+  const sources = fileSources(cwd)
+  try {
+    if (text !== null && text.includes('ftplan:spec')) return loadSpec(text, file, sources)
+    const raw = config['ftplan:spec']
+    if (raw === undefined) throw new Error(`stack ${stack} has no ftplan:spec: put the spec under config: ftplan:spec: in ${file}`)
+    let value: unknown
+    try {
+      value = JSON.parse(raw)
+    } catch {
+      value = raw
+    }
+    return loadSpec(stringify(value), `${file} (ftplan:spec)`, sources)
+  } catch (error) {
+    if (error instanceof SpecError) throw new Error(`the spec has problems:\n${error.message}`)
+    throw error
+  }
+}
+
+/** The root program: read the spec and settings, plan, and create the cluster the plan chose. */
+export function ftplanProgram(cwd = process.cwd()): ProgramResult {
+  const stack = pulumi.getStack()
+  const config = pulumi.runtime.allConfig()
+  const ftplanKeys = Object.fromEntries(Object.entries(config).filter(([k]) => k.startsWith('ftplan:')).map(([k, v]) => [k.slice('ftplan:'.length), v]))
+  const { settings, problems } = readSettings(ftplanKeys, stack)
+  if (problems.length > 0) throw new Error(`stack ${stack} settings:\n  ${problems.join('\n  ')}`)
+  const loaded = stackSpec(cwd, stack, config)
+  const result = planLoaded(loaded, AWS_CATALOG)
+  if (result.status !== 'fit') throw new Error(`nothing in the catalog fits this spec:\n  ${result.suggestions.join('\n  ')}\n(\`ftplan plan\` shows every rejected offer)`)
+  const dsConfig = dsConfigText(dsConfigForPlan(loaded, result.plan, 'deepspeed'))
+  const plan = clusterPlanFor(loaded, result.plan, settings, dsConfig, AWS_CATALOG.asOf)
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 3072, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } })
+  const cluster = new GpuCluster(plan.name, { plan, sshPrivateKey: privateKey })
+  const o = plan.outputs
+  pulumi.log.info(`ftplan: ${o.nodes} × ${o.instanceType} in ${o.region} (${o.gpus} × ${o.gpuModel}), $${o.hourlyCostUsd ?? '?'}/hour on-demand` +
+    (o.estimatedJobCostUsd !== null ? `; job ≈ ${o.estimatedJobHours} hours, $${o.estimatedJobCostUsd} (${o.market})` : ''))
+  const ssmCommands = cluster.instanceIds.map((id) => pulumi.interpolate`aws ssm start-session --region ${o.region} --target ${id}`)
+  return { cluster, plan, outputs: { ...o, instanceIds: cluster.instanceIds, privateIps: cluster.privateIps, ssmCommands } }
+}

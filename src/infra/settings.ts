@@ -1,0 +1,88 @@
+import { didYouMean } from '../suggest.js'
+
+/** The optional `ftplan:*` stack settings beside `ftplan:spec`, validated. */
+export interface ClusterSettings {
+  /** Prefix of every resource name and of the SSM parameter path; default: the stack name. */
+  name: string
+  vpcId: string | null
+  subnetId: string | null
+  subnetCidr: string | null
+  availabilityZone: string | null
+  /** CIDR allowed to reach port 22; null: no SSH ingress from outside the cluster (SSM Session Manager only). */
+  sshCidr: string | null
+  keyName: string | null
+  /** null: spot when the spec's constraints.spot, else on-demand. */
+  market: 'on-demand' | 'spot' | 'capacity-block' | null
+  capacityReservationId: string | null
+  /** Pinned AMI; null: the DLAMI SSM parameter, resolved by EC2 at launch. */
+  amiId: string | null
+  amiParameter: string
+  rootDeviceName: string
+  /** A NAT gateway for internet egress (pip, the Hugging Face hub); without it only the VPC endpoints reach out. */
+  nat: boolean
+}
+
+/** DLAMI public parameter (AWS DLAMI guide, "Find a DLAMI ID"): Ubuntu 22.04 base with NVIDIA driver, EFA and NCCL. */
+export const DEFAULT_AMI_PARAMETER = '/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id'
+
+const KEYS = ['name', 'vpcId', 'subnetId', 'subnetCidr', 'availabilityZone', 'sshCidr', 'keyName', 'market', 'capacityReservationId', 'amiId', 'amiParameter', 'rootDeviceName', 'nat'] as const
+
+const PATTERNS: Record<string, [RegExp, string]> = {
+  name: [/^[a-z][a-z0-9-]{0,30}$/, 'lower-case letters, digits and -, starting with a letter, at most 31'],
+  vpcId: [/^vpc-[0-9a-f]{8,17}$/, 'a VPC id, vpc-0123456789abcdef0'],
+  subnetId: [/^subnet-[0-9a-f]{8,17}$/, 'a subnet id, subnet-0123456789abcdef0'],
+  subnetCidr: [/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'the subnet\'s IPv4 CIDR, e.g. 10.0.1.0/24'],
+  availabilityZone: [/^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/, 'an availability zone, e.g. us-east-1a'],
+  sshCidr: [/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'an IPv4 CIDR, e.g. 203.0.113.7/32'],
+  keyName: [/^[\w.-]{1,255}$/, 'an EC2 key pair name'],
+  market: [/^(on-demand|spot|capacity-block)$/, 'on-demand, spot or capacity-block'],
+  capacityReservationId: [/^cr-[0-9a-f]{8,17}$/, 'a capacity reservation or Capacity Block id, cr-0123456789abcdef0'],
+  amiId: [/^ami-[0-9a-f]{8,17}$/, 'an AMI id, ami-0123456789abcdef0'],
+  amiParameter: [/^\/[\w./-]+$/, 'an SSM parameter path, e.g. ' + DEFAULT_AMI_PARAMETER],
+  rootDeviceName: [/^\/dev\/[a-z0-9]+$/, 'the AMI\'s root device, /dev/sda1 (Ubuntu) or /dev/xvda (Amazon Linux)'],
+  nat: [/^(true|false)$/, 'true or false'],
+}
+
+/** Reads the settings; returns every problem, each naming the key, the value and what is allowed. */
+export function readSettings(values: Record<string, string | undefined>, stack: string): { settings: ClusterSettings; problems: string[] } {
+  const problems: string[] = []
+  const get = (key: (typeof KEYS)[number]): string | null => {
+    const v = values[key]
+    if (v === undefined || v === '') return null
+    const [re, allowed] = PATTERNS[key]!
+    if (!re.test(v)) {
+      problems.push(`ftplan:${key}: ${JSON.stringify(v)} is not ${allowed}`)
+      return null
+    }
+    return v
+  }
+  const fallbackName = stack.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^[^a-z]+/, '').slice(0, 31) || 'ftplan'
+  const settings: ClusterSettings = {
+    name: get('name') ?? fallbackName,
+    vpcId: get('vpcId'),
+    subnetId: get('subnetId'),
+    subnetCidr: get('subnetCidr'),
+    availabilityZone: get('availabilityZone'),
+    sshCidr: get('sshCidr'),
+    keyName: get('keyName'),
+    market: get('market') as ClusterSettings['market'],
+    capacityReservationId: get('capacityReservationId'),
+    amiId: get('amiId'),
+    amiParameter: get('amiParameter') ?? DEFAULT_AMI_PARAMETER,
+    rootDeviceName: get('rootDeviceName') ?? '/dev/sda1',
+    nat: get('nat') === 'true',
+  }
+  if (settings.sshCidr && /\/0$/.test(settings.sshCidr)) problems.push(`ftplan:sshCidr: ${settings.sshCidr} opens SSH to the whole internet; give your own address range, or leave it out and use SSM Session Manager`)
+  if (settings.subnetId && !settings.subnetCidr) problems.push('ftplan:subnetId needs ftplan:subnetCidr too: the nodes get static addresses in it, so the hostfile is known before they boot')
+  if (settings.subnetId && !settings.availabilityZone) problems.push('ftplan:subnetId needs ftplan:availabilityZone, the subnet\'s zone')
+  if (settings.subnetId && !settings.vpcId) problems.push('ftplan:subnetId needs ftplan:vpcId, the subnet\'s VPC')
+  if (settings.vpcId && !settings.subnetId && !settings.subnetCidr) problems.push('ftplan:vpcId without ftplan:subnetId needs ftplan:subnetCidr, a free /24 (or smaller) range inside that VPC for the new subnet')
+  if (settings.market === 'capacity-block' && !settings.capacityReservationId) problems.push('ftplan:market capacity-block needs ftplan:capacityReservationId, the cr-… id of the Capacity Block')
+  if (settings.market === 'spot' && settings.capacityReservationId) problems.push('ftplan:market spot cannot use ftplan:capacityReservationId; reservations are on-demand or capacity-block')
+  const unknown = Object.keys(values).filter((k) => k !== 'spec' && !(KEYS as readonly string[]).includes(k))
+  for (const k of unknown) {
+    const near = didYouMean(k, ['spec', ...KEYS])
+    problems.push(`ftplan:${k} is not a setting${near ? `; did you mean ftplan:${near}?` : ''} (allowed: spec, ${KEYS.join(', ')})`)
+  }
+  return { settings, problems }
+}
