@@ -9,6 +9,7 @@ import { loadSpec } from '../spec/load.js'
 import { addEstimateCommand, UsageError } from './estimate-command.js'
 import { addPlanCommands } from './plan-command.js'
 import { addDeepSpeedCommands } from './deepspeed-commands.js'
+import { addInfraCommands } from './infra-commands.js'
 import { fileSources, readText } from './sources.js'
 
 /** Documented exit codes (README "Exit codes"). */
@@ -34,6 +35,8 @@ Examples:
   ftplan instances --region us-east-1            the built-in catalog, with its source and date
   ftplan ds-config spec.yaml -o ds_config.json   the DeepSpeed config for the chosen plan
   ftplan check ds_config.json --spec spec.yaml --instance p4d.24xlarge --nodes 2
+  ftplan preview stacks/Pulumi.example.yaml      every resource the Pulumi program would create, and the cost
+  ftplan emit stacks/Pulumi.example.yaml --out cluster/   a self-contained Pulumi project for the plan
 
 Exit codes: 0 ok, 1 bad input (spec, model, file), 2 bad usage (unknown command or option), 70 internal error.`
 
@@ -79,6 +82,7 @@ export function buildProgram(io: CliIo, state: { exitCode: number } = { exitCode
   const ctx = { io, readSpec, userError: (m: string) => new UserError(m), setExitCode: (c: number) => void (state.exitCode = c) }
   addPlanCommands(program, ctx)
   addDeepSpeedCommands(program, { ...ctx, stderr: io.stderr })
+  addInfraCommands(program, ctx)
   return program
 }
 

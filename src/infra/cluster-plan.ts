@@ -1,56 +1,12 @@
+export type { ClusterOutputs, ClusterPlan } from './cluster-types.js'
 import { launchFilesFor, MASTER_PORT } from '../deepspeed/launch.js'
 import type { Candidate } from '../planner/plan.js'
 import type { LoadedSpec } from '../spec/load.js'
-import { nicLayout, type NicSpec } from './efa.js'
+import type { ClusterOutputs, ClusterPlan } from './cluster-types.js'
+import { nicLayout } from './efa.js'
 import { nodeIps, SUBNET_CIDR, VPC_CIDR } from './network.js'
 import type { ClusterSettings } from './settings.js'
 import { cloudInit, CONFIG_DIR } from './user-data.js'
-
-/** Everything the Pulumi component creates, decided before Pulumi runs: plain data, testable without mocks. */
-export interface ClusterPlan {
-  name: string
-  region: string
-  instanceType: string
-  nodes: number
-  gpusPerNode: number
-  market: 'on-demand' | 'spot' | 'capacity-block'
-  capacityReservationId: string | null
-  /** A cluster placement group, left out with a reservation or Capacity Block (AWS places those; ours would ICE). */
-  placementGroup: boolean
-  vpc: { create: true; cidr: string } | { create: false; id: string }
-  subnet: { create: true; cidr: string; availabilityZone: string | null } | { create: false; id: string; cidr: string; availabilityZone: string }
-  nat: boolean
-  nodeIps: string[]
-  /** Per node, node 0 first. */
-  nics: NicSpec[][]
-  userData: string[]
-  rootVolumeGb: number
-  rootDeviceName: string
-  /** An AMI id, or `resolve:ssm:<parameter>` for EC2 to resolve at launch (no drift in Pulumi's state). */
-  imageId: string
-  keyName: string | null
-  sshCidr: string | null
-  sshKeyParameter: string
-  outputs: ClusterOutputs
-}
-
-/** Stack outputs known at preview: plain values from the plan, not resource outputs. */
-export interface ClusterOutputs {
-  instanceType: string
-  region: string
-  nodes: number
-  gpus: number
-  gpuModel: string
-  gpuMemoryNeededGb: number
-  gpuMemoryAvailableGb: number
-  market: string
-  hourlyCostUsd: number | null
-  spotHourlyCostUsd: number | null
-  estimatedJobHours: number | null
-  estimatedJobCostUsd: number | null
-  catalogAsOf: string
-  launchCommand: string
-}
 
 /** Root volume: the DLAMI and its environments [HEUR 100 GB], the Hugging Face download and the saved model (2 B per
  * parameter each), and this node's share of a DeepSpeed checkpoint (16-bit weights + 12 B per trained parameter of

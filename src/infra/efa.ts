@@ -1,13 +1,4 @@
-/** One network interface of a node's launch template, in @pulumi/aws's LaunchTemplate shape (booleans as strings). */
-export interface NicSpec {
-  networkCardIndex: number
-  deviceIndex: number
-  /** 'efa' (EFA with an IP), 'efa-only' (no IP), or absent for a plain ENA. */
-  interfaceType?: 'efa' | 'efa-only'
-  deleteOnTermination: 'true'
-  associatePublicIpAddress: 'false'
-  privateIpAddress?: string
-}
+import type { NicSpec } from './cluster-types.js'
 
 /**
  * The NICs of one node: every EFA the instance type supports, defined at launch because EFAs cannot be

@@ -1,6 +1,6 @@
 import * as aws from '@pulumi/aws'
 import * as pulumi from '@pulumi/pulumi'
-import type { ClusterPlan } from './cluster-plan.js'
+import type { ClusterPlan } from './cluster-types.js'
 
 export interface GpuClusterArgs {
   plan: ClusterPlan

@@ -11,7 +11,7 @@ import { planLoaded } from '../planner/plan-loaded.js'
 import { loadSpec, type LoadedSpec } from '../spec/load.js'
 import { clusterPlanFor, type ClusterOutputs, type ClusterPlan } from './cluster-plan.js'
 import { GpuCluster } from './gpu-cluster.js'
-import { readSettings } from './settings.js'
+import { readSettings, type ClusterSettings } from './settings.js'
 
 export interface ProgramResult {
   cluster: GpuCluster
@@ -44,23 +44,35 @@ export function stackSpec(cwd: string, stack: string, config: Record<string, str
   }
 }
 
-/** The root program: read the spec and settings, plan, and create the cluster the plan chose. */
+/** The root program: read the spec and settings from the stack, plan, and create the cluster the plan chose. */
 export function ftplanProgram(cwd = process.cwd()): ProgramResult {
   const stack = pulumi.getStack()
   const config = pulumi.runtime.allConfig()
   const ftplanKeys = Object.fromEntries(Object.entries(config).filter(([k]) => k.startsWith('ftplan:')).map(([k, v]) => [k.slice('ftplan:'.length), v]))
   const { settings, problems } = readSettings(ftplanKeys, stack)
   if (problems.length > 0) throw new Error(`stack ${stack} settings:\n  ${problems.join('\n  ')}`)
-  const loaded = stackSpec(cwd, stack, config)
+  return buildCluster(stackSpec(cwd, stack, config), settings)
+}
+
+/** Plans the spec and creates its cluster; shared by the root program and `ftplan preview`. */
+export function buildCluster(loaded: LoadedSpec, settings: ClusterSettings, log = true): ProgramResult {
   const result = planLoaded(loaded, AWS_CATALOG)
   if (result.status !== 'fit') throw new Error(`nothing in the catalog fits this spec:\n  ${result.suggestions.join('\n  ')}\n(\`ftplan plan\` shows every rejected offer)`)
   const dsConfig = dsConfigText(dsConfigForPlan(loaded, result.plan, 'deepspeed'))
   const plan = clusterPlanFor(loaded, result.plan, settings, dsConfig, AWS_CATALOG.asOf)
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 3072, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } })
-  const cluster = new GpuCluster(plan.name, { plan, sshPrivateKey: privateKey })
+  const cluster = new GpuCluster(plan.name, { plan, sshPrivateKey: newSshKey() })
   const o = plan.outputs
-  pulumi.log.info(`ftplan: ${o.nodes} × ${o.instanceType} in ${o.region} (${o.gpus} × ${o.gpuModel}), $${o.hourlyCostUsd ?? '?'}/hour on-demand` +
+  // Also in the preview's diagnostics: older CLIs print no outputs on a new stack's first preview (pulumi#10018).
+  if (log) pulumi.log.info(`ftplan: ${o.nodes} × ${o.instanceType} in ${o.region} (${o.gpus} × ${o.gpuModel}), $${o.hourlyCostUsd ?? '?'}/hour on-demand` +
     (o.estimatedJobCostUsd !== null ? `; job ≈ ${o.estimatedJobHours} hours, $${o.estimatedJobCostUsd} (${o.market})` : ''))
   const ssmCommands = cluster.instanceIds.map((id) => pulumi.interpolate`aws ssm start-session --region ${o.region} --target ${id}`)
   return { cluster, plan, outputs: { ...o, instanceIds: cluster.instanceIds, privateIps: cluster.privateIps, ssmCommands } }
+}
+
+/**
+ * A fresh RSA key (PKCS#1 PEM, which every OpenSSH reads) for SSH between the nodes. The SSM parameter ignores
+ * later changes to its value, so the key made on the first `pulumi up` stays.
+ */
+export function newSshKey(): string {
+  return generateKeyPairSync('rsa', { modulusLength: 3072, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey
 }

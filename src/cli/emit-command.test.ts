@@ -1,0 +1,75 @@
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import * as pulumi from '@pulumi/pulumi'
+import { parse } from 'yaml'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ROOT, runCli } from '../../test/helpers/run-cli.js'
+
+// Emitted projects live inside the repository so that their imports of @pulumi/* resolve to ours.
+const work = join(ROOT, `.test-emit-${process.pid}`)
+const tsc = (...args: string[]) => execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), ...args], { encoding: 'utf8' })
+const BIG = 'model: meta-llama/Llama-3.1-70B\nmethod: full\nseq_len: 4096\ntrain: { tokens: 1e8 }\nconstraints: { gpus: [H100], max_nodes: 4, regions: [us-east-1] }\n'
+
+describe('ftplan emit', () => {
+  beforeAll(async () => {
+    mkdirSync(work, { recursive: true })
+    writeFileSync(join(work, 'big.yaml'), BIG)
+    expect((await runCli('emit', 'stacks/Pulumi.example.yaml', '--out', join(work, 'one'))).code).toBe(0)
+    expect((await runCli('emit', join(work, 'big.yaml'), '--out', join(work, 'four'))).code).toBe(0)
+  }, 60_000)
+  afterAll(() => rmSync(work, { recursive: true, force: true }))
+
+  it('writes the project: Pulumi.yaml, package.json with public dependencies only, index.ts, plan.json, ds_config.json, hostfile, README', () => {
+    const dir = join(work, 'four')
+    expect(parse(readFileSync(join(dir, 'Pulumi.yaml'), 'utf8'))).toMatchObject({ name: 'ftplan-big', runtime: { name: 'nodejs' }, main: 'index.js' })
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }
+    expect(pkg.dependencies).toEqual({ '@pulumi/pulumi': '3.248.0', '@pulumi/aws': '^7.48.0' })
+    expect(readFileSync(join(dir, 'hostfile'), 'utf8')).toBe('10.42.1.10 slots=8\n10.42.1.11 slots=8\n10.42.1.12 slots=8\n10.42.1.13 slots=8\n')
+    expect(readFileSync(join(dir, 'README.md'), 'utf8')).toContain('| price | $220.16/hour on-demand')
+    // the component is ftplan's own compiled file, not a second copy of the logic
+    expect(readFileSync(join(dir, 'ftplan/gpu-cluster.js'), 'utf8')).toBe(readFileSync(join(ROOT, 'dist/infra/gpu-cluster.js'), 'utf8').replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n'))
+  })
+
+  it('refuses a folder that is not empty without --force, and changes nothing', async () => {
+    const file = join(work, 'one', 'plan.json')
+    const before = { text: readFileSync(file, 'utf8'), mtime: statSync(file).mtimeMs }
+    const r = await runCli('emit', join(work, 'big.yaml'), '--out', join(work, 'one'))
+    expect(r.code).toBe(1)
+    expect(r.stderr).toBe(`error: ${join(work, 'one')} is not empty; ftplan does not overwrite files without --force\n`)
+    expect(readFileSync(file, 'utf8')).toBe(before.text)
+    expect(statSync(file).mtimeMs).toBe(before.mtime)
+  })
+
+  it('type-checks with tsc --noEmit against the installed @pulumi/aws', () => {
+    for (const name of ['one', 'four']) expect(tsc('--noEmit', '-p', join(work, name))).toBe('')
+  }, 120_000)
+
+  it('runs under Pulumi mocks: the planned instances, and user data with the emitted ds_config byte for byte', async () => {
+    for (const name of ['one', 'four']) tsc('-p', join(work, name))
+    const created: pulumi.runtime.MockResourceArgs[] = []
+    await pulumi.runtime.setMocks({
+      newResource(a) {
+        created.push(a)
+        return { id: `${a.name}-id`, state: { name: a.name, arn: `arn:aws:x:us-east-1:123456789012:${a.name}`, latestVersion: 1, ...a.inputs } }
+      },
+      call: (a) => (a.token === 'aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings' ? { locations: ['us-east-1a'] } : a.inputs),
+    }, 'ftplan-emitted', 'test', true)
+    for (const [name, nodes] of [['one', 1], ['four', 4]] as const) {
+      const mod = await import(pathToFileURL(join(work, name, 'index.js')).href) as { instanceIds: pulumi.Output<string>[]; nodes: number; hourlyCostUsd: number }
+      await Promise.all(mod.instanceIds.map((id) => new Promise((resolve) => id.apply(resolve))))
+      expect(mod.nodes).toBe(nodes)
+      expect(typeof mod.hourlyCostUsd).toBe('number')
+      const prefix = name === 'one' ? 'example' : 'big'
+      const templates = created.filter((r) => r.type === 'aws:ec2/launchTemplate:LaunchTemplate' && r.name.startsWith(`${prefix}-`))
+      expect(templates).toHaveLength(nodes)
+      expect(created.filter((r) => r.type === 'aws:ec2/instance:Instance' && r.name.startsWith(`${prefix}-`))).toHaveLength(nodes)
+      const ds = readFileSync(join(work, name, 'ds_config.json'), 'utf8')
+      for (const t of templates) {
+        const doc = parse(Buffer.from(t.inputs.userData, 'base64').toString('utf8')) as { write_files: { path: string; content: string }[] }
+        expect(doc.write_files.find((f) => f.path === '/etc/ftplan/ds_config.json')!.content).toBe(ds)
+      }
+    }
+  }, 120_000)
+})

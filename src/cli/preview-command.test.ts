@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest'
+import { runCli } from '../../test/helpers/run-cli.js'
+
+describe('ftplan preview (Pulumi mock mode, in process)', () => {
+  it('--json lists every resource with its inputs and the cost outputs; the SSH key stays secret', async () => {
+    const r = await runCli('preview', 'stacks/Pulumi.example.yaml', '--json')
+    expect(r.code).toBe(0)
+    const j = JSON.parse(r.stdout) as { version: number; resources: { type: string; name: string; inputs: Record<string, any> }[]; outputs: Record<string, unknown> }
+    expect(j.version).toBe(1)
+    const types = j.resources.map((x) => x.type)
+    expect(types).toContain('ftplan:index:GpuCluster')
+    expect(types.filter((t) => t === 'aws:ec2/instance:Instance')).toHaveLength(1)
+    const lt = j.resources.find((x) => x.type === 'aws:ec2/launchTemplate:LaunchTemplate')!
+    expect(lt.inputs['instanceType']).toBe('p5.48xlarge')
+    expect(lt.inputs['networkInterfaces']).toHaveLength(32)
+    expect(j.resources.find((x) => x.type === 'aws:ssm/parameter:Parameter')!.inputs['value']).toBe('[secret]')
+    expect(r.stdout).not.toContain('PRIVATE KEY')
+    expect(j.outputs).toMatchObject({ instanceType: 'p5.48xlarge', nodes: 1, gpus: 8, hourlyCostUsd: 55.04, privateIps: ['10.42.1.10'], catalogAsOf: '2026-07-20' })
+    expect(typeof j.outputs['estimatedJobCostUsd']).toBe('number')
+  }, 60_000)
+
+  it('a spec that fits nothing is a user error, before any Pulumi code loads', async () => {
+    const r = await runCli('preview', 'test/fixtures/specs/eu-only.yaml')
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('nothing fits, so there is nothing to provision')
+  })
+
+  it.each([['llama8b-lora-1gpu', 'g6e.xlarge', 1, 1], ['qwen32b-full', 'p4de.24xlarge', 1, 4], ['llama70b-full', 'p5.48xlarge', 4, 32]])('the example stack %s previews as %s × %i', async (stack, type, nodes, nics) => {
+    const r = await runCli('preview', `stacks/Pulumi.${stack}.yaml`, '--json')
+    expect(r.code).toBe(0)
+    const j = JSON.parse(r.stdout) as { resources: { type: string; inputs: Record<string, any> }[]; outputs: Record<string, unknown> }
+    expect(j.outputs).toMatchObject({ instanceType: type, nodes })
+    const templates = j.resources.filter((x) => x.type === 'aws:ec2/launchTemplate:LaunchTemplate')
+    expect(templates).toHaveLength(nodes)
+    for (const t of templates) expect(t.inputs['networkInterfaces']).toHaveLength(nics)
+    expect(j.resources.filter((x) => x.type === 'aws:ec2/placementGroup:PlacementGroup')).toHaveLength(nodes > 1 ? 1 : 0)
+  }, 60_000)
+})

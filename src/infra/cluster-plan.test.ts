@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest'
+import { AWS_OFFERS } from '../instances/aws.js'
+import { rootVolumeGb } from './cluster-plan.js'
+import { nicLayout } from './efa.js'
+import { nodeIps, parseCidr } from './network.js'
+import { readSettings } from './settings.js'
+import { cloudInit } from './user-data.js'
+
+const efaOf = (type: string) => AWS_OFFERS.find((o) => o.instanceType === type)!.efaInterfaces ?? 0
+
+describe('EFA interface layout per instance type (EC2 DescribeInstanceTypes via the catalog)', () => {
+  it.each([['p5.48xlarge', 32], ['p4d.24xlarge', 4], ['g6e.48xlarge', 4], ['g5.48xlarge', 1]])('%s: %i EFA interfaces, the first carrying the IP', (type, count) => {
+    const nics = nicLayout(efaOf(type), '10.42.1.10')
+    expect(nics).toHaveLength(count)
+    expect(nics[0]).toEqual({ networkCardIndex: 0, deviceIndex: 0, interfaceType: 'efa', deleteOnTermination: 'true', associatePublicIpAddress: 'false', privateIpAddress: '10.42.1.10' })
+    expect(nics.slice(1).map((n) => [n.networkCardIndex, n.deviceIndex, n.interfaceType, n.privateIpAddress])).toEqual(Array.from({ length: count - 1 }, (_, i) => [i + 1, 1, 'efa-only', undefined]))
+  })
+  it('g5.xlarge has no EFA: one plain ENA with the IP', () => {
+    expect(efaOf('g5.xlarge')).toBe(0)
+    expect(nicLayout(0, '10.42.1.10')).toEqual([{ networkCardIndex: 0, deviceIndex: 0, deleteOnTermination: 'true', associatePublicIpAddress: 'false', privateIpAddress: '10.42.1.10' }])
+  })
+})
+
+describe('static addresses', () => {
+  it('node i is .10 + i of the subnet', () => {
+    expect(nodeIps('10.42.1.0/24', 4)).toEqual(['10.42.1.10', '10.42.1.11', '10.42.1.12', '10.42.1.13'])
+    expect(nodeIps('172.31.64.0/20', 2)).toEqual(['172.31.64.10', '172.31.64.11'])
+  })
+  it('refuses a misaligned block, a non-CIDR, and more nodes than the subnet holds', () => {
+    expect(() => parseCidr('10.42.1.5/24')).toThrow('not aligned')
+    expect(() => parseCidr('10.42.1.0')).toThrow('not an IPv4 CIDR')
+    // a /28 has 16 addresses: .10 … .14 leave the broadcast .15 alone, so 5 nodes fit and 6 do not
+    expect(nodeIps('10.0.0.16/28', 5)).toHaveLength(5)
+    expect(() => nodeIps('10.0.0.16/28', 6)).toThrow('room for 5 nodes')
+  })
+})
+
+describe('stack settings', () => {
+  it('defaults: the stack name, on-demand or spot from the spec, the DLAMI parameter, no SSH from outside', () => {
+    const { settings, problems } = readSettings({}, 'Dev_1')
+    expect(problems).toEqual([])
+    expect(settings).toMatchObject({ name: 'dev-1', market: null, sshCidr: null, amiId: null, rootDeviceName: '/dev/sda1', nat: false })
+    expect(settings.amiParameter).toBe('/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id')
+  })
+  it('names the key, the value and what is allowed; did you mean; SSH from the whole internet is refused', () => {
+    const { problems } = readSettings({ sshCidr: '0.0.0.0/0', market: 'reserved', amiID: 'ami-0123456789abcdef0', subnetId: 'subnet-0123456789abcdef0' }, 'dev')
+    expect(problems).toEqual([
+      'ftplan:market: "reserved" is not on-demand, spot or capacity-block',
+      'ftplan:sshCidr: 0.0.0.0/0 opens SSH to the whole internet; give your own address range, or leave it out and use SSM Session Manager',
+      'ftplan:subnetId needs ftplan:subnetCidr too: the nodes get static addresses in it, so the hostfile is known before they boot',
+      'ftplan:subnetId needs ftplan:availabilityZone, the subnet\'s zone',
+      'ftplan:subnetId needs ftplan:vpcId, the subnet\'s VPC',
+      'ftplan:amiID is not a setting; did you mean ftplan:amiId? (allowed: spec, name, vpcId, subnetId, subnetCidr, availabilityZone, sshCidr, keyName, market, capacityReservationId, amiId, amiParameter, rootDeviceName, nat)',
+    ])
+    expect(readSettings({ market: 'capacity-block' }, 'dev').problems).toEqual(['ftplan:market capacity-block needs ftplan:capacityReservationId, the cr-… id of the Capacity Block'])
+  })
+})
+
+describe('user data', () => {
+  const node = { nodeRank: 0, nodes: 1, gpusPerNode: 8, masterAddr: '10.42.1.10', masterPort: 29500, dsConfig: '{}\n', hostfile: '10.42.1.10 slots=8\n', deepspeedEnv: '', planJson: '{}\n', sshKeyParameter: '/ftplan/dev/ssh/id_rsa', region: 'us-east-1', subnetCidr: '10.42.1.0/24' }
+  it('stays under EC2\'s 16 KB, and says so when it would not', () => {
+    expect(Buffer.byteLength(cloudInit(node))).toBeLessThan(4096)
+    expect(() => cloudInit({ ...node, planJson: 'x'.repeat(16 * 1024) })).toThrow(/user data is \d+ bytes; EC2 accepts at most 16384/)
+  })
+  it('refuses an argument that could be read as shell syntax', () => {
+    expect(() => cloudInit({ ...node, sshKeyParameter: '/ftplan/$(id)/key' })).toThrow('has characters outside')
+  })
+})
+
+describe('root volume', () => {
+  it('Llama-3.1-70B full over 4 nodes: 100 GB + (4P + 1.5 · (2P + 12P)/4) = 100 + 9.25 · 70.55 GB = 752.6 → 800 GB', () => {
+    const P = 70_553_706_496
+    expect(100 + (9.25 * P) / 1e9).toBeCloseTo(752.6, 1)
+    expect(rootVolumeGb(P, P, 4)).toBe(800)
+  })
+  it('Llama-3.1-8B LoRA on one node: 100 + 4 · 8.03 + 1.5 · (2 · 8.03 + 12 · 0.042) = 157.0 → 200 GB', () => {
+    expect(rootVolumeGb(8_030_261_248, 41_943_040, 1)).toBe(200)
+  })
+})

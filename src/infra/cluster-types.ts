@@ -1,0 +1,59 @@
+// Plain data the Pulumi component is built from. No imports: `ftplan emit` copies this file and gpu-cluster.ts
+// into the emitted project as they are.
+
+/** One network interface of a node's launch template, in @pulumi/aws's LaunchTemplate shape (booleans as strings). */
+export interface NicSpec {
+  networkCardIndex: number
+  deviceIndex: number
+  /** 'efa' (EFA with an IP), 'efa-only' (no IP), or absent for a plain ENA. */
+  interfaceType?: 'efa' | 'efa-only'
+  deleteOnTermination: 'true'
+  associatePublicIpAddress: 'false'
+  privateIpAddress?: string
+}
+
+/** Everything the Pulumi component creates, decided before Pulumi runs: plain data, testable without mocks. */
+export interface ClusterPlan {
+  name: string
+  region: string
+  instanceType: string
+  nodes: number
+  gpusPerNode: number
+  market: 'on-demand' | 'spot' | 'capacity-block'
+  capacityReservationId: string | null
+  /** A cluster placement group, left out with a reservation or Capacity Block (AWS places those; ours would ICE). */
+  placementGroup: boolean
+  vpc: { create: true; cidr: string } | { create: false; id: string }
+  subnet: { create: true; cidr: string; availabilityZone: string | null } | { create: false; id: string; cidr: string; availabilityZone: string }
+  nat: boolean
+  nodeIps: string[]
+  /** Per node, node 0 first. */
+  nics: NicSpec[][]
+  userData: string[]
+  rootVolumeGb: number
+  rootDeviceName: string
+  /** An AMI id, or `resolve:ssm:<parameter>` for EC2 to resolve at launch (no drift in Pulumi's state). */
+  imageId: string
+  keyName: string | null
+  sshCidr: string | null
+  sshKeyParameter: string
+  outputs: ClusterOutputs
+}
+
+/** Stack outputs known at preview: plain values from the plan, not resource outputs. */
+export interface ClusterOutputs {
+  instanceType: string
+  region: string
+  nodes: number
+  gpus: number
+  gpuModel: string
+  gpuMemoryNeededGb: number
+  gpuMemoryAvailableGb: number
+  market: string
+  hourlyCostUsd: number | null
+  spotHourlyCostUsd: number | null
+  estimatedJobHours: number | null
+  estimatedJobCostUsd: number | null
+  catalogAsOf: string
+  launchCommand: string
+}
