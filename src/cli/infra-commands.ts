@@ -92,6 +92,6 @@ export function addInfraCommands(program: Command, ctx: CommandContext): void {
       const stack = loaded.source === 'pulumi-stack' ? stackName(file) : null
       ctx.io.stdout(renderPreview(preview, onPath('pulumi')
         ? `pulumi is installed: \`pulumi preview${stack ? ` -s ${stack}` : ''}\` shows the real plan with your AWS credentials${stack ? '' : ' (put the spec under ftplan:spec in a stack file first)'}`
-        : 'no pulumi CLI here: this is the program run against mocks; with the CLI and AWS credentials, `pulumi preview -s <stack>` shows the real plan'))
+        : `no pulumi CLI here: this is the program run against mocks; with the CLI and AWS credentials, \`pulumi preview -s ${stack ?? '<stack>'}\` shows the real plan`))
     })
 }

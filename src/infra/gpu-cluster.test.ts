@@ -156,4 +156,66 @@ describe('the root program under mocks', () => {
     expect(o.launchCommand).toBe('deepspeed --hostfile /etc/ftplan/hostfile --num_nodes 4 --num_gpus 8 --master_addr 10.42.1.10 --master_port 29500 train.py --deepspeed /etc/ftplan/ds_config.json')
     expect(o.gpuMemoryNeededGb).toBeLessThanOrEqual(o.gpuMemoryAvailableGb)
   })
+
+  it('a Capacity Block: capacity-block market, the reservation targeted, no placement group of ours', async () => {
+    const cb = await runStack('cb', BIG, { 'ftplan:market': 'capacity-block', 'ftplan:capacityReservationId': 'cr-0123456789abcdef0' })
+    expect(cb.of('aws:ec2/placementGroup:PlacementGroup')).toHaveLength(0)
+    for (const t of cb.of('aws:ec2/launchTemplate:LaunchTemplate')) {
+      expect(t.inputs.instanceMarketOptions).toEqual({ marketType: 'capacity-block' })
+      expect(t.inputs.capacityReservationSpecification).toEqual({ capacityReservationTarget: { capacityReservationId: 'cr-0123456789abcdef0' } })
+      expect(t.inputs.placement.groupName).toBeUndefined()
+    }
+  })
+
+  it('spot: one-time requests that terminate on interruption (the only kind a cluster placement group takes)', async () => {
+    const spot = await runStack('spot', BIG, { 'ftplan:market': 'spot' })
+    for (const t of spot.of('aws:ec2/launchTemplate:LaunchTemplate')) {
+      expect(t.inputs.instanceMarketOptions).toEqual({ marketType: 'spot', spotOptions: { instanceInterruptionBehavior: 'terminate', spotInstanceType: 'one-time' } })
+    }
+    expect(spot.r.outputs.market).toBe('spot')
+    expect(spot.r.outputs.estimatedJobCostUsd).toBeCloseTo(spot.r.outputs.estimatedJobHours! * spot.r.outputs.spotHourlyCostUsd!, -1)
+  })
+
+  it('the user\'s VPC and subnet: no network of ours, static addresses inside their CIDR, SSH only from their range', async () => {
+    const own = await runStack('own', BIG, {
+      'ftplan:vpcId': 'vpc-0123456789abcdef0', 'ftplan:subnetId': 'subnet-0123456789abcdef0', 'ftplan:subnetCidr': '172.31.32.0/20',
+      'ftplan:availabilityZone': 'us-east-1c', 'ftplan:sshCidr': '203.0.113.7/32',
+    })
+    expect(own.of('aws:ec2/vpc:Vpc')).toHaveLength(0)
+    expect(own.of('aws:ec2/subnet:Subnet')).toHaveLength(0)
+    const templates = own.of('aws:ec2/launchTemplate:LaunchTemplate')
+    expect(templates.map((t) => t.inputs.networkInterfaces[0].privateIpAddress)).toEqual(['172.31.32.10', '172.31.32.11', '172.31.32.12', '172.31.32.13'])
+    expect(templates.every((t) => t.inputs.networkInterfaces.every((n: { subnetId: string }) => n.subnetId === 'subnet-0123456789abcdef0'))).toBe(true)
+    expect(templates.every((t) => t.inputs.placement.availabilityZone === 'us-east-1c')).toBe(true)
+    const ssh = own.of('aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule').find((r) => r.inputs.fromPort === 22)!
+    expect(ssh.inputs).toMatchObject({ cidrIpv4: '203.0.113.7/32', ipProtocol: 'tcp', toPort: 22 })
+  })
+
+  it('bad settings stop the program with every problem named', async () => {
+    pulumi.runtime.setAllConfig({ 'ftplan:spec': JSON.stringify(SMALL), 'ftplan:sshCidr': '0.0.0.0/0', 'ftplan:markit': 'spot' })
+    const { ftplanProgram } = await import('./program.js')
+    expect(() => ftplanProgram('/nonexistent')).toThrow('stack test settings:\n  ftplan:sshCidr: 0.0.0.0/0 opens SSH to the whole internet; give your own address range, or leave it out and use SSM Session Manager\n  ftplan:markit is not a setting; did you mean ftplan:market?')
+  })
+
+  it('the entry point exports the cost outputs as plain values: what pulumi preview prints', async () => {
+    pulumi.runtime.setAllConfig({ 'ftplan:spec': JSON.stringify(SMALL), 'ftplan:name': 'main' })
+    const m = await import('./main.js')
+    await Promise.all(m.instanceIds.map(settle))
+    expect(m).toMatchObject({ instanceType: 'p5.48xlarge', region: 'us-east-1', nodes: 1, gpus: 8, gpuModel: 'H100', hourlyCostUsd: 55.04, market: 'on-demand', catalogAsOf: '2026-07-20' })
+    expect(typeof m.estimatedJobCostUsd).toBe('number')
+    expect(await settle(m.ssmCommands[0]!)).toBe('aws ssm start-session --region us-east-1 --target main-node-0-id')
+  })
+})
+
+describe('the stack file is the spec when there is one', () => {
+  it('errors point at the stack file\'s line and column', async () => {
+    const { stackSpec } = await import('./program.js')
+    const { mkdtempSync, mkdirSync, writeFileSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    const dir = mkdtempSync(join(tmpdir(), 'ftplan-stack-'))
+    mkdirSync(join(dir, 'stacks'))
+    writeFileSync(join(dir, 'stacks', 'Pulumi.dev.yaml'), 'config:\n  ftplan:spec:\n    model: meta-llama/Llama-3.1-8B\n    methd: lora\n')
+    expect(() => stackSpec(dir, 'dev', {})).toThrow('the spec has problems:\nstacks/Pulumi.dev.yaml:4:5: methd: unknown key; allowed: version, model, method, lora, freeze, quantization, precision, optimizer, batch, seq_len, gradient_checkpointing, attention, loss, deepspeed, gpus, train, constraints, margin; did you mean method?')
+  })
 })
