@@ -42,6 +42,25 @@ function fitOrThrow(ctx: CommandContext, file: string, loaded: LoadedSpec) {
   return result.plan
 }
 
+/** The cluster's own checks (addresses that do not fit the subnet, user data over 16 KB) are the user's to fix. */
+function userFacing<T>(ctx: CommandContext, file: string, build: () => T): T {
+  try {
+    return build()
+  } catch (error) {
+    if (error instanceof Error && error.constructor === Error) throw ctx.userError(`${file}: ${error.message}`)
+    throw error
+  }
+}
+
+async function userFacingAsync<T>(ctx: CommandContext, file: string, build: () => Promise<T>): Promise<T> {
+  try {
+    return await build()
+  } catch (error) {
+    if (error instanceof Error && error.constructor === Error) throw ctx.userError(`${file}: ${error.message}`)
+    throw error
+  }
+}
+
 function onPath(command: string): boolean {
   return (process.env['PATH'] ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, command)))
 }
@@ -59,7 +78,7 @@ export function addInfraCommands(program: Command, ctx: CommandContext): void {
       const settings = settingsOf(ctx, file, loaded)
       const plan = fitOrThrow(ctx, file, loaded)
       const dsConfig = dsConfigText(dsConfigForPlan(loaded, plan, 'deepspeed'))
-      const cluster = clusterPlanFor(loaded, plan, settings, dsConfig, AWS_CATALOG.asOf)
+      const cluster = userFacing(ctx, file, () => clusterPlanFor(loaded, plan, settings, dsConfig, AWS_CATALOG.asOf))
       const hostfile = launchFilesFor({ nodes: plan.nodes, gpusPerNode: plan.offer.gpuCount, efa: (plan.offer.efaInterfaces ?? 0) > 0, hosts: cluster.nodeIps, configDir: CONFIG_DIR }).hostfile
       const files = emittedProject(cluster, dsConfig, hostfile)
       // the compiled files (dist/ is two levels up from src/cli and dist/cli alike); their source maps stay behind
@@ -84,7 +103,7 @@ export function addInfraCommands(program: Command, ctx: CommandContext): void {
       fitOrThrow(ctx, file, loaded)
       const { mockPreview } = await import('../infra/preview.js')
       const { renderPreview } = await import('../report/preview-view.js')
-      const preview = await mockPreview(loaded, settings)
+      const preview = await userFacingAsync(ctx, file, () => mockPreview(loaded, settings))
       if (opts.json) {
         ctx.io.stdout(JSON.stringify({ version: 1, resources: preview.resources, outputs: preview.outputs }, null, 2) + '\n')
         return

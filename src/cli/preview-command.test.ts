@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { runCli } from '../../test/helpers/run-cli.js'
 
@@ -35,4 +38,17 @@ describe('ftplan preview (Pulumi mock mode, in process)', () => {
     for (const t of templates) expect(t.inputs['networkInterfaces']).toHaveLength(nics)
     expect(j.resources.filter((x) => x.type === 'aws:ec2/placementGroup:PlacementGroup')).toHaveLength(nodes > 1 ? 1 : 0)
   }, 60_000)
+
+  it('a subnet too small for the planned nodes is a user error naming the file, not a stack trace', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'ftplan-')), 'Pulumi.tiny.yaml')
+    writeFileSync(file, [
+      'config:', '  ftplan:vpcId: vpc-0123456789abcdef0', '  ftplan:subnetId: subnet-0123456789abcdef0', '  ftplan:subnetCidr: 10.0.0.16/28', '  ftplan:availabilityZone: us-east-1a',
+      '  ftplan:spec:', '    model: meta-llama/Llama-3.1-70B', '    method: full', '    seq_len: 4096', '    train: { tokens: 1e8 }', '    constraints: { gpus: [H100], max_nodes: 8, regions: [us-east-1] }', '',
+    ].join('\n'))
+    for (const command of ['preview', 'emit']) {
+      const r = await runCli(command, file, ...(command === 'emit' ? ['--out', join(tmpdir(), `ftplan-never-${process.pid}`)] : []))
+      expect(r).toMatchObject({ code: 1, stdout: '' })
+      expect(r.stderr).toBe(`error: ${file}: 10.0.0.16/28 has room for 5 nodes from .10, not 8\n`)
+    }
+  })
 })

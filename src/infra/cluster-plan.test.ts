@@ -12,7 +12,9 @@ describe('EFA interface layout per instance type (EC2 DescribeInstanceTypes via 
   it.each([['p5.48xlarge', 32], ['p4d.24xlarge', 4], ['g6e.48xlarge', 4], ['g5.48xlarge', 1]])('%s: %i EFA interfaces, the first carrying the IP', (type, count) => {
     const nics = nicLayout(efaOf(type), '10.42.1.10')
     expect(nics).toHaveLength(count)
-    expect(nics[0]).toEqual({ networkCardIndex: 0, deviceIndex: 0, interfaceType: 'efa', deleteOnTermination: 'true', associatePublicIpAddress: 'false', privateIpAddress: '10.42.1.10' })
+    expect(nics[0]).toEqual({ networkCardIndex: 0, deviceIndex: 0, interfaceType: 'efa', deleteOnTermination: 'true', privateIpAddress: '10.42.1.10', ...(count === 1 ? { associatePublicIpAddress: 'false' } : {}) })
+    // EC2 refuses AssociatePublicIpAddress, even false, when an instance has several NICs
+    if (count > 1) expect(nics.every((n) => !('associatePublicIpAddress' in n))).toBe(true)
     expect(nics.slice(1).map((n) => [n.networkCardIndex, n.deviceIndex, n.interfaceType, n.privateIpAddress])).toEqual(Array.from({ length: count - 1 }, (_, i) => [i + 1, 1, 'efa-only', undefined]))
   })
   it('g5.xlarge has no EFA: one plain ENA with the IP', () => {

@@ -8,7 +8,8 @@ export interface NicSpec {
   /** 'efa' (EFA with an IP), 'efa-only' (no IP), or absent for a plain ENA. */
   interfaceType?: 'efa' | 'efa-only'
   deleteOnTermination: 'true'
-  associatePublicIpAddress: 'false'
+  /** Only on a lone NIC: EC2 refuses the parameter, even false, with several (InvalidParameterCombination, karpenter#5666). */
+  associatePublicIpAddress?: 'false'
   privateIpAddress?: string
 }
 
