@@ -56,10 +56,15 @@ describe('the root program under mocks', () => {
     expect(four.r.outputs).toMatchObject({ instanceType: 'p5.48xlarge', nodes: 4, gpus: 32, region: 'us-east-1', catalogAsOf: '2026-07-20' })
   })
 
-  it('every resource is a child of the GpuCluster component', () => {
+  it('every resource is a child of the GpuCluster component, through the component\'s own provider for the planned region', () => {
     const component = one.resources.find((x) => x.type === 'ftplan:index:GpuCluster')!
-    expect(component).toBeDefined()
     expect(component.custom).toBe(false)
+    const provider = one.resources.find((x) => x.type === 'pulumi:providers:aws')!
+    expect(provider.inputs.region).toBe('us-east-1')
+    const aws = one.resources.filter((x) => x.type.startsWith('aws:'))
+    expect(aws.length).toBeGreaterThan(15)
+    // the provider's URN carries its parent's type: GpuCluster$pulumi:providers:aws
+    for (const r of aws) expect(r.provider).toMatch(/^urn:pulumi:test::ftplan::ftplan:index:GpuCluster\$pulumi:providers:aws::one-aws::/)
   })
 
   it('p5.48xlarge gets 32 EFA interfaces: card 0 an EFA with the static IP, 31 efa-only at device 1; no public IPs', () => {

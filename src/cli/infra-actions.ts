@@ -1,0 +1,100 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { basename, delimiter, join, resolve } from 'node:path'
+import { parse } from 'yaml'
+import { dsConfigText } from '../deepspeed/config.js'
+import { dsConfigForPlan } from '../deepspeed/for-plan.js'
+import { launchFilesFor } from '../deepspeed/launch.js'
+import { AWS_CATALOG } from '../instances/aws.js'
+import { clusterPlanFor } from '../infra/cluster-plan.js'
+import { COMPONENT_FILES, emittedProject } from '../infra/emit.js'
+import { readSettings, type ClusterSettings } from '../infra/settings.js'
+import { CONFIG_DIR } from '../infra/user-data.js'
+import { planLoaded } from '../planner/plan-loaded.js'
+import { renderPreview } from '../report/preview-view.js'
+import type { LoadedSpec } from '../spec/load.js'
+import type { CommandContext } from './plan-command.js'
+import { readText } from './sources.js'
+import { writeDirAtomic } from './write.js'
+
+/** `Pulumi.<stack>.yaml` names its stack; any other spec file names the cluster after itself. */
+function stackName(file: string): string {
+  const m = /^Pulumi\.(.+)\.ya?ml$/.exec(basename(file))
+  return m ? m[1]! : basename(file).replace(/\.[^.]*$/, '')
+}
+
+/** The `ftplan:*` settings of a Pulumi stack file (none for other spec files), validated. */
+function settingsOf(ctx: CommandContext, file: string, loaded: LoadedSpec): ClusterSettings {
+  const values: Record<string, string> = {}
+  if (loaded.source === 'pulumi-stack') {
+    const doc = parse(readText(resolve(ctx.io.cwd, file)) ?? '') as { config?: Record<string, unknown> } | null
+    for (const [key, value] of Object.entries(doc?.config ?? {})) {
+      if (key.startsWith('ftplan:') && key !== 'ftplan:spec') values[key.slice('ftplan:'.length)] = typeof value === 'string' ? value : JSON.stringify(value)
+    }
+  }
+  const { settings, problems } = readSettings(values, stackName(file))
+  if (problems.length > 0) throw ctx.userError(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'} in the stack settings:\n  ${problems.join('\n  ')}`)
+  return settings
+}
+
+function fitOrThrow(ctx: CommandContext, file: string, loaded: LoadedSpec) {
+  const result = planLoaded(loaded, AWS_CATALOG)
+  if (result.status !== 'fit') throw ctx.userError(`nothing fits, so there is nothing to provision; \`ftplan plan ${file}\` says why and what would fit`)
+  return result.plan
+}
+
+/** The cluster's own checks (addresses that do not fit the subnet, user data over 16 KB) are the user's to fix. */
+function userFacing<T>(ctx: CommandContext, file: string, build: () => T): T {
+  try {
+    return build()
+  } catch (error) {
+    if (error instanceof Error && error.constructor === Error) throw ctx.userError(`${file}: ${error.message}`)
+    throw error
+  }
+}
+
+async function userFacingAsync<T>(ctx: CommandContext, file: string, build: () => Promise<T>): Promise<T> {
+  try {
+    return await build()
+  } catch (error) {
+    if (error instanceof Error && error.constructor === Error) throw ctx.userError(`${file}: ${error.message}`)
+    throw error
+  }
+}
+
+function onPath(command: string): boolean {
+  return (process.env['PATH'] ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, command)))
+}
+
+export function emitProject(ctx: CommandContext, file: string, opts: { out: string; force?: boolean }): void {
+  const loaded = ctx.readSpec(file)
+  const settings = settingsOf(ctx, file, loaded)
+  const plan = fitOrThrow(ctx, file, loaded)
+  const dsConfig = dsConfigText(dsConfigForPlan(loaded, plan, 'deepspeed'))
+  const cluster = userFacing(ctx, file, () => clusterPlanFor(loaded, plan, settings, dsConfig, AWS_CATALOG.asOf))
+  const hostfile = launchFilesFor({ nodes: plan.nodes, gpusPerNode: plan.offer.gpuCount, efa: (plan.offer.efaInterfaces ?? 0) > 0, hosts: cluster.nodeIps, configDir: CONFIG_DIR }).hostfile
+  const files = emittedProject(cluster, dsConfig, hostfile)
+  // the compiled files (dist/ is two levels up from src/cli and dist/cli alike); their source maps stay behind
+  for (const name of COMPONENT_FILES) files[`ftplan/${name}`] = readFileSync(new URL(`../../dist/infra/${name}`, import.meta.url), 'utf8').replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n')
+  const dir = resolve(ctx.io.cwd, opts.out)
+  const failure = writeDirAtomic(dir, files, opts.force === true)
+  if (failure) throw ctx.userError(failure)
+  const o = cluster.outputs
+  ctx.io.stdout(`wrote ${opts.out}: a Pulumi project for ${o.nodes} × ${o.instanceType} in ${o.region} (${o.gpus} × ${o.gpuModel}), $${o.hourlyCostUsd?.toFixed(2) ?? '?'}/hour on-demand` +
+    `${o.estimatedJobCostUsd !== null ? `, job ≈ ${o.estimatedJobHours} hours, $${o.estimatedJobCostUsd.toFixed(2)}` : ''}\nnext: cd ${opts.out} && npm install && npm run build && pulumi stack init dev && pulumi preview\n`)
+}
+
+export async function previewStack(ctx: CommandContext, file: string, opts: { json?: boolean }): Promise<void> {
+  const loaded = ctx.readSpec(file)
+  const settings = settingsOf(ctx, file, loaded)
+  fitOrThrow(ctx, file, loaded)
+  const { mockPreview } = await import('../infra/preview.js')
+  const preview = await userFacingAsync(ctx, file, () => mockPreview(loaded, settings))
+  if (opts.json) {
+    ctx.io.stdout(JSON.stringify({ version: 1, resources: preview.resources, outputs: preview.outputs }, null, 2) + '\n')
+    return
+  }
+  const stack = loaded.source === 'pulumi-stack' ? stackName(file) : null
+  ctx.io.stdout(renderPreview(preview, onPath('pulumi')
+    ? `pulumi is installed: \`pulumi preview${stack ? ` -s ${stack}` : ''}\` shows the real plan with your AWS credentials${stack ? '' : ' (put the spec under ftplan:spec in a stack file first)'}`
+    : `no pulumi CLI here: this is the program run against mocks; with the CLI and AWS credentials, \`pulumi preview -s ${stack ?? '<stack>'}\` shows the real plan`))
+}
