@@ -53,5 +53,5 @@ export async function mockPreview(loaded: LoadedSpec, settings: ClusterSettings)
   await Promise.all(r.outputs.instanceIds.map((id) => new Promise<string>((resolve) => id.apply(resolve))))
   await pulumi.runtime.disconnect()
   const { instanceIds: _ids, ssmCommands: _ssm, ...outputs } = r.outputs
-  return { resources: resources.map((x) => ({ ...x, inputs: x.inputs })), outputs }
+  return { resources, outputs }
 }
