@@ -16,6 +16,13 @@ describe('bin/ftplan.js', () => {
     expect(r.stdout).toContain('meta-llama/Llama-3.1-8B (llama): 8,030,261,248 parameters')
   })
 
+  it('stops quietly when the reader closes the pipe early (ftplan instances --json | head -1)', () => {
+    // 106 kB is more than a pipe holds, so the writer is still writing when head exits
+    const r = spawnSync('/bin/sh', ['-c', `"${process.execPath}" bin/ftplan.js instances --json | head -1`], { cwd: root, encoding: 'utf8' })
+    expect(r.stdout).toBe('{\n')
+    expect(r.stderr).toBe('')
+  })
+
   it('sets the process exit code for user and usage errors', () => {
     expect(ftplan('spec', 'check', 'test/fixtures/specs/unknown-model.yaml').status).toBe(1)
     expect(ftplan('frobnicate').status).toBe(2)
