@@ -9,7 +9,7 @@ describe('ftplan plan', () => {
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/^Chosen: \d+ × \S+ in us-(east-1|west-2): /m)
     expect(r.stdout).toMatch(/^Memory per GPU: [█░]{30} \d+\.\d\d GB of \d+\.\d\d GB usable/m)
-    expect(r.stdout).toMatch(/^Time: \d+\.\d\d hours for 180M tokens .* · Job: \$\d+\.\d\d$/m)
+    expect(r.stdout).toMatch(/^Time: \d+\.\d\d hours for 180M tokens \([\d,]+ tokens\/s, MFU \d+\.\d%; \d+% utilisation while computing\) · Job: \$\d+\.\d\d$/m)
     expect(r.stdout).toContain('Next cheapest:')
     expect(r.stdout).toContain('ranked by job cost')
   })
@@ -27,6 +27,11 @@ describe('ftplan plan', () => {
     // The fixed global batch (2 × 8 × 1 GPU) is kept on every layout.
     const s = j['plan']['strategy']
     expect(s.microBatch * s.accumulation * j['plan']['nodes'] * j['plan']['gpusPerNode']).toBe(16)
+    // MFU counts model FLOPs only: Llama-3.1-8B LoRA at s = 4096 is 4N + 12·L·q_dim·s per token,
+    // N = 8,030,261,248 − 128256·4096 (the input embedding); over the GPUs' 989.5 TFLOPS peak
+    const t = j['plan']['memory']['time']
+    const flops = 4 * (8_030_261_248 - 128256 * 4096) + 12 * 32 * 4096 * 4096
+    expect(t.mfu).toBeCloseTo((t.tokensPerSecond * flops) / (t.gpus * 989.5e12), 12)
   })
 
   it('a user catalog: ftplan CSV and SkyPilot CSV', async () => {

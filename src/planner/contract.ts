@@ -1,4 +1,3 @@
-import { GPU_MODELS } from '../instances/gpus.js'
 import { estimateJson } from '../memory/estimate.js'
 import type { FinetuneSpec } from '../spec/spec.js'
 import type { Candidate, PlanResult } from './plan.js'
@@ -16,7 +15,7 @@ export function candidateJson(spec: FinetuneSpec, c: Candidate): Record<string, 
     gpu: c.offer.gpu, gpus: s.gpus, nodes: c.nodes,
     stepSeconds: (s.microBatch * s.accumulation * s.gpus * spec.seqLenTokens) / t.tokensPerSecond,
     tokensPerSecond: t.tokensPerSecond, tokensPerSecondPerGpu: t.tokensPerSecond / s.gpus,
-    mfu: (t.tokensPerSecond * t.modelFlopsPerToken) / (s.gpus * (GPU_MODELS[c.offer.gpu].denseTflops ?? 1) * 1e12),
+    mfu: t.mfu,
     jobHours: t.hours,
   })
   return {

@@ -34,6 +34,8 @@ export interface JobTime {
   offloadSecondsPerStep: number
   hours: number
   hfu: number
+  /** Model FLOPs per second over the GPUs' peak, everything counted: waits on traffic and offload included. */
+  mfu: number
 }
 
 /** Tokens the run trains on: tokens × epochs, or samples × mean length (capped at seq_len) × epochs. */
@@ -131,6 +133,6 @@ export function jobTime(spec: FinetuneSpec, arch: ModelArch, facts: ModelFacts, 
   return {
     modelFlopsPerToken: step.modelFlopsPerToken, hardwareFlopsPerToken: step.hardwareFlopsPerToken, tokens,
     tokensPerSecond: step.tokensPerSecond, commSecondsPerStep: step.commSecondsPerStep, offloadSecondsPerStep: step.offloadSecondsPerStep,
-    hours: seconds / 3600, hfu: step.hfu,
+    hours: seconds / 3600, hfu: step.hfu, mfu: step.mfu,
   }
 }

@@ -33,7 +33,7 @@ export function renderPlan(loaded: LoadedSpec, r: PlanResult, top: number): stri
     out.push(`  weights ${gb(t.weights)} · gradients ${gb(t.gradients)} · optimizer ${gb(t.optimizerStates)} · activations ${gb(t.activations)} · logits ${gb(t.logits)} · ZeRO ${gb(t.zeroBuffers)} · reserve ${gb(t.allocatorOverhead)} · context ${gb(t.cudaContext)} GB; peak in ${p.estimate.peakPhase}`)
     if (p.estimate.perNode.cpuBytes > 0) out.push(`  CPU RAM per node: ${gb(p.estimate.perNode.cpuBytes)} GB of ${gb(p.offer.hostMemoryGiB * 2 ** 30)} GB`)
     if (p.time && p.jobCostUsd !== null) {
-      out.push(`Time: ${p.time.hours.toFixed(2)} hours for ${formatCount(p.time.tokens)} tokens (${formatInt(Math.round(p.time.tokensPerSecond))} tokens/s, ${Math.round(p.time.hfu * 100)}% hardware utilisation) · Job: ${usd(p.jobCostUsd)}`)
+      out.push(`Time: ${p.time.hours.toFixed(2)} hours for ${formatCount(p.time.tokens)} tokens (${formatInt(Math.round(p.time.tokensPerSecond))} tokens/s, MFU ${(p.time.mfu * 100).toFixed(1)}%; ${Math.round(p.time.hfu * 100)}% utilisation while computing) · Job: ${usd(p.jobCostUsd)}`)
     }
     out.push('')
     const alts = r.alternatives.slice(0, top)
