@@ -5,6 +5,7 @@ import { dsConfigText } from '../deepspeed/config.js'
 import { dsConfigForPlan } from '../deepspeed/for-plan.js'
 import { launchFilesFor } from '../deepspeed/launch.js'
 import { AWS_CATALOG } from '../instances/aws.js'
+import { ClusterError } from '../infra/cluster-error.js'
 import { clusterPlanFor } from '../infra/cluster-plan.js'
 import { COMPONENT_FILES, emittedProject } from '../infra/emit.js'
 import { readSettings, type ClusterSettings } from '../infra/settings.js'
@@ -43,20 +44,11 @@ function fitOrThrow(ctx: CommandContext, file: string, loaded: LoadedSpec) {
 }
 
 /** The cluster's own checks (addresses that do not fit the subnet, user data over 16 KB) are the user's to fix. */
-function userFacing<T>(ctx: CommandContext, file: string, build: () => T): T {
-  try {
-    return build()
-  } catch (error) {
-    if (error instanceof Error && error.constructor === Error) throw ctx.userError(`${file}: ${error.message}`)
-    throw error
-  }
-}
-
-async function userFacingAsync<T>(ctx: CommandContext, file: string, build: () => Promise<T>): Promise<T> {
+async function userFacing<T>(ctx: CommandContext, file: string, build: () => T | Promise<T>): Promise<T> {
   try {
     return await build()
   } catch (error) {
-    if (error instanceof Error && error.constructor === Error) throw ctx.userError(`${file}: ${error.message}`)
+    if (error instanceof ClusterError) throw ctx.userError(`${file}: ${error.message}`)
     throw error
   }
 }
@@ -65,12 +57,12 @@ function onPath(command: string): boolean {
   return (process.env['PATH'] ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, command)))
 }
 
-export function emitProject(ctx: CommandContext, file: string, opts: { out: string; force?: boolean }): void {
+export async function emitProject(ctx: CommandContext, file: string, opts: { out: string; force?: boolean }): Promise<void> {
   const loaded = ctx.readSpec(file)
   const settings = settingsOf(ctx, file, loaded)
   const plan = fitOrThrow(ctx, file, loaded)
   const dsConfig = dsConfigText(dsConfigForPlan(loaded, plan, 'deepspeed'))
-  const cluster = userFacing(ctx, file, () => clusterPlanFor(loaded, plan, settings, dsConfig, AWS_CATALOG.asOf))
+  const cluster = await userFacing(ctx, file, () => clusterPlanFor(loaded, plan, settings, dsConfig, AWS_CATALOG.asOf))
   const hostfile = launchFilesFor({ nodes: plan.nodes, gpusPerNode: plan.offer.gpuCount, efa: (plan.offer.efaInterfaces ?? 0) > 0, hosts: cluster.nodeIps, configDir: CONFIG_DIR }).hostfile
   const files = emittedProject(cluster, dsConfig, hostfile)
   // the compiled files (dist/ is two levels up from src/cli and dist/cli alike); their source maps stay behind
@@ -88,7 +80,7 @@ export async function previewStack(ctx: CommandContext, file: string, opts: { js
   const settings = settingsOf(ctx, file, loaded)
   fitOrThrow(ctx, file, loaded)
   const { mockPreview } = await import('../infra/preview.js')
-  const preview = await userFacingAsync(ctx, file, () => mockPreview(loaded, settings))
+  const preview = await userFacing(ctx, file, () => mockPreview(loaded, settings))
   if (opts.json) {
     ctx.io.stdout(JSON.stringify({ version: 1, resources: preview.resources, outputs: preview.outputs }, null, 2) + '\n')
     return

@@ -12,7 +12,7 @@ export function addInfraCommands(program: Command, ctx: CommandContext): void {
     .addHelpText('after', '\nExample:\n  ftplan emit stacks/Pulumi.example.yaml --out cluster/')
     .action(async (file: string, opts: { out: string; force?: boolean }) => {
       const { emitProject } = await import('./infra-actions.js')
-      emitProject(ctx, file, opts)
+      await emitProject(ctx, file, opts)
     })
 
   program

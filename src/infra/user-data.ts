@@ -1,4 +1,5 @@
 import { stringify } from 'yaml'
+import { ClusterError } from './cluster-error.js'
 
 /** EC2 rejects user data over 16 KB before base64 (EC2 user guide, "Run commands at launch"). */
 export const USER_DATA_LIMIT_BYTES = 16 * 1024
@@ -54,7 +55,7 @@ const SAFE_ARG = /^[A-Za-z0-9/_.:-]+$/
 /** The cloud-config of one node. Every value is YAML data or an exec argument; none reaches a shell. */
 export function cloudInit(n: NodeBoot): string {
   for (const [what, value] of [['SSM parameter', n.sshKeyParameter], ['region', n.region], ['subnet', n.subnetCidr]] as const) {
-    if (!SAFE_ARG.test(value)) throw new Error(`${what} ${JSON.stringify(value)} has characters outside A-Z a-z 0-9 / _ . : -`)
+    if (!SAFE_ARG.test(value)) throw new ClusterError(`${what} ${JSON.stringify(value)} has characters outside A-Z a-z 0-9 / _ . : -`)
   }
   const nodeEnv = [`NODE_RANK=${n.nodeRank}`, `NNODES=${n.nodes}`, `GPUS_PER_NODE=${n.gpusPerNode}`, `MASTER_ADDR=${n.masterAddr}`, `MASTER_PORT=${n.masterPort}`].join('\n') + '\n'
   const doc = {
@@ -70,6 +71,6 @@ export function cloudInit(n: NodeBoot): string {
   }
   const text = '#cloud-config\n' + stringify(doc, { lineWidth: 0 })
   const bytes = Buffer.byteLength(text, 'utf8')
-  if (bytes > USER_DATA_LIMIT_BYTES) throw new Error(`user data is ${bytes} bytes; EC2 accepts at most ${USER_DATA_LIMIT_BYTES}`)
+  if (bytes > USER_DATA_LIMIT_BYTES) throw new ClusterError(`user data is ${bytes} bytes; EC2 accepts at most ${USER_DATA_LIMIT_BYTES}`)
   return text
 }
