@@ -13,7 +13,8 @@ export const TCP_EFFICIENCY = 0.5
 
 /**
  * One direction of one GPU's NVLink, bytes/s (NVIDIA: V100 NVLink2 300 GB/s and A100 NVLink3 600 GB/s and
- * H100 NVLink4 900 GB/s and B200 NVLink5 1.8 TB/s, all bidirectional; halved), or the PCIe ring share.
+ * H100 NVLink4 900 GB/s and B200 NVLink5 1.8 TB/s, all bidirectional; halved; the catalog's p3 rows that say
+ * "200 GB/s aggregate" get 100), or the PCIe ring share.
  */
 export function gpuLinkBytesPerSecond(offer: InstanceOffer): number {
   const i = offer.interconnect
@@ -25,7 +26,11 @@ export function gpuLinkBytesPerSecond(offer: InstanceOffer): number {
   return PCIE_BYTES_PER_SECOND * PCIE_RING_EFFICIENCY
 }
 
-/** A node's inter-node bandwidth, bytes/s: the instance's network, EFA at line rate, TCP at half. */
+/**
+ * A node's inter-node bandwidth, bytes/s: the instance's network, EFA at line rate, TCP at half. A catalog row
+ * without a figure (user catalogs) is taken at 10 Gbps [HEUR], the "up to 10 Gigabit" tier of the smaller GPU
+ * instances.
+ */
 export function nodeNetworkBytesPerSecond(offer: InstanceOffer): number {
   return ((offer.networkGbps ?? 10) * 1e9 * (offer.efaInterfaces ? 1 : TCP_EFFICIENCY)) / 8
 }

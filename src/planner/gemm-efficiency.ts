@@ -3,7 +3,7 @@ import type { ModelArch } from '../models/arch.js'
 
 /**
  * Streaming multiprocessors per GPU (NVIDIA architecture whitepapers: V100 80, T4 40, A100 108, A10/A10G 72
- * and 80, L4 58, L40S 142, H100 SXM and H200 132, B200 148). A GEMM's output is cut into tiles, one thread
+ * and 80, L4 58, L40S 142, H100 SXM and H200 132, B200 148; B300 taken as B200, no whitepaper figure read). A GEMM's output is cut into tiles, one thread
  * block each; tiles run in waves of one per SM.
  */
 export const STREAMING_MULTIPROCESSORS: Partial<Record<GpuName, number>> = {
