@@ -4,6 +4,7 @@ import { activationBytes } from './activations.js'
 import { gradientBytes } from './gradients.js'
 import { logitsBytes } from './logits.js'
 import { adapterInputCopyBytes, modelFacts, type ModelFacts } from './model-facts.js'
+import { litgptLoopBytes, type TrainingLoop } from './litgpt-loop.js'
 import { hostBytes } from './offload.js'
 import { optimizerBytes } from './optimizer.js'
 import { allocatorOverheadBytes, cudaContextBytes } from './overhead.js'
@@ -47,17 +48,19 @@ export interface MemoryEstimate {
  * `facts` can be computed once per spec and model and reused across strategies (the planner does); facts
  * made for the other adapter regime (LoRA under autocast or not) are recomputed.
  */
-export function estimateMemory(spec: FinetuneSpec, arch: ModelArch, strategy: Strategy, facts?: ModelFacts): MemoryEstimate {
+export function estimateMemory(spec: FinetuneSpec, arch: ModelArch, strategy: Strategy, facts?: ModelFacts, loop: TrainingLoop = 'hf'): MemoryEstimate {
   const regime = precisionRegime(spec, strategy)
   const castBytes = adapterInputCopyBytes(spec, regime.adaptersInAutocast)
   // Facts computed for another adapter regime (autocast or not) cannot be reused.
   const f = facts && facts.adapterCastBytes === castBytes ? facts : modelFacts(spec, arch, castBytes)
   const tokens = strategy.microBatch * spec.seqLenTokens
-  const w = weightBytes(spec, f, regime, strategy)
+  const lit = loop === 'litgpt' ? litgptLoopBytes(spec, arch, f, strategy.microBatch, regime) : null
+  const w = weightBytes(spec, f, regime, strategy, lit?.quantizedHeadParams)
   const g = gradientBytes(f, regime, strategy)
   const o = optimizerBytes(spec.optimizer, f, regime, strategy)
   const a = activationBytes(f, spec.attention, spec.seqLenTokens, strategy.microBatch, strategy.gradientCheckpointing, regime)
-  const l = logitsBytes(arch, spec.loss, tokens, regime)
+  const l = lit?.logits ?? logitsBytes(arch, spec.loss, tokens, regime)
+  const carried = lit?.forwardCarry ?? 0
   const z = zeroBufferBytes(f, regime, strategy)
   const host = hostBytes(f, regime, strategy, o.bytesPerParam)
   // adamw is torch's fused AdamW, transformers' default since PyTorch 2.8 (transformers PR #37358) and
@@ -68,7 +71,7 @@ export function estimateMemory(spec: FinetuneSpec, arch: ModelArch, strategy: St
     phase: p, terms,
     allocatedBytes: terms.weights + terms.gradients + terms.optimizerStates - o.paged + terms.activations + terms.logits + terms.zeroBuffers,
   })
-  const forward = phase('forward', { weights, gradients: g.carried, optimizerStates: o.gpu, activations: a.retained, logits: l.forwardPeak, zeroBuffers: z.steady })
+  const forward = phase('forward', { weights, gradients: g.carried, optimizerStates: o.gpu, activations: a.retained + carried, logits: l.forwardPeak, zeroBuffers: z.steady })
   // Backward: the loss's backward with every activation alive, then layer by layer (activations freed as
   // gradients appear, so the layer-wise peak is at the first layer or at the last).
   const lossBackward = phase('backward', { weights, gradients: g.carried, optimizerStates: o.gpu, activations: a.retained, logits: l.backwardPeak, zeroBuffers: z.steady })
@@ -104,7 +107,7 @@ export function estimateMemory(spec: FinetuneSpec, arch: ModelArch, strategy: St
       weights: w.detail,
       gradients: g.detail,
       optimizerStates: o.detail,
-      activations: a.detail,
+      activations: carried > 0 ? `${a.detail}; + the previous step's 4-bit Linear inputs (LitGPT loop)` : a.detail,
       logits: l.detail,
       zeroBuffers: z.detail,
       cudaContext: context.detail,

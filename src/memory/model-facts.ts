@@ -252,7 +252,8 @@ function layerActivation(
   const flash = { act: act + qDim + kDim + vDim + (arch.mla ? vDim : qDim), fp32: fp32 + 4 * a }
   // SDPA in transformers repeats K and V to every query head first, and o_proj needs a contiguous copy.
   const sdpa = { act: act + qDim + 2 * qDim + qDim + oIn, fp32: fp32 + 4 * a }
-  // eager keeps Q and the repeated K and V, the fp32 softmax and its bf16 copy (the s² term).
+  // eager keeps Q and the repeated K and V, the fp32 softmax and its bf16 copy (the s² term); Gemma 2's
+  // soft-capping saves its tanh output as well (transformers eager_attention_forward, LitGPT do_softcapping).
   const eager = { act: act + 3 * qDim + oIn, fp32 }
 
   const mlp = mlpActivation(arch, i, parts, needs)
@@ -260,7 +261,7 @@ function layerActivation(
     flash: { act: flash.act + mlp.act, residual, fp32: flash.fp32 + mlp.fp32 },
     sdpa: { act: sdpa.act + mlp.act, residual, fp32: sdpa.fp32 + mlp.fp32 },
     eager: { act: eager.act + mlp.act, residual, fp32: eager.fp32 + mlp.fp32 },
-    eagerPerSeqToken: 6 * a,
+    eagerPerSeqToken: (arch.attnSoftcapping ? 8 : 6) * a,
     backwardTransient: mlp.transient,
     hidden: h,
   }

@@ -17,9 +17,10 @@ export interface WeightBytes {
  * decoder Linear weights in NF4 (with double quantization) or int8, while embeddings, lm_head and norms stay
  * 16-bit (transformers' get_keys_to_not_convert; memory-model §6.2).
  */
-export function weightBytes(spec: FinetuneSpec, facts: ModelFacts, regime: Regime, strategy: Strategy): WeightBytes {
+export function weightBytes(spec: FinetuneSpec, facts: ModelFacts, regime: Regime, strategy: Strategy, quantizedHeadParams = 0): WeightBytes {
   const quantBytes = spec.quantization === '4bit' ? NF4_DQ_BYTES_PER_PARAM : spec.quantization === '8bit' ? INT8_BYTES_PER_PARAM : 0
-  const quantized = spec.quantization === 'none' ? 0 : facts.quantizedParams
+  // `quantizedHeadParams`: LitGPT quantizes lm_head as well (litgpt-loop.ts).
+  const quantized = spec.quantization === 'none' ? 0 : facts.quantizedParams + Math.min(quantizedHeadParams, facts.frozenParams - facts.quantizedParams)
   const frozen16 = facts.frozenParams - quantized
   const whole = facts.trainableParams * regime.trainableWeightBytes + frozen16 * regime.frozenWeightBytes + quantized * quantBytes
   const shard = strategy.zeroStage === 3 ? strategy.gpus : 1

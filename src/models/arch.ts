@@ -52,6 +52,11 @@ export interface ModelArch {
   qkNorm: boolean
   /** RMSNorms per decoder layer: 2, or 4 in Gemma 2/3 (pre and post norms around attention and MLP). */
   normsPerLayer: number
+  /**
+   * tanh soft-capping of the attention scores (Gemma 2: attn_logit_softcapping, 50.0 by default in
+   * Gemma2Config). Eager attention then saves the tanh output too, another score-sized tensor.
+   */
+  attnSoftcapping: boolean
   moe: MoeArch | null
   mla: MlaArch | null
   torchDtype: string | null
@@ -72,7 +77,7 @@ export type ArchResult =
 const READ_KEYS = new Set([
   'name', 'model_type', 'architectures', 'text_config', 'hidden_size', 'num_hidden_layers', 'num_attention_heads',
   'num_key_value_heads', 'head_dim', 'intermediate_size', 'vocab_size', 'max_position_embeddings',
-  'tie_word_embeddings', 'attention_bias', 'torch_dtype', 'num_local_experts', 'num_experts', 'num_experts_per_tok',
+  'tie_word_embeddings', 'attention_bias', 'torch_dtype', 'attn_logit_softcapping', 'num_local_experts', 'num_experts', 'num_experts_per_tok',
   'moe_intermediate_size', 'shared_expert_intermediate_size', 'decoder_sparse_step', 'mlp_only_layers',
   'n_routed_experts', 'n_shared_experts', 'first_k_dense_replace', 'moe_layer_freq', 'topk_method', 'q_lora_rank',
   'kv_lora_rank', 'qk_rope_head_dim', 'qk_nope_head_dim', 'v_head_dim',
@@ -182,6 +187,7 @@ export function archFromConfig(input: Record<string, unknown>, fallbackName: str
     attentionBias,
     qkNorm: family === 'qwen3' || family === 'qwen3_moe' || family === 'gemma3_text',
     normsPerLayer: family === 'gemma2' || family === 'gemma3_text' ? 4 : 2,
+    attnSoftcapping: config['attn_logit_softcapping'] === undefined ? family === 'gemma2' : typeof config['attn_logit_softcapping'] === 'number',
     moe,
     mla,
     torchDtype,

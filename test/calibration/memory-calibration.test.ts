@@ -11,9 +11,8 @@ const rows = ROWS.map((r) => ({ r, x: expressRow(r) }))
 const compared = rows.flatMap(({ r, x }) => {
   if (!x.ok) return []
   const l = loadSpec(x.spec, r.id, memorySources())
-  const e = estimateMemory(l.spec, l.model.arch, strategyFromSpec(l.spec, l.model.arch))
-  // LitGPT QLoRA: the published peak covers loading, when the whole bf16 model sits on the GPU (memory-rows.ts).
-  const estimated = Math.max(e.perGpu[x.metric], x.loadsBf16Model ? 2 * l.params.total : 0)
+  const e = estimateMemory(l.spec, l.model.arch, strategyFromSpec(l.spec, l.model.arch), undefined, x.loop)
+  const estimated = e.perGpu[x.metric]
   return [{ id: r.id, metric: x.metric, measured: x.measuredBytes, estimated, error: (estimated - x.measuredBytes) / x.measuredBytes }]
 })
 

@@ -1,3 +1,4 @@
+import type { TrainingLoop } from '../../src/memory/litgpt-loop.js'
 import measurements from '../fixtures/calibration/memory-measurements.json' with { type: 'json' }
 
 /** One published measurement (test/fixtures/calibration/memory-measurements.json, from measured-calibration.yaml). */
@@ -30,8 +31,8 @@ export const ROWS = (measurements as unknown as { rows: MeasuredRow[] }).rows
 export type Metric = 'peakAllocatedBytes' | 'peakReservedBytes' | 'totalBytes'
 
 export type Expressed =
-  /** `loadsBf16Model`: the framework holds the whole bf16 model on the GPU while loading (see expressRow). */
-  | { ok: true; spec: string; metric: Metric; measuredBytes: number; loadsBf16Model: boolean }
+  /** `loop`: LitGPT's finetune loop keeps more than a HF Trainer step (src/memory/litgpt-loop.ts). */
+  | { ok: true; spec: string; metric: Metric; measuredBytes: number; loop: TrainingLoop }
   | { ok: false; reason: string }
 
 const MODEL_TYPE: Record<string, string> = {
@@ -87,7 +88,8 @@ export function expressRow(r: MeasuredRow, includeOom = false): Expressed {
   // LitGPT always uses its chunked cross-entropy; torchtune rows name their loss.
   const loss = litgpt || /chunked_cross_entropy=True|CEWithChunkedOutputLoss/.test(flags) ? 'chunked' : 'standard'
   const lines = ['model:', ...model, `method: ${r.method}`, `precision: ${precision}`, `optimizer: ${optimizer}`, `batch: { micro: ${r.micro_batch}, accumulation: ${accumulation(r)} }`,
-    `seq_len: ${seqLen}`, `gradient_checkpointing: ${r.grad_ckpt}`, 'attention: sdpa', `loss: ${loss}`, 'deepspeed: { zero: 0, offload: none }']
+    // LitGPT's Gemma 2 attention soft-caps its scores, which SDPA cannot: it computes them explicitly (eager).
+    `seq_len: ${seqLen}`, `gradient_checkpointing: ${r.grad_ckpt}`, `attention: ${litgpt && type === 'gemma2' ? 'eager' : 'sdpa'}`, `loss: ${loss}`, 'deepspeed: { zero: 0, offload: none }']
   if (r.method !== 'full') {
     if (!r.lora || typeof r.lora.targets === 'string') return { ok: false, reason: 'LoRA targets not stated' }
     const fused: Record<string, string> = { q_proj: 'qkv_proj', k_proj: 'qkv_proj', v_proj: 'qkv_proj', gate_proj: 'gate_up_proj', up_proj: 'gate_up_proj' }
@@ -101,9 +103,7 @@ export function expressRow(r: MeasuredRow, includeOom = false): Expressed {
   }
   const metric: Metric = r.measured.kind === 'max_allocated' ? 'peakAllocatedBytes' : r.measured.kind === 'max_reserved' ? 'peakReservedBytes' : 'totalBytes'
   const measuredBytes = r.measured.gpu_peak_gib ? r.measured.gpu_peak_gib * 2 ** 30 : (r.measured.gpu_peak_gb ?? 0) * 1e9
-  // LitGPT builds the model in bf16 on the GPU and quantizes it in fabric.setup_module; its "Memory used"
-  // is max_memory_allocated over the whole run, so a QLoRA row cannot read below the bf16 model.
-  return { ok: true, spec: lines.join('\n') + '\n', metric, measuredBytes, loadsBf16Model: litgpt && Boolean(r.quant_bits) }
+  return { ok: true, spec: lines.join('\n') + '\n', metric, measuredBytes, loop: litgpt ? 'litgpt' : 'hf' }
 }
 
 /** Gradient accumulation as the row states it, or global batch ÷ micro-batch from its config notes. */
