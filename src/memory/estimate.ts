@@ -127,7 +127,7 @@ function assumptionsFor(spec: FinetuneSpec, s: Strategy, regime: string, peak: P
   ]
   if (s.accumulation > 1) out.push(`gradient accumulation ${s.accumulation}: gradients of earlier micro-steps stay alive through forward`)
   if (spec.optimizer.startsWith('paged')) out.push('paged optimizer state lives in CUDA unified memory: counted in totalBytes, not in peakAllocated/peakReserved')
-  if (spec.quantization !== 'none') out.push('quantized base loaded as transformers + bitsandbytes do, one tensor at a time; LitGPT and torchtune first hold the 16-bit checkpoint (about 2 B per parameter) on the GPU while loading')
+  if (spec.quantization !== 'none') out.push('quantized base loaded one tensor at a time, as transformers + bitsandbytes and Lightning do; loading is not a phase of the estimate')
   if (spec.method === 'lora' || spec.method === 'qlora') out.push(`LoRA adapters ${spec.precision === 'pure_bf16' || s.zeroStage > 0 ? 'in bf16' : 'in fp32 (LLaMA-Factory / PEFT upcast) under autocast'}`)
   if (s.offload !== 'none') out.push(`offload ${s.offload} to ${s.offloadDevice}: host memory per node excludes model loading and the Python processes`)
   return out

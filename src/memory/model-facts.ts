@@ -204,8 +204,8 @@ function layerActivation(
   const h = arch.hiddenSize
   const a = arch.numHeads
   // A Linear keeps its input for backward when its weight trains or an adapter reads it; a 4- or 8-bit
-  // bitsandbytes Linear did too until 2024 (MatMul4Bit: ctx.tensors = (A, B); newer releases keep
-  // (None, B)), which the published QLoRA measurements show, so a quantized base keeps every input.
+  // bitsandbytes Linear did too up to 0.43.1 (MatMul4Bit: ctx.tensors = (A, B); PR #1270 made it
+  // (None, B) in 0.43.2), which the published QLoRA measurements show, so a quantized base keeps every input.
   // An adapter without dropout or cast reads the very tensor the base layer got, so it keeps that input;
   // otherwise it keeps its own copy (counted below) and a frozen base keeps nothing.
   const sharesInput = adapterCastBytes === 0

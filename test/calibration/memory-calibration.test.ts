@@ -31,11 +31,10 @@ describe('memory calibration against published measurements', () => {
     expect(median).toBeLessThanOrEqual(0.1)
   })
 
-  it('under-estimates by more than 10%: at most the rows known today (issue #3 asks for one in twenty)', () => {
+  it('at most one row in twenty more than 10% under its measurement (an under-estimate is an OOM)', () => {
     const under = compared.filter((c) => c.error < -0.1).map((c) => c.id)
     console.log(`under by more than 10%: ${under.length} of ${compared.length}: ${under.join(', ')}`)
-    // Open: LitGPT QLoRA on small models measures more than ftplan explains (see README "Limits").
-    expect(under.length).toBeLessThanOrEqual(5)
+    expect(under.length).toBeLessThanOrEqual(Math.floor(compared.length / 20))
   })
 
   it('every expressible out-of-memory report is estimated above the card it ran out on', () => {
@@ -43,7 +42,7 @@ describe('memory calibration against published measurements', () => {
     const checked = ooms.flatMap(({ r, x }) => {
       if (!x.ok) return []
       const l = loadSpec(x.spec, r.id, memorySources())
-      const e = estimateMemory(l.spec, l.model.arch, strategyFromSpec(l.spec, l.model.arch))
+      const e = estimateMemory(l.spec, l.model.arch, strategyFromSpec(l.spec, l.model.arch), undefined, x.loop)
       return [{ id: r.id, total: e.perGpu.totalBytes, card: gpuMemoryBytes(r)! }]
     })
     expect(checked.map((c) => c.id)).toEqual(['litgpt-rt-llama2-7b-lora-mb4-oom', 'litgpt-rt-llama2-13b-lora-mb2-oom', 'litgpt-ch-gemma7b-lora-oom', 'litgpt-ch-gemma2-9b-lora-oom'])
