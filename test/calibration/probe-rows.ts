@@ -1,0 +1,44 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+/** One `status: ok` line of shared/tools/gpu-probe/probe.py output (a HF transformers + PEFT training step). */
+export interface ProbeRecord {
+  model: string
+  arch: Record<string, string | number | boolean>
+  method: 'full' | 'lora' | 'freeze'
+  /** amp_bf16: fp32 weights under autocast; pure_bf16: bf16 weights and Adam state; bf16_base: bf16 base under autocast. */
+  precision: 'amp_bf16' | 'pure_bf16' | 'bf16_base'
+  micro_batch: number
+  seq_len: number
+  grad_ckpt: boolean
+  attention: 'sdpa' | 'eager'
+  lora: { r: number; lora_alpha: number; lora_dropout: number; target_modules: string[] } | null
+  freeze_trainable_layers: number | null
+  max_allocated: number
+  env: { gpu: string; torch: string; transformers: string; peft?: string }
+}
+
+/** Every successful probe measurement under `dir` (*.jsonl, one JSON object a line), with the file it came from. */
+export function loadProbeRecords(dir: string): { file: string; record: ProbeRecord }[] {
+  if (!existsSync(dir)) return []
+  return readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort().flatMap((f) =>
+    readFileSync(join(dir, f), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((r) => r['status'] === 'ok').map((r) => ({ file: f, record: r as unknown as ProbeRecord })))
+}
+
+/**
+ * The ftplan spec of a probe case. The probe's facts, as probe.py sets them: the model is built from its
+ * config on the GPU; `labels=ids` gives transformers' standard loss; torch AdamW with foreach=False updates
+ * each tensor in place; PEFT's default autocast_adapter_dtype keeps LoRA adapters fp32 over a bf16 base
+ * (ftplan's `bf16`), while freeze-tuning trains bf16 weights with bf16 Adam state (`pure_bf16`).
+ */
+export function probeSpec(r: ProbeRecord): string {
+  const model = Object.entries(r.arch).map(([k, v]) => `  ${k}: ${v}`)
+  const precision = r.precision === 'amp_bf16' ? 'bf16' : r.precision === 'pure_bf16' ? 'pure_bf16' : r.method === 'lora' ? 'bf16' : 'pure_bf16'
+  const lines = ['model:', `  name: ${r.model}`, ...model, `method: ${r.method}`, `precision: ${precision}`, 'optimizer: adamw',
+    `batch: { micro: ${r.micro_batch}, accumulation: 1 }`, `seq_len: ${r.seq_len}`, `gradient_checkpointing: ${r.grad_ckpt}`,
+    `attention: ${r.attention}`, 'loss: standard', 'deepspeed: { zero: 0, offload: none }']
+  if (r.lora) lines.push(`lora: { rank: ${r.lora.r}, alpha: ${r.lora.lora_alpha}, dropout: ${r.lora.lora_dropout}, targets: [${r.lora.target_modules.join(', ')}] }`)
+  if (r.freeze_trainable_layers) lines.push(`freeze: { trainable_layers: ${r.freeze_trainable_layers} }`)
+  return lines.join('\n') + '\n'
+}
