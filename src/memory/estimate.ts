@@ -51,8 +51,10 @@ export interface MemoryEstimate {
 export function estimateMemory(spec: FinetuneSpec, arch: ModelArch, strategy: Strategy, facts?: ModelFacts, loop: TrainingLoop = 'hf'): MemoryEstimate {
   const regime = precisionRegime(spec, strategy)
   const castBytes = adapterInputCopyBytes(spec, regime.adaptersInAutocast)
-  // Facts computed for another adapter regime (autocast or not) cannot be reused.
-  const f = facts && facts.adapterCastBytes === castBytes ? facts : modelFacts(spec, arch, castBytes)
+  // LitGPT pins bitsandbytes 0.42.0, whose 4-bit Linears keep their inputs; current releases do not.
+  const nf4KeepsInputs = loop === 'litgpt'
+  // Facts computed for another adapter regime (autocast or not) or bitsandbytes behaviour cannot be reused.
+  const f = facts && facts.adapterCastBytes === castBytes && facts.nf4KeepsInputs === nf4KeepsInputs ? facts : modelFacts(spec, arch, castBytes, nf4KeepsInputs)
   const tokens = strategy.microBatch * spec.seqLenTokens
   const lit = loop === 'litgpt' ? litgptLoopBytes(spec, arch, f, strategy.microBatch, regime) : null
   const w = weightBytes(spec, f, regime, strategy, lit?.quantizedHeadParams)
@@ -128,6 +130,7 @@ function assumptionsFor(spec: FinetuneSpec, s: Strategy, regime: string, peak: P
   if (s.accumulation > 1) out.push(`gradient accumulation ${s.accumulation}: gradients of earlier micro-steps stay alive through forward`)
   if (spec.optimizer.startsWith('paged')) out.push('paged optimizer state lives in CUDA unified memory: counted in totalBytes, not in peakAllocated/peakReserved')
   if (spec.quantization !== 'none') out.push('quantized base loaded one tensor at a time, as transformers + bitsandbytes and Lightning do; loading is not a phase of the estimate')
+  if (spec.quantization === '4bit') out.push('bitsandbytes ≥ 0.43.2: a frozen 4-bit Linear keeps no input for backward (up to 0.43.1 it kept it)')
   if (spec.method === 'lora' || spec.method === 'qlora') out.push(`LoRA adapters ${spec.precision === 'pure_bf16' || s.zeroStage > 0 ? 'in bf16' : 'in fp32 (LLaMA-Factory / PEFT upcast) under autocast'}`)
   if (s.offload !== 'none') out.push(`offload ${s.offload} to ${s.offloadDevice}: host memory per node excludes model loading and the Python processes`)
   return out

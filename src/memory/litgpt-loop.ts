@@ -50,14 +50,16 @@ export function litgptLoopBytes(spec: FinetuneSpec, arch: ModelArch, facts: Mode
   const dequantized = quantized ? headParams * (2 + (spec.precision === 'fp16' ? 0 : a)) : 0
   const chunk = microBatch * Math.min(LITGPT_HEAD_CHUNK, spec.seqLenTokens) * V
   const carriedInputs = quantized ? quantizedInputElementsPerToken(arch, facts) * tokens * a : 0
+  // This step's lm_head input (the final norm's output), which the 4-bit head keeps for its chunks' backward.
+  const headInput = quantized ? arch.hiddenSize * tokens * a : 0
   return {
     quantizedHeadParams: quantized ? headParams : 0,
     forwardCarry: carriedInputs,
     logits: {
-      // The previous step's logits and this step's, plus the head's dequantized copies.
-      forwardPeak: 2 * a * elements + dequantized,
-      // Logits and every chunk's log-softmax, one chunk's two gradients, the dequantized head.
-      backwardPeak: 2 * a * elements + 2 * a * chunk + dequantized,
+      // The previous step's logits and this step's, the head's dequantized copies, its kept input.
+      forwardPeak: 2 * a * elements + dequantized + headInput,
+      // Logits and every chunk's log-softmax, one chunk's two gradients, the dequantized head, its input.
+      backwardPeak: 2 * a * elements + 2 * a * chunk + dequantized + headInput,
       detail: `LitGPT chunked cross-entropy in ${a === 2 ? '16-bit' : 'fp32'}: ${2 * a} B per logit, previous step's logits alive through forward${quantized ? ', 4-bit lm_head dequantized per chunk (fp16, then a copy)' : ''}`,
     },
   }

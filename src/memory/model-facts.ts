@@ -9,6 +9,8 @@ import { BNB_MIN_8BIT_SIZE } from './constants.js'
 export interface ModelFacts {
   /** The LoRA input-copy bytes these facts were computed with (adapterInputCopyBytes). */
   adapterCastBytes: number
+  /** Whether 4-bit Linears keep their inputs (bitsandbytes ≤ 0.43.1), as these facts were computed. */
+  nf4KeepsInputs: boolean
   params: ParamCounts
   trainable: TrainableCount
   /** Parameters that get gradients and optimizer state (adapters, or the trained weights). */
@@ -96,7 +98,7 @@ function trainedParts(spec: FinetuneSpec, arch: ModelArch): TrainedParts {
  * extra copy each LoRA adapter keeps of its input (memory-model §6.1): fp32 adapters under autocast
  * re-cast the input (2 bytes per input feature), dropout keeps its output and a mask (2 + 1).
  */
-export function modelFacts(spec: FinetuneSpec, arch: ModelArch, adapterCastBytes = adapterInputCopyBytes(spec, false)): ModelFacts {
+export function modelFacts(spec: FinetuneSpec, arch: ModelArch, adapterCastBytes = adapterInputCopyBytes(spec, false), nf4KeepsInputs = false): ModelFacts {
   const params = countParams(arch)
   const trainable = countTrainable(arch, params, {
     method: spec.method, loraRank: spec.lora.rank, loraTargets: spec.lora.targets,
@@ -139,7 +141,8 @@ export function modelFacts(spec: FinetuneSpec, arch: ModelArch, adapterCastBytes
       addSmall(arch.headDim, parts.normsTrained(i))
       addSmall(arch.headDim, parts.normsTrained(i))
     }
-    const group = layerActivation(arch, i, linears, parts, isLora ? adapterCastBytes : 0, r, spec.quantization !== 'none')
+    const quantizedInputs = spec.quantization === '8bit' || (spec.quantization === '4bit' && nf4KeepsInputs)
+    const group = layerActivation(arch, i, linears, parts, isLora ? adapterCastBytes : 0, r, quantizedInputs)
     const key = JSON.stringify(group)
     const existing = groups.get(key)
     if (i >= lowestBackwardLayer || parts.embedTrained) {
@@ -163,6 +166,7 @@ export function modelFacts(spec: FinetuneSpec, arch: ModelArch, adapterCastBytes
   const headLora = parts.headAdapted ? adapterCastBytes * h + 2 * r : 0
   return {
     adapterCastBytes,
+    nf4KeepsInputs,
     params,
     trainable,
     trainableParams: trainable.trainable,
@@ -203,9 +207,10 @@ function layerActivation(
 ): Omit<LayerGroup, 'count'> {
   const h = arch.hiddenSize
   const a = arch.numHeads
-  // A Linear keeps its input for backward when its weight trains or an adapter reads it; a 4- or 8-bit
-  // bitsandbytes Linear did too up to 0.43.1 (MatMul4Bit: ctx.tensors = (A, B); PR #1270 made it
-  // (None, B) in 0.43.2), which the published QLoRA measurements show, so a quantized base keeps every input.
+  // A Linear keeps its input for backward when its weight trains or an adapter reads it. A frozen 8-bit
+  // bitsandbytes Linear keeps it too (MatMul8bitLt: ctx.tensors = (CAt, subA, A)); a 4-bit one did up to
+  // bitsandbytes 0.43.1 (MatMul4Bit: ctx.tensors = (A, B)), which LitGPT's measurements show (it pins
+  // 0.42.0), and keeps only the packed weight since 0.43.2 (PR #1270, July 2024).
   // An adapter without dropout or cast reads the very tensor the base layer got, so it keeps that input;
   // otherwise it keeps its own copy (counted below) and a frozen base keeps nothing.
   const sharesInput = adapterCastBytes === 0
