@@ -109,7 +109,7 @@ export function estimateMemory(spec: FinetuneSpec, arch: ModelArch, strategy: St
       weights: w.detail,
       gradients: g.detail,
       optimizerStates: o.detail,
-      activations: carried > 0 ? `${a.detail}; + the previous step's 4-bit Linear inputs (LitGPT loop)` : a.detail,
+      activations: carried > 0 ? `${a.detail}; + the previous step's quantized-Linear inputs (LitGPT loop)` : a.detail,
       logits: l.detail,
       zeroBuffers: z.detail,
       cudaContext: context.detail,

@@ -65,7 +65,10 @@ describe('Gemma 2 soft-capping under eager attention', () => {
   // Gemma-2-2B: 26 layers, 8 heads; soft-capping saves tanh(scores) too: 8·a bytes per query-key pair, not 6·a.
   const spec = (type: string) => `model:\n  model_type: ${type}\n  hidden_size: 2304\n  num_hidden_layers: 26\n  num_attention_heads: 8\n  num_key_value_heads: 4\n  head_dim: 256\n  intermediate_size: 9216\n  vocab_size: 256000\nmethod: full\nprecision: pure_bf16\nattention: eager\nseq_len: 1024\ngradient_checkpointing: false\n`
   it('adds 2·a·s bytes per token per layer over the same shape without soft-capping', () => {
-    const facts = (type: string) => modelFacts(load(spec(type)).l.spec, load(spec(type)).l.model.arch)
+    const facts = (type: string) => {
+      const { l } = load(spec(type))
+      return modelFacts(l.spec, l.model.arch)
+    }
     const [capped, plain] = [facts('gemma2'), facts('gemma')]
     expect(capped.layerGroups[0]!.eagerPerSeqToken).toBe(8 * 8)
     expect(plain.layerGroups[0]!.eagerPerSeqToken).toBe(6 * 8)
