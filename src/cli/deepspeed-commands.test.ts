@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -18,7 +18,7 @@ describe('ftplan ds-config', () => {
     expect(c['train_batch_size']).toBe(c['train_micro_batch_size_per_gpu'] * c['gradient_accumulation_steps'] * 8)
   })
 
-  it('-o writes atomically and refuses to overwrite without --force; --launch-dir writes the launch files', async () => {
+  it('-o writes atomically and refuses to overwrite without --force; --launch-dir writes a self-contained launch folder', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ftplan-'))
     const out = join(dir, 'ds_config.json')
     expect((await run('ds-config', 'stacks/Pulumi.example.yaml', '-o', out, '--style', 'hf')).code).toBe(0)
@@ -30,20 +30,22 @@ describe('ftplan ds-config', () => {
     expect(readFileSync(out, 'utf8')).toBe('mine\n')
     expect((await run('ds-config', 'stacks/Pulumi.example.yaml', '-o', out, '--force')).code).toBe(0)
     expect(readFileSync(out, 'utf8')).not.toBe('mine\n')
+    // -o and --launch-dir together: the folder still has its own config, which launch.sh names.
     const launch = join(dir, 'launch')
-    expect((await run('ds-config', 'stacks/Pulumi.example.yaml', '--launch-dir', launch)).code).toBe(0)
-    expect(readFileSync(join(launch, 'hostfile'), 'utf8')).toMatch(/^node-0 slots=\d+\n/)
-    expect(existsSync(join(launch, 'ds_config.json'))).toBe(true)
-    expect(readFileSync(join(launch, 'launch.sh'), 'utf8')).toContain('deepspeed --hostfile hostfile --num_nodes')
-    // A refusal writes nothing: with one file in the way, none of the others appear.
-    const partial = join(dir, 'partial')
-    await run('ds-config', 'stacks/Pulumi.example.yaml', '--launch-dir', partial)
-    writeFileSync(join(partial, 'hostfile'), 'mine\n')
-    const other = join(dir, 'other.json')
-    const r = await run('ds-config', 'stacks/Pulumi.example.yaml', '--launch-dir', partial, '-o', other)
+    const other = join(dir, 'elsewhere.json')
+    expect((await run('ds-config', 'stacks/Pulumi.example.yaml', '--launch-dir', launch, '-o', other)).code).toBe(0)
+    expect(readFileSync(join(launch, 'ds_config.json'), 'utf8')).toBe(readFileSync(other, 'utf8'))
+    const script = readFileSync(join(launch, 'launch.sh'), 'utf8')
+    // one node (1 × p5.48xlarge): no hostfile, so DeepSpeed's runner stays on localhost without an SSH check
+    expect(existsSync(join(launch, 'hostfile'))).toBe(false)
+    expect(script).toContain('exec deepspeed --num_gpus 8 "$TRAIN_SCRIPT" --deepspeed --deepspeed_config "$HERE"/ds_config.json')
+    expect(statSync(join(launch, 'launch.sh')).mode & 0o111).not.toBe(0)
+    expect(readFileSync(join(launch, 'train.yaml'), 'utf8')).toContain('deepspeed: ds_config.json')
+    // A refusal writes nothing: with the folder in the way, the -o file does not appear either.
+    const other2 = join(dir, 'other.json')
+    const r = await run('ds-config', 'stacks/Pulumi.example.yaml', '--launch-dir', launch, '-o', other2)
     expect(r.code).toBe(1)
-    expect(existsSync(other)).toBe(false)
-    expect(readFileSync(join(partial, 'hostfile'), 'utf8')).toBe('mine\n')
+    expect(existsSync(other2)).toBe(false)
   })
 })
 
@@ -51,7 +53,8 @@ describe('ftplan check', () => {
   it('a batch mismatch: exit 1 with the three numbers', async () => {
     const r = await run('check', 'test/fixtures/ds/batch-mismatch.json', '--spec', 'test/fixtures/specs/llama2-7b-full.yaml', '--gpus', '8', '--gpu-memory-gb', '80')
     expect(r.code).toBe(1)
-    expect(r.stderr).toContain('batch-mismatch.json:2:23: train_batch_size: train_batch_size 64 is not train_micro_batch_size_per_gpu 2 × gradient_accumulation_steps 2 × world size 8 = 32')
+    expect(r.stdout).toContain('DeepSpeed would refuse it: 1 error')
+    expect(r.stdout).toContain('  error   test/fixtures/ds/batch-mismatch.json:2:23: train_batch_size: train_batch_size 64 is not train_micro_batch_size_per_gpu 2 × gradient_accumulation_steps 2 × world size 8 = 32; allowed: 32, or change the micro-batch or accumulation  [DeepSpeed runtime/config.py:937-940]')
   })
   it('a config that cannot fit: exit 1, the overflowing term and what fits', async () => {
     const r = await run('check', 'test/fixtures/ds/too-big.json', '--spec', 'test/fixtures/specs/llama2-7b-full.yaml', '--instance', 'p4de.24xlarge')

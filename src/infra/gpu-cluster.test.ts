@@ -159,7 +159,7 @@ describe('the root program under mocks', () => {
     expect(typeof o.estimatedJobHours).toBe('number')
     // hours are rounded to the hundredth for display; the cost is from the unrounded hours
     expect(Math.abs(o.estimatedJobCostUsd! - o.estimatedJobHours! * o.hourlyCostUsd!)).toBeLessThan(0.005 * o.hourlyCostUsd! + 0.01)
-    expect(o.launchCommand).toBe('deepspeed --hostfile /etc/ftplan/hostfile --num_nodes 4 --num_gpus 8 --master_addr 10.42.1.10 --master_port 29500 train.py --deepspeed /etc/ftplan/ds_config.json')
+    expect(o.launchCommand).toBe('deepspeed --hostfile /etc/ftplan/hostfile --num_nodes 4 --num_gpus 8 --master_addr 10.42.1.10 --master_port 29500 train.py --deepspeed --deepspeed_config /etc/ftplan/ds_config.json')
     expect(o.gpuMemoryNeededGb).toBeLessThanOrEqual(o.gpuMemoryAvailableGb)
   })
 
@@ -222,6 +222,6 @@ describe('the stack file is the spec when there is one', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ftplan-stack-'))
     mkdirSync(join(dir, 'stacks'))
     writeFileSync(join(dir, 'stacks', 'Pulumi.dev.yaml'), 'config:\n  ftplan:spec:\n    model: meta-llama/Llama-3.1-8B\n    methd: lora\n')
-    expect(() => stackSpec(dir, 'dev', {})).toThrow('the spec has problems:\nstacks/Pulumi.dev.yaml:4:5: methd: unknown key; allowed: version, model, method, lora, freeze, quantization, precision, optimizer, batch, seq_len, gradient_checkpointing, attention, loss, deepspeed, gpus, train, constraints, margin; did you mean method?')
+    expect(() => stackSpec(dir, 'dev', {})).toThrow('the spec has problems:\nstacks/Pulumi.dev.yaml:4:5: methd: unknown key; allowed: version, model, method, lora, freeze, quantization, precision, optimizer, scheduler, batch, seq_len, gradient_checkpointing, attention, loss, deepspeed, gpus, train, constraints, margin; did you mean method?')
   })
 })

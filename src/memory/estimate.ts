@@ -6,7 +6,7 @@ import { logitsBytes } from './logits.js'
 import { adapterInputCopyBytes, modelFacts, type ModelFacts } from './model-facts.js'
 import { litgptLoopBytes, type TrainingLoop } from './litgpt-loop.js'
 import { hostBytes } from './offload.js'
-import { optimizerBytes } from './optimizer.js'
+import { optimizerBytes, optimizerThatRuns } from './optimizer.js'
 import { allocatorOverheadBytes, cudaContextBytes } from './overhead.js'
 import { precisionRegime } from './regime.js'
 import type { Strategy } from './strategy.js'
@@ -128,11 +128,13 @@ function assumptionsFor(spec: FinetuneSpec, s: Strategy, regime: string, peak: P
     `attention ${spec.attention}${spec.attention === 'sdpa' ? ' (transformers repeats K/V to all heads)' : ''}; loss ${spec.loss}`,
   ]
   if (s.accumulation > 1) out.push(`gradient accumulation ${s.accumulation}: gradients of earlier micro-steps stay alive through forward`)
-  if (spec.optimizer.startsWith('paged')) out.push('paged optimizer state lives in CUDA unified memory: counted in totalBytes, not in peakAllocated/peakReserved')
+  if (optimizerThatRuns(spec.optimizer, s).startsWith('paged')) out.push('paged optimizer state lives in CUDA unified memory: counted in totalBytes, not in peakAllocated/peakReserved')
   if (spec.quantization !== 'none') out.push('quantized base loaded one tensor at a time, as transformers + bitsandbytes and Lightning do; loading is not a phase of the estimate')
   if (spec.quantization === '4bit') out.push('bitsandbytes ≥ 0.43.2: a frozen 4-bit Linear keeps no input for backward (up to 0.43.1 it kept it)')
   if (spec.method === 'lora' || spec.method === 'qlora') out.push(`LoRA adapters ${spec.precision === 'pure_bf16' || s.zeroStage > 0 ? 'in bf16' : 'in fp32 (LLaMA-Factory / PEFT upcast) under autocast'}`)
   if (s.offload !== 'none') out.push(`offload ${s.offload} to ${s.offloadDevice}: host memory per node excludes model loading and the Python processes`)
+  const runs = optimizerThatRuns(spec.optimizer, s)
+  if (runs !== spec.optimizer) out.push(`optimizer ${spec.optimizer} runs as DeepSpeed's CPU ${runs === 'lion' ? 'Lion' : 'Adam'} under offload (fp32 state): estimated as ${runs}`)
   return out
 }
 

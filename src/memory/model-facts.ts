@@ -1,4 +1,5 @@
 import type { ModelArch } from '../models/arch.js'
+import { largestParamElements } from '../models/largest-param.js'
 import { layerLinears, type LinearModule } from '../models/modules.js'
 import { countParams, type ParamCounts } from '../models/params.js'
 import { countTrainable, freezeTrainedLayers, type TrainableCount } from '../models/trainable.js'
@@ -18,6 +19,8 @@ export interface ModelFacts {
   frozenParams: number
   /** Frozen decoder Linear weights a quantized run stores in 4 or 8 bits (QLoRA); the rest stays 16-bit. */
   quantizedParams: number
+  /** The largest single parameter tensor (models/largest-param.ts): sizes NVMe parameter swap buffers. */
+  largestParamElements: number
   /** DeepSpeed's "largest layer": the largest module with parameters of its own (model_to_params). */
   largestModuleParams: number
   /** Parameters in tensors below DeepSpeed's persistence threshold are replicated under ZeRO-3: norms, biases. */
@@ -173,6 +176,7 @@ export function modelFacts(spec: FinetuneSpec, arch: ModelArch, adapterCastBytes
     frozenParams: params.total - (spec.method === 'full' ? params.total : spec.method === 'freeze' ? trainable.trainable : 0),
     quantizedParams,
     largestModuleParams,
+    largestParamElements: largestParamElements(arch),
     smallTensorParams: (threshold) => smallTensors.reduce((s, n) => (n < threshold ? s + n : s), 0),
     adafactorStateElements: adafactor,
     small8bitElements: small8bit,

@@ -16,6 +16,16 @@ export interface HostBytes {
  * swap buffers in RAM (offload_optimizer.buffer_count × the sub-group, offload_param buffer_count ×
  * buffer_size). Model loading and the Python processes themselves are not counted.
  */
+/**
+ * offload_param.buffer_size for NVMe: DeepSpeed swaps each parameter's partition through one pinned buffer
+ * and asserts `numel <= buffer_size` (runtime/swap_tensor/partitioned_param_swapper.py:357, get_buffer), where
+ * numel is the partition ceil(numel / world size) (runtime/zero/partition_parameters.py:1788-1795). The
+ * default 1e8 (zero/offload_config.py:38) fails for Llama-3.1-70B's embedding on 8 GPUs (131,334,144).
+ */
+export function nvmeParamBufferElements(largestParamElements: number, gpus: number): number {
+  return Math.max(DS_DEFAULTS.offloadParamBufferSize, Math.ceil(largestParamElements / gpus))
+}
+
 export function hostBytes(facts: ModelFacts, regime: Regime, s: Strategy, optimizerBytesPerParam: number): HostBytes {
   if (!regime.deepspeed || s.offload === 'none') return { cpuBytes: 0, nvmeBytes: 0, detail: 'nothing offloaded' }
   const perGpuTrainable = Math.ceil(facts.trainableParams / s.gpus)
@@ -26,7 +36,7 @@ export function hostBytes(facts: ModelFacts, regime: Regime, s: Strategy, optimi
     return { cpuBytes: n * (optimizer + params), nvmeBytes: 0, detail: `${n} GPUs × (optimizer ${(optimizerBytesPerParam + 4).toFixed(0)} B per parameter of the partition${params ? ' + 16-bit parameters' : ''}), pinned` }
   }
   const optimizerBuffers = DS_DEFAULTS.offloadOptimizerBufferCount * Math.min(perGpuTrainable, s.zero.subGroupSize) * 4
-  const paramBuffers = params ? DS_DEFAULTS.offloadParamBufferCount * DS_DEFAULTS.offloadParamBufferSize * regime.trainableWeightBytes : 0
+  const paramBuffers = params ? DS_DEFAULTS.offloadParamBufferCount * nvmeParamBufferElements(facts.largestParamElements, s.gpus) * regime.trainableWeightBytes : 0
   return {
     cpuBytes: n * (optimizerBuffers + paramBuffers + perGpuTrainable * 4),
     nvmeBytes: n * (optimizer - perGpuTrainable * 4 + params),

@@ -46,14 +46,27 @@ export function optimizerStateBytes(optimizer: Optimizer, facts: ModelFacts, reg
   return { total, perParam: T > 0 ? total / T : 0, paged: optimizer === 'paged_adamw' || optimizer === 'paged_adamw_8bit' }
 }
 
+/**
+ * The optimizer that really steps. Under ZeRO offload it is DeepSpeed's CPU optimizer whatever the trainer
+ * asked for: DeepSpeed builds DeepSpeedCPUAdam (fp32 moments, engine.py _configure_basic_optimizer) or
+ * DeepSpeedCPULion from the config's optimizer block, and accelerate replaces any HF-built optimizer by
+ * DeepSpeedCPUAdam when offload_optimizer is set (accelerator.py _prepare_deepspeed, unless
+ * zero_force_ds_cpu_optimizer is false). So 8-bit, paged, Adafactor and SGD plans run as AdamW there.
+ */
+export function optimizerThatRuns(optimizer: Optimizer, s: Pick<Strategy, 'zeroStage' | 'offload'>): Optimizer {
+  if (s.zeroStage === 0 || s.offload === 'none') return optimizer
+  return optimizer === 'lion' ? 'lion' : 'adamw'
+}
+
 /** Optimizer state on one GPU: sharded 1/N under ZeRO 1–3, moved to the CPU or NVMe by optimizer offload. */
-export function optimizerBytes(optimizer: Optimizer, facts: ModelFacts, regime: Regime, s: Strategy): OptimizerBytes {
+export function optimizerBytes(asked: Optimizer, facts: ModelFacts, regime: Regime, s: Strategy): OptimizerBytes {
+  const optimizer = optimizerThatRuns(asked, s)
   const { total, perParam, paged } = optimizerStateBytes(optimizer, facts, regime)
   const shard = regime.deepspeed ? s.gpus : 1
   const offloaded = regime.deepspeed && s.offload !== 'none'
   const gpu = offloaded ? 0 : Math.ceil(total / shard)
   const detail = [
-    `${optimizer}: ${perParam.toFixed(2)} B per trainable parameter${regime.masterBytes ? ' (incl. fp32 master)' : ''}`,
+    `${optimizer === asked ? optimizer : `${asked} runs as DeepSpeed's CPU ${optimizer === 'lion' ? 'Lion' : 'Adam'} under offload`}: ${perParam.toFixed(2)} B per trainable parameter${regime.masterBytes ? ' (incl. fp32 master)' : ''}`,
     shard > 1 ? `÷ ${shard} (ZeRO-${s.zeroStage})` : '',
     offloaded ? `offloaded to ${s.offloadDevice}` : '',
     paged && !offloaded ? 'paged (unified memory, outside max_allocated)' : '',

@@ -60,6 +60,15 @@ export function tightZeroSettings(arch: ModelArch, stage: ZeroStage): ZeroSettin
   }
 }
 
+/**
+ * Where offloaded state really goes. NVMe (ZeRO-Infinity) exists only in stage 3; stages 1–2 treat any
+ * offload_optimizer device but none as CPU offload (runtime/zero/stage_1_and_2.py:186-188), so a plan at
+ * stage 1–2 is estimated, written and explained as CPU offload.
+ */
+export function offloadDeviceFor(device: OffloadDevice, zeroStage: ZeroStage): OffloadDevice {
+  return zeroStage === 3 ? device : 'cpu'
+}
+
 export interface StrategyOverrides {
   gpus?: number
   zeroStage?: ZeroStage
@@ -74,12 +83,13 @@ export interface StrategyOverrides {
 export function strategyFromSpec(spec: FinetuneSpec, arch: ModelArch, o: StrategyOverrides = {}): Strategy {
   const zeroStage = o.zeroStage ?? (spec.deepspeed.zero === 'auto' ? 0 : spec.deepspeed.zero)
   const gpus = o.gpus ?? spec.gpus
+  const offload = o.offload ?? (spec.deepspeed.offload === 'auto' ? 'none' : spec.deepspeed.offload)
   return {
     gpus,
     gpusPerNode: Math.min(gpus, 8),
     zeroStage,
-    offload: o.offload ?? (spec.deepspeed.offload === 'auto' ? 'none' : spec.deepspeed.offload),
-    offloadDevice: spec.deepspeed.offloadDevice,
+    offload,
+    offloadDevice: offload === 'none' ? 'cpu' : offloadDeviceFor(spec.deepspeed.offloadDevice, zeroStage),
     gradientCheckpointing: o.gradientCheckpointing ?? (spec.gradientCheckpointing === 'auto' ? false : spec.gradientCheckpointing),
     microBatch: spec.batch.micro,
     accumulation: spec.batch.accumulation,

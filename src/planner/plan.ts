@@ -4,7 +4,8 @@ import type { ModelArch } from '../models/arch.js'
 import { estimateMemory, type MemoryEstimate } from '../memory/estimate.js'
 import { adapterInputCopyBytes, modelFacts, type ModelFacts } from '../memory/model-facts.js'
 import { precisionRegime } from '../memory/regime.js'
-import { defaultZeroSettings, tightZeroSettings, type Strategy } from '../memory/strategy.js'
+import { defaultZeroSettings, offloadDeviceFor, tightZeroSettings, type Strategy } from '../memory/strategy.js'
+import { stageRefusals, stageRefusal } from '../spec/runtime-rules.js'
 import type { FinetuneSpec, Offload, ZeroStage } from '../spec/spec.js'
 import { jobTime, type JobTime } from './job-time.js'
 
@@ -57,7 +58,7 @@ interface StrategyChoice {
 
 /** Every strategy the spec leaves open, for `gpus` data-parallel GPUs; null when the fixed global batch cannot split. */
 function strategiesFor(spec: FinetuneSpec, gpus: number, batchFixed: boolean): StrategyChoice[] | null {
-  const zeros: ZeroStage[] = spec.deepspeed.zero === 'auto' ? [0, 1, 2, 3] : [spec.deepspeed.zero]
+  const zeros: ZeroStage[] = (spec.deepspeed.zero === 'auto' ? [0, 1, 2, 3] as ZeroStage[] : [spec.deepspeed.zero]).filter((z) => stageRefusal(spec, z) === null)
   const offloads: Offload[] = spec.deepspeed.offload === 'auto' ? ['none', 'optimizer', 'optimizer+params'] : [spec.deepspeed.offload]
   const gcs = spec.gradientCheckpointing === 'auto' ? [false, true] : [spec.gradientCheckpointing]
   const batches: { microBatch: number; accumulation: number }[] = []
@@ -112,7 +113,7 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
       layouts.set(key, choices && choices.flatMap((choice) => {
         const zeros = choice.zeroStage === 0 ? [defaultZeroSettings(arch, 0)] : [defaultZeroSettings(arch, choice.zeroStage), tightZeroSettings(arch, choice.zeroStage)]
         return zeros.map((zero) => {
-          const strategy: Strategy = { gpus, gpusPerNode, offloadDevice: spec.deepspeed.offloadDevice, zero, ...choice }
+          const strategy: Strategy = { gpus, gpusPerNode, offloadDevice: choice.offload === 'none' ? 'cpu' : offloadDeviceFor(spec.deepspeed.offloadDevice, choice.zeroStage), zero, ...choice }
           return { choice, strategy, estimate: estimateMemory(spec, arch, strategy, facts(strategy)) }
         })
       }))
@@ -217,6 +218,7 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
     }
   }
 
+  assumptions.push(...stageRefusals(spec))
   if (outside > 0) assumptions.push(`${outside} offers are outside constraints.regions / constraints.gpus`)
   assumptions.push(tokensKnown
     ? 'ranked by job cost: price × nodes × estimated hours (time model: FLOPs per token at the GPU\'s utilisation, ZeRO traffic where compute cannot hide it, offload; README "Time model"), then by fewer nodes and hours'

@@ -19,7 +19,11 @@ export function specToDocument(spec: FinetuneSpec): Record<string, unknown> {
     freeze: { trainable_layers: spec.freeze.trainableLayers },
     quantization: spec.quantization,
     precision: spec.precision,
-    optimizer: spec.optimizer,
+    optimizer: {
+      type: spec.optimizer, lr: spec.optim.lr, betas: [...spec.optim.betas], eps: spec.optim.eps, weight_decay: spec.optim.weightDecay,
+      max_grad_norm: spec.optim.maxGradNorm,
+    },
+    scheduler: { type: spec.scheduler.type, warmup_ratio: spec.scheduler.warmupRatio, warmup_steps: spec.scheduler.warmupSteps },
     batch: { micro: spec.batch.micro, accumulation: spec.batch.accumulation },
     seq_len: spec.seqLenTokens,
     gradient_checkpointing: spec.gradientCheckpointing,

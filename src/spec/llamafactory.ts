@@ -3,6 +3,7 @@ import { entry, parseLocated, toPlain, type LEntry, type LMap, type LNode, type 
 import type { SpecSources } from './model-ref.js'
 import type { FilledDefault, IgnoredField } from './normalize.js'
 import type { FieldReader } from './reader.js'
+import type { TrainerFeature } from './spec.js'
 
 /** Keys that mark a LLaMA-Factory training YAML (they never appear in an ftplan spec). */
 export const LLAMAFACTORY_MARKERS = ['model_name_or_path', 'finetuning_type', 'stage', 'do_train', 'template', 'dataset']
@@ -23,6 +24,8 @@ const READ = new Set([
   'double_quantization', 'lora_rank', 'lora_alpha', 'lora_dropout', 'lora_target', 'additional_target', 'cutoff_len',
   'per_device_train_batch_size', 'gradient_accumulation_steps', 'bf16', 'fp16', 'pure_bf16', 'flash_attn',
   'disable_gradient_checkpointing', 'freeze_trainable_layers', 'optim', 'enable_liger_kernel', 'deepspeed',
+  'learning_rate', 'weight_decay', 'adam_beta1', 'adam_beta2', 'adam_epsilon', 'max_grad_norm', 'lr_scheduler_type', 'warmup_ratio',
+  'warmup_steps', 'use_galore', 'use_apollo', 'pissa_init',
 ])
 
 export interface Adapted {
@@ -30,6 +33,7 @@ export interface Adapted {
   defaults: FilledDefault[]
   ignored: IgnoredField[]
   notes: string[]
+  features: TrainerFeature[]
 }
 
 /**
@@ -122,18 +126,35 @@ export function adaptLlamaFactory(root: LMap, r: FieldReader, src: SpecSources):
   })
   map('disable_gradient_checkpointing', 'gradient_checkpointing', true, (n) =>
     n.kind === 'scalar' && typeof n.value === 'boolean' ? scalar(!n.value, n.pos, 'disable_gradient_checkpointing') : r.fail(n, 'disable_gradient_checkpointing', 'expected true or false', { allowed: 'true | false' }))
-  map('optim', 'optimizer', 'adamw', (n) => {
+  map('optim', 'optimizer.type', 'adamw', (n) => {
     const v = str(n)
     const mapped = v === undefined ? undefined : OPTIM[v]
     if (!mapped) return r.fail(n, 'optim', `${JSON.stringify(v ?? n.kind)} is not an optimizer ftplan models`, { allowed: Object.keys(OPTIM).join(' | ') })
     return scalar(mapped, n.pos, 'optim')
   })
+  // HF TrainingArguments' defaults, which LLaMA-Factory keeps (training_args.py).
+  map('learning_rate', 'optimizer.lr', 5e-5)
+  map('weight_decay', 'optimizer.weight_decay', 0)
+  map('adam_epsilon', 'optimizer.eps', 1e-8)
+  map('max_grad_norm', 'optimizer.max_grad_norm', 1)
+  const [b1, b2] = [get('adam_beta1'), get('adam_beta2')]
+  if (b1 || b2) {
+    const beta = (n: LNode | undefined, fallback: number) => (n ? withOrigin(n, n === b1 ? 'adam_beta1' : 'adam_beta2') : scalar(fallback, root.pos, 'adam_beta'))
+    put('optimizer.betas', { kind: 'seq', pos: (b1 ?? b2)!.pos, origin: 'adam_beta1, adam_beta2', items: [beta(b1, 0.9), beta(b2, 0.999)] })
+  }
+  map('lr_scheduler_type', 'scheduler.type', 'linear')
+  map('warmup_ratio', 'scheduler.warmup_ratio', 0)
+  map('warmup_steps', 'scheduler.warmup_steps', 0)
+  const features: TrainerFeature[] = []
+  for (const [key, feature] of [['use_galore', 'galore'], ['use_apollo', 'apollo'], ['pissa_init', 'pissa_init']] as const) if (flag(key)) features.push(feature)
+  if (features.includes('pissa_init') && quant) r.fail({ pos: at('pissa_init') }, 'pissa_init', 'LLaMA-Factory refuses PiSSA init on a quantized model (hparams/parser.py _verify_model_args: "Please use scripts/pissa_init.py")', { allowed: 'pissa_init: false with quantization_bit' })
+  if (features.includes('galore') || features.includes('apollo')) notes.push(`${features.includes('galore') ? 'use_galore' : 'use_apollo'}: LLaMA-Factory runs GaLore/APOLLO only without DeepSpeed (hparams/parser.py); ftplan plans it without DeepSpeed and sizes the optimizer as \`optim\` (the low-rank projection of its state is not modelled, so the estimate is high)`)
   map('enable_liger_kernel', 'loss', 'standard', (n) =>
     n.kind === 'scalar' && typeof n.value === 'boolean' ? scalar(n.value ? 'fused' : 'standard', n.pos, 'enable_liger_kernel') : r.fail(n, 'enable_liger_kernel', 'expected true or false', { allowed: 'true | false' }))
 
   const ds = get('deepspeed')
   if (ds && !(ds.kind === 'scalar' && ds.value === null)) readDeepSpeed(ds, r, src, put, notes)
-  return { spec: { kind: 'map', pos: root.pos, entries: out }, defaults, ignored, notes }
+  return { spec: { kind: 'map', pos: root.pos, entries: out }, defaults, ignored, notes, features }
 }
 
 /** Reads the ZeRO stage and offload targets from the DeepSpeed JSON a LLaMA-Factory YAML names. */

@@ -131,7 +131,7 @@ model: meta-llama/Llama-2-7b-hf
 method: lora
 lora: { rank: 16, alpha: 32, dropout: 0.05, targets: [q_proj, v_proj] }
 precision: bf16
-optimizer: adamw
+optimizer: { type: adamw, lr: 1.0e-4 }
 batch: { micro: 4, accumulation: 4 }
 seq_len: 1024
 gradient_checkpointing: true
@@ -180,7 +180,7 @@ optim: adamw_torch
     expect([a.source, b.source, c.source]).toEqual(['spec', 'pulumi-stack', 'llamafactory'])
     expect(b.spec).toEqual(a.spec)
     expect(c.spec).toEqual(a.spec)
-    expect(c.ignored.map((i) => i.path)).toEqual(['do_train', 'dataset', 'template', 'learning_rate', 'num_train_epochs'])
+    expect(c.ignored.map((i) => i.path)).toEqual(['do_train', 'dataset', 'template', 'num_train_epochs'])
   })
 
   it('LLaMA-Factory defaults fill what the YAML leaves out, as LLaMA-Factory would run it', () => {
@@ -191,7 +191,8 @@ optim: adamw_torch
     })
     expect(r.defaults.filter((d) => d.from === 'llamafactory').map((d) => d.path)).toEqual([
       'method', 'lora.rank', 'lora.alpha', 'lora.dropout', 'lora.targets', 'seq_len', 'batch.micro', 'batch.accumulation',
-      'attention', 'gradient_checkpointing', 'optimizer', 'loss',
+      'attention', 'gradient_checkpointing', 'optimizer.type', 'optimizer.lr', 'optimizer.weight_decay', 'optimizer.eps', 'optimizer.max_grad_norm',
+      'scheduler.type', 'scheduler.warmup_ratio', 'scheduler.warmup_steps', 'loss',
     ])
   })
 

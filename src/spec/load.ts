@@ -70,7 +70,7 @@ function detectAndNormalize(root: LMap, file: string, r: FieldReader, sources: S
   }
   if (!entry(root, 'model') && root.entries.some((e) => LLAMAFACTORY_MARKERS.includes(e.key))) {
     const adapted = adaptLlamaFactory(root, r, sources)
-    const normalized = normalizeSpec(adapted.spec, r, sources, adapted.defaults)
+    const normalized = normalizeSpec(adapted.spec, r, sources, adapted.defaults, adapted.features)
     normalized?.ignored.unshift(...adapted.ignored)
     normalized?.notes.unshift(...adapted.notes)
     return { source: 'llamafactory', normalized }

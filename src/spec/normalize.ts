@@ -4,9 +4,10 @@ import { didYouMean } from '../suggest.js'
 import type { LMap, LNode } from './located.js'
 import { resolveModelNode, type ResolvedModel, type SpecSources } from './model-ref.js'
 import type { FieldReader } from './reader.js'
+import { stageRefusal } from './runtime-rules.js'
 import {
-  ATTENTIONS, LOSSES, METHODS, OFFLOAD_DEVICES, OFFLOADS, OPTIMIZERS, PRECISIONS, PROVIDERS, QUANTIZATIONS, ZERO_STAGES,
-  type Constraints, type FinetuneSpec, type TrainData,
+  ATTENTIONS, LOSSES, METHODS, OFFLOAD_DEVICES, OFFLOADS, OPTIMIZERS, PRECISIONS, PROVIDERS, QUANTIZATIONS, SCHEDULERS, ZERO_STAGES,
+  type Constraints, type FinetuneSpec, type OptimizerSettings, type SchedulerSettings, type TrainData, type TrainerFeature,
 } from './spec.js'
 
 /** A default ftplan filled in because the input left the field out. */
@@ -32,7 +33,7 @@ export interface Normalized {
 }
 
 export const SPEC_KEYS = [
-  'version', 'model', 'method', 'lora', 'freeze', 'quantization', 'precision', 'optimizer', 'batch', 'seq_len',
+  'version', 'model', 'method', 'lora', 'freeze', 'quantization', 'precision', 'optimizer', 'scheduler', 'batch', 'seq_len',
   'gradient_checkpointing', 'attention', 'loss', 'deepspeed', 'gpus', 'train', 'constraints', 'margin',
 ] as const
 
@@ -48,9 +49,21 @@ export const SPEC_DEFAULTS = {
   margin: 0.1,
 } as const
 
+/**
+ * HF TrainingArguments' own defaults (transformers training_args.py: learning_rate 5e-5, adam_beta1 0.9,
+ * adam_beta2 0.999, adam_epsilon 1e-8, weight_decay 0.0, max_grad_norm 1.0, lr_scheduler_type linear, no
+ * warm-up), which LLaMA-Factory inherits: what runs when the spec says nothing.
+ */
+export const OPTIM_DEFAULTS = {
+  optim: { lr: 5e-5, betas: [0.9, 0.999] as const, eps: 1e-8, weightDecay: 0, maxGradNorm: 1 } satisfies OptimizerSettings,
+  scheduler: { type: 'linear', warmupRatio: 0, warmupSteps: 0 } satisfies SchedulerSettings,
+}
+const OPTIMIZER_KEYS = ['type', 'lr', 'betas', 'eps', 'weight_decay', 'max_grad_norm'] as const
+const SCHEDULER_KEYS = ['type', 'warmup_ratio', 'warmup_steps'] as const
+
 export const LIMITS = { batch: 65_536, seqLen: 1_048_576, loraRank: 65_536, gpus: 65_536, maxNodes: 1024, tokens: 1e16, samples: 1e12 }
 
-export function normalizeSpec(root: LMap, r: FieldReader, src: SpecSources, prior: FilledDefault[] = []): Normalized | undefined {
+export function normalizeSpec(root: LMap, r: FieldReader, src: SpecSources, prior: FilledDefault[] = [], features: readonly TrainerFeature[] = []): Normalized | undefined {
   const defaults: FilledDefault[] = [...prior]
   const ignored: IgnoredField[] = []
   const notes: string[] = []
@@ -111,7 +124,31 @@ export function normalizeSpec(root: LMap, r: FieldReader, src: SpecSources, prio
   if (method !== 'freeze' && top.has('freeze')) ignored.push({ path: 'freeze', reason: `method is ${method}` })
 
   const precision = field(top, 'precision', 'precision', SPEC_DEFAULTS.precision as FinetuneSpec['precision'], (n, p) => r.choice(n, p, PRECISIONS))
-  const optimizer = field(top, 'optimizer', 'optimizer', SPEC_DEFAULTS.optimizer as FinetuneSpec['optimizer'], (n, p) => r.choice(n, p, OPTIMIZERS))
+  // `optimizer: adamw`, or a mapping with the type and its hyperparameters.
+  const optNode = top.get('optimizer')
+  const optMap = optNode?.kind === 'map' ? r.map(optNode, 'optimizer', OPTIMIZER_KEYS) ?? new Map<string, LNode>() : new Map<string, LNode>()
+  if (optNode?.kind === 'map' && !optMap.has('type')) optMap.set('type', { kind: 'scalar', pos: optNode.pos, value: SPEC_DEFAULTS.optimizer })
+  const optimizer = optNode?.kind === 'map'
+    ? r.choice(optMap.get('type')!, 'optimizer.type', OPTIMIZERS) ?? SPEC_DEFAULTS.optimizer
+    : field(top, 'optimizer', 'optimizer', SPEC_DEFAULTS.optimizer as FinetuneSpec['optimizer'], (n, p) => r.choice(n, p, OPTIMIZERS))
+  const od = OPTIM_DEFAULTS.optim
+  const positive = (n: LNode, p: string) => r.number(n, p, { min: 0, max: 1e3, minExclusive: true })
+  const optim: OptimizerSettings = {
+    lr: field(optMap, 'lr', 'optimizer.lr', od.lr, positive),
+    betas: field(optMap, 'betas', 'optimizer.betas', od.betas as readonly [number, number], (n, p) => readBetas(n, p, r)),
+    eps: field(optMap, 'eps', 'optimizer.eps', od.eps, positive),
+    weightDecay: field(optMap, 'weight_decay', 'optimizer.weight_decay', od.weightDecay, (n, p) => r.number(n, p, { min: 0, max: 1e3 })),
+    maxGradNorm: field(optMap, 'max_grad_norm', 'optimizer.max_grad_norm', od.maxGradNorm, (n, p) => r.number(n, p, { min: 0, max: 1e6 })),
+  }
+  const schedNode = top.get('scheduler')
+  const schedMap = schedNode?.kind === 'map' ? r.map(schedNode, 'scheduler', SCHEDULER_KEYS) ?? new Map<string, LNode>() : new Map<string, LNode>()
+  if (schedNode && schedNode.kind !== 'map' && !(schedNode.kind === 'scalar' && schedNode.value === null)) schedMap.set('type', schedNode)
+  const sd = OPTIM_DEFAULTS.scheduler
+  const scheduler: SchedulerSettings = {
+    type: field(schedMap, 'type', 'scheduler.type', sd.type as SchedulerSettings['type'], (n, p) => r.choice(n, schedNode?.kind === 'map' ? p : 'scheduler', SCHEDULERS)),
+    warmupRatio: field(schedMap, 'warmup_ratio', 'scheduler.warmup_ratio', sd.warmupRatio, (n, p) => r.number(n, p, { min: 0, max: 1, maxExclusive: true })),
+    warmupSteps: field(schedMap, 'warmup_steps', 'scheduler.warmup_steps', sd.warmupSteps, (n, p) => r.int(n, p, 0, 1e9)),
+  }
   const batchMap = section('batch', ['micro', 'accumulation'])
   const micro = field(batchMap, 'micro', 'batch.micro', SPEC_DEFAULTS.batch.micro as number, (n, p) => r.int(n, p, 1, LIMITS.batch))
   const accumulation = field(batchMap, 'accumulation', 'batch.accumulation', SPEC_DEFAULTS.batch.accumulation as number, (n, p) => r.int(n, p, 1, LIMITS.batch))
@@ -129,6 +166,11 @@ export function normalizeSpec(root: LMap, r: FieldReader, src: SpecSources, prio
     // DeepSpeed: offload_param exists only in ZeRO-3; offload_optimizer needs ZeRO 1, 2 or 3.
     if (offload === 'optimizer+params' && zero !== 3) r.fail(offloadNode, 'deepspeed.offload', `parameter offload needs ZeRO stage 3, but zero is ${zero}`, { allowed: 'none | optimizer (or zero: 3)' })
     if (offload === 'optimizer' && zero === 0) r.fail(offloadNode, 'deepspeed.offload', 'optimizer offload needs ZeRO stage 1, 2 or 3, but zero is 0', { allowed: 'none (or zero: 1 | 2 | 3)' })
+  }
+
+  if (zero !== 'auto') {
+    const refusal = stageRefusal({ precision, quantization, trainerFeatures: features }, zero)
+    if (refusal) r.fail(dsMap.get('zero') ?? root, 'deepspeed.zero', refusal, { allowed: zero === 3 ? 'zero 0 | 1 | 2 | auto' : 'zero 0 | auto' })
   }
 
   const gpus = field(top, 'gpus', 'gpus', SPEC_DEFAULTS.gpus as number, (n, p) => r.int(n, p, 1, LIMITS.gpus))
@@ -177,6 +219,9 @@ export function normalizeSpec(root: LMap, r: FieldReader, src: SpecSources, prio
     quantization,
     precision,
     optimizer,
+    optim,
+    scheduler,
+    trainerFeatures: features,
     batch: { micro, accumulation },
     seqLenTokens,
     gradientCheckpointing,
@@ -191,6 +236,13 @@ export function normalizeSpec(root: LMap, r: FieldReader, src: SpecSources, prio
   // Defaults of a section the method does not use would only be noise in `spec check`.
   const relevant = defaults.filter((d) => !(d.path.startsWith('lora.') && method !== 'lora' && method !== 'qlora') && !(d.path.startsWith('freeze.') && method !== 'freeze'))
   return { spec, model, defaults: relevant, ignored, notes }
+}
+
+function readBetas(n: LNode, p: string, r: FieldReader): readonly [number, number] | undefined {
+  const allowed = 'two numbers in [0, 1), e.g. [0.9, 0.999]'
+  if (n.kind !== 'seq' || n.items.length !== 2) return r.fail(n, p, 'expected [beta1, beta2]', { allowed })
+  const b = n.items.map((item, i) => r.number(item, `${p}[${i}]`, { min: 0, max: 1, maxExclusive: true }))
+  return b[0] === undefined || b[1] === undefined ? undefined : [b[0], b[1]]
 }
 
 type FieldFn = <T>(map: Map<string, LNode>, key: string, path: string, fallback: T, read: (n: LNode, p: string) => T | undefined) => T

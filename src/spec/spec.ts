@@ -4,6 +4,8 @@ export const METHODS = ['full', 'lora', 'qlora', 'freeze'] as const satisfies re
 export const QUANTIZATIONS = ['none', '8bit', '4bit'] as const
 export const PRECISIONS = ['bf16', 'fp16', 'pure_bf16', 'fp32'] as const
 export const OPTIMIZERS = ['adamw', 'adamw_8bit', 'paged_adamw', 'paged_adamw_8bit', 'adafactor', 'sgd', 'lion'] as const
+/** HF TrainingArguments `lr_scheduler_type` values (transformers SchedulerType) ftplan passes through. */
+export const SCHEDULERS = ['linear', 'cosine', 'constant', 'constant_with_warmup', 'cosine_with_min_lr', 'cosine_with_restarts', 'polynomial', 'inverse_sqrt'] as const
 export const ATTENTIONS = ['flash', 'sdpa', 'eager'] as const
 export const LOSSES = ['standard', 'chunked', 'fused'] as const
 export const ZERO_STAGES = [0, 1, 2, 3] as const
@@ -14,6 +16,7 @@ export const PROVIDERS = ['aws'] as const
 export type Quantization = (typeof QUANTIZATIONS)[number]
 export type Precision = (typeof PRECISIONS)[number]
 export type Optimizer = (typeof OPTIMIZERS)[number]
+export type Scheduler = (typeof SCHEDULERS)[number]
 export type Attention = (typeof ATTENTIONS)[number]
 export type Loss = (typeof LOSSES)[number]
 export type ZeroStage = (typeof ZERO_STAGES)[number]
@@ -45,6 +48,29 @@ export interface Constraints {
   budgetUsd: number | null
 }
 
+/** The optimizer's hyperparameters, as HF TrainingArguments names them (learning_rate, adam_beta1/2, …). */
+export interface OptimizerSettings {
+  lr: number
+  betas: readonly [number, number]
+  eps: number
+  weightDecay: number
+  /** Gradient clipping: HF max_grad_norm, DeepSpeed gradient_clipping. */
+  maxGradNorm: number
+}
+
+export interface SchedulerSettings {
+  type: Scheduler
+  /** Warm-up as a fraction of the optimizer steps; used when warmupSteps is 0 (HF get_warmup_steps). */
+  warmupRatio: number
+  warmupSteps: number
+}
+
+/**
+ * LLaMA-Factory features that change which DeepSpeed setups LLaMA-Factory accepts
+ * (hparams/parser.py: GaLore/APOLLO refuse DeepSpeed, PiSSA init refuses ZeRO-3).
+ */
+export type TrainerFeature = 'galore' | 'apollo' | 'pissa_init'
+
 /** A validated spec with every default filled in (spec format version 1). */
 export interface FinetuneSpec {
   model: ModelRef
@@ -54,6 +80,10 @@ export interface FinetuneSpec {
   quantization: Quantization
   precision: Precision
   optimizer: Optimizer
+  optim: OptimizerSettings
+  scheduler: SchedulerSettings
+  /** Set only from a LLaMA-Factory YAML. */
+  trainerFeatures: readonly TrainerFeature[]
   /** Per GPU; the global batch is micro × accumulation × GPUs. */
   batch: { micro: number; accumulation: number }
   seqLenTokens: number

@@ -1,0 +1,90 @@
+import { isScalar, parseDocument, stringify } from 'yaml'
+import type { ModelArch } from '../models/arch.js'
+import type { FinetuneSpec } from '../spec/spec.js'
+import type { DsConfigInput } from './config.js'
+import { HF_OPTIM, trainerArgs, type ArgValue } from './hf-args.js'
+
+/** One change ftplan makes to a LLaMA-Factory YAML so that it runs the plan; `to: null` removes the key. */
+export interface YamlEdit {
+  key: string
+  from: ArgValue | null
+  to: ArgValue | null
+  why: string
+}
+
+/** The file name the launch commands give the config; the command line passes its full path (launch.ts). */
+export const LF_CONFIG_NAME = 'ds_config.json'
+
+/**
+ * The LLaMA-Factory keys the plan decides, with LLaMA-Factory's default for each (hparams/*.py, and HF
+ * TrainingArguments for the Trainer's keys): the values a YAML must hold so that `llamafactory-cli train`
+ * runs the plan and HF fills the config's "auto" values with the plan's numbers.
+ */
+function planKeys(spec: FinetuneSpec, input: DsConfigInput): { key: string; to: ArgValue | null; fallback: ArgValue | null; why: string }[] {
+  const s = input.strategy
+  const args = new Map(trainerArgs(input))
+  const pure = spec.precision === 'pure_bf16' && input.precision === 'bf16'
+  const keys: { key: string; to: ArgValue | null; fallback: ArgValue | null; why: string }[] = [
+    { key: 'per_device_train_batch_size', to: s.microBatch, fallback: 8, why: 'the micro-batch the plan fits' },
+    { key: 'gradient_accumulation_steps', to: s.accumulation, fallback: 1, why: 'the accumulation the plan keeps the global batch with' },
+    { key: 'disable_gradient_checkpointing', to: !s.gradientCheckpointing, fallback: false, why: `gradient checkpointing ${s.gradientCheckpointing ? 'on' : 'off'} in the plan` },
+    { key: 'bf16', to: input.precision === 'bf16' && !pure, fallback: false, why: 'the precision the GPU runs' },
+    { key: 'fp16', to: input.precision === 'fp16', fallback: false, why: input.precision === 'fp16' && spec.precision !== 'fp16' ? 'the GPU has no bf16: fp16 with loss scaling' : 'the precision the GPU runs' },
+    { key: 'pure_bf16', to: pure, fallback: false, why: 'the precision the GPU runs' },
+    { key: 'deepspeed', to: s.zeroStage > 0 ? LF_CONFIG_NAME : null, fallback: null, why: s.zeroStage > 0 ? 'the config ftplan wrote for the plan' : 'the plan runs without DeepSpeed (ZeRO 0)' },
+  ]
+  // An explicit config carries a DeepSpeed scheduler with its step counts, which HF checks against these.
+  if (input.style === 'deepspeed' && args.has('max_steps')) keys.push({ key: 'max_steps', to: args.get('max_steps')!, fallback: -1, why: "the scheduler's total_num_steps in the config" })
+  if (input.style === 'deepspeed' && args.has('warmup_steps')) keys.push({ key: 'warmup_steps', to: args.get('warmup_steps')!, fallback: 0, why: "the scheduler's warmup_num_steps in the config" })
+  return keys
+}
+
+/**
+ * The user's LLaMA-Factory YAML with exactly the edits the plan needs, comments and order kept (yaml's
+ * Document API), and the list of edits to print. Keys already right are left as written.
+ */
+export function editLlamaFactoryYaml(text: string, spec: FinetuneSpec, input: DsConfigInput): { text: string; edits: YamlEdit[] } {
+  const doc = parseDocument(text)
+  const edits: YamlEdit[] = []
+  for (const k of planKeys(spec, input)) {
+    const node = doc.get(k.key, true)
+    const current = isScalar(node) ? (node.value as ArgValue | null) : null
+    const effective = current ?? k.fallback
+    if (effective === k.to) continue
+    if (k.to === null) doc.delete(k.key)
+    else doc.set(k.key, k.to)
+    edits.push({ key: k.key, from: current, to: k.to, why: k.why })
+  }
+  return { text: String(doc), edits }
+}
+
+/**
+ * A LLaMA-Factory YAML for a spec written in ftplan's own format: the model, method and every value the plan
+ * and the config rely on. The dataset is the user's to name: LLaMA-Factory's demo set keeps it runnable.
+ */
+export function llamaFactoryYamlFor(spec: FinetuneSpec, arch: ModelArch, input: DsConfigInput): string {
+  const model = spec.model.kind === 'catalog' ? spec.model.id : spec.model.kind === 'config-file' ? spec.model.path.replace(/[\\/]?config\.json$/, '') || '.' : arch.name
+  const out: Record<string, unknown> = { model_name_or_path: model, stage: 'sft', do_train: true }
+  const lora = spec.method === 'lora' || spec.method === 'qlora'
+  out['finetuning_type'] = lora ? 'lora' : spec.method
+  if (lora) {
+    Object.assign(out, { lora_rank: spec.lora.rank, lora_alpha: spec.lora.alpha, lora_dropout: spec.lora.dropout, lora_target: spec.lora.targets === 'all' ? 'all' : spec.lora.targets.join(',') })
+    if (spec.lora.modulesToSave.length > 0) out['additional_target'] = spec.lora.modulesToSave.join(',')
+  }
+  if (spec.method === 'freeze') out['freeze_trainable_layers'] = spec.freeze.trainableLayers
+  if (spec.quantization !== 'none') Object.assign(out, { quantization_bit: spec.quantization === '4bit' ? 4 : 8, quantization_method: 'bnb' })
+  Object.assign(out, { dataset: 'alpaca_en_demo', cutoff_len: spec.seqLenTokens, output_dir: `saves/${arch.name.split('/').pop()}/${spec.method}`, overwrite_output_dir: true })
+  out['flash_attn'] = spec.attention === 'flash' ? 'fa2' : spec.attention === 'sdpa' ? 'sdpa' : 'disabled'
+  if (spec.loss === 'fused') out['enable_liger_kernel'] = true
+  if (spec.train) out['num_train_epochs'] = spec.train.epochs
+  for (const [key, value] of trainerArgs(input)) {
+    if (key === 'gradient_checkpointing' || key === 'bf16' || key === 'fp16') continue
+    out[key] = key === 'optim' ? HF_OPTIM[spec.optimizer] : value
+  }
+  for (const k of planKeys(spec, input)) if (k.to !== null && k.to !== k.fallback) out[k.key] = k.to
+  const header = [
+    '# LLaMA-Factory training YAML written by ftplan for the plan it made: batch, precision, checkpointing and the',
+    '# DeepSpeed config are the plan\'s. Set `dataset` (data/dataset_info.json) and `template` for your model.',
+  ]
+  return `${header.join('\n')}\n${stringify(out)}`
+}

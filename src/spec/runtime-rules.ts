@@ -1,0 +1,28 @@
+import type { FinetuneSpec, ZeroStage } from './spec.js'
+
+type RuleInput = Pick<FinetuneSpec, 'precision' | 'quantization' | 'trainerFeatures'>
+
+/**
+ * Why the trainer ftplan launches refuses to start this spec under ZeRO stage `stage`, or null when it starts.
+ * Each rule is LLaMA-Factory's own check (hiyouga/LLaMA-Factory@ff6d4d12), applied to every spec because
+ * `llamafactory-cli` is one of the launch commands ftplan writes; stage 0 means no DeepSpeed at all.
+ */
+export function stageRefusal(spec: RuleInput, stage: ZeroStage): string | null {
+  const galore = spec.trainerFeatures.find((f) => f === 'galore' || f === 'apollo')
+  if (galore && stage > 0) return `${galore === 'galore' ? 'GaLore' : 'APOLLO'} runs only without DeepSpeed (LLaMA-Factory hparams/parser.py:518)`
+  if (stage !== 3) return null
+  if (spec.precision === 'pure_bf16') return 'pure_bf16 is incompatible with DeepSpeed ZeRO-3 (LLaMA-Factory hparams/parser.py:502)'
+  if (spec.quantization === '8bit') return 'an 8-bit quantized model cannot be sharded by ZeRO-3; only 4-bit can (LLaMA-Factory model/model_utils/quantization.py:197-199)'
+  if (spec.trainerFeatures.includes('pissa_init')) return 'PiSSA initialisation is refused under ZeRO-3 (LLaMA-Factory hparams/parser.py:495)'
+  return null
+}
+
+/** The refusals that narrow the stages a spec can plan over, one line each, for the plan's assumptions. */
+export function stageRefusals(spec: RuleInput): string[] {
+  const out = new Set<string>()
+  for (const stage of [1, 3] as const) {
+    const r = stageRefusal(spec, stage)
+    if (r) out.add(`${stage === 3 && !stageRefusal(spec, 1) ? 'no ZeRO-3' : 'no DeepSpeed'}: ${r}`)
+  }
+  return [...out]
+}
