@@ -28,7 +28,9 @@ function planKeys(spec: FinetuneSpec, input: DsConfigInput): { key: string; to: 
     { key: 'per_device_train_batch_size', to: s.microBatch, fallback: 8, why: 'the micro-batch the plan fits' },
     { key: 'gradient_accumulation_steps', to: s.accumulation, fallback: 1, why: 'the accumulation the plan keeps the global batch with' },
     { key: 'disable_gradient_checkpointing', to: !s.gradientCheckpointing, fallback: false, why: `gradient checkpointing ${s.gradientCheckpointing ? 'on' : 'off'} in the plan` },
-    { key: 'bf16', to: input.precision === 'bf16' && !pure, fallback: false, why: 'the precision the GPU runs' },
+    // Under DeepSpeed, bf16.enabled (filled from `bf16`) must be on even for pure_bf16: DeepSpeed keeps the fp32
+    // master either way, and LLaMA-Factory computes in bf16 when either flag is set (hparams/parser.py:640).
+    { key: 'bf16', to: input.precision === 'bf16' && (!pure || s.zeroStage > 0), fallback: false, why: 'the precision the GPU runs' },
     { key: 'fp16', to: input.precision === 'fp16', fallback: false, why: input.precision === 'fp16' && spec.precision !== 'fp16' ? 'the GPU has no bf16: fp16 with loss scaling' : 'the precision the GPU runs' },
     { key: 'pure_bf16', to: pure, fallback: false, why: 'the precision the GPU runs' },
     { key: 'deepspeed', to: s.zeroStage > 0 ? LF_CONFIG_NAME : null, fallback: null, why: s.zeroStage > 0 ? 'the config ftplan wrote for the plan' : 'the plan runs without DeepSpeed (ZeRO 0)' },
@@ -86,5 +88,14 @@ export function llamaFactoryYamlFor(spec: FinetuneSpec, arch: ModelArch, input: 
     '# LLaMA-Factory training YAML written by ftplan for the plan it made: batch, precision, checkpointing and the',
     '# DeepSpeed config are the plan\'s. Set `dataset` (data/dataset_info.json) and `template` for your model.',
   ]
-  return `${header.join('\n')}\n${stringify(out)}`
+  return `${header.join('\n')}\n${yaml11Floats(stringify(out))}`
+}
+
+/**
+ * LLaMA-Factory reads its YAML with OmegaConf over PyYAML, whose YAML 1.1 float pattern needs a dot and a signed
+ * exponent: `1e-8` would arrive as the string "1e-8" and TrainingArguments would hold a string. Plain `key: 1e-8`
+ * lines are rewritten `1.0e-8`.
+ */
+export function yaml11Floats(text: string): string {
+  return text.replace(/^(\s*[\w.-]+:[ \t]+)(-?\d+)(\.\d+)?e([-+]?)(\d+)[ \t]*$/gm, (_m, pre: string, int: string, frac: string | undefined, sign: string, exp: string) => `${pre}${int}${frac ?? '.0'}e${sign || '+'}${exp}`)
 }
