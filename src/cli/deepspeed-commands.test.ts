@@ -49,7 +49,41 @@ describe('ftplan ds-config', () => {
   })
 })
 
+describe('ftplan ds-config on a LLaMA-Factory YAML', () => {
+  it('hf style by default, the YAML\'s own batch and precision where the plan keeps them, the edits printed and written', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ftplan-'))
+    const r = await run('ds-config', 'test/fixtures/specs/llamafactory-qlora.yaml', '--launch-dir', join(dir, 'run'))
+    expect(r.code).toBe(0)
+    expect(r.stderr).toContain('hf style')
+    const c = JSON.parse(readFileSync(join(dir, 'run', 'ds_config.json'), 'utf8'))
+    expect(c.train_micro_batch_size_per_gpu).toBe('auto')
+    const yaml = readFileSync(join(dir, 'run', 'train.yaml'), 'utf8')
+    // every printed edit is in the written YAML
+    const edits = [...r.stderr.matchAll(/^ {2}(\w+): \S+ → (\S+)/gm)].map((m) => [m[1], m[2]])
+    expect(edits.length).toBeGreaterThan(0)
+    for (const [key, to] of edits) {
+      if (to === '(removed)') expect(yaml).not.toMatch(new RegExp(`^${key}:`, 'm'))
+      else expect(yaml).toMatch(new RegExp(`^${key}: ${to}$`, 'm'))
+    }
+    expect(readFileSync(join(dir, 'run', 'launch.sh'), 'utf8')).toContain('case "${1:-llamafactory}" in')
+  })
+})
+
 describe('ftplan check', () => {
+  it('--plan: a config ftplan wrote passes against the plan\'s own hardware and run, both styles', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ftplan-'))
+    for (const style of ['deepspeed', 'hf']) {
+      const out = join(dir, `${style}.json`)
+      await run('ds-config', 'stacks/Pulumi.llama70b-full.yaml', '-o', out, '--style', style)
+      const r = await run('check', out, '--spec', 'stacks/Pulumi.llama70b-full.yaml', '--plan')
+      expect(r.code, r.stdout).toBe(0)
+      expect(r.stdout).toMatch(/DeepSpeed accepts it; checked for the plan, 4 × p5\.48xlarge/)
+      expect(r.stdout).toMatch(/^fits: /m)
+    }
+    const both = await run('check', join(dir, 'hf.json'), '--spec', 'stacks/Pulumi.llama70b-full.yaml', '--plan', '--gpus', '8')
+    expect(both.code).toBe(1)
+    expect(both.stderr).toContain('--plan takes the hardware from the plan')
+  })
   it('a batch mismatch: exit 1 with the three numbers', async () => {
     const r = await run('check', 'test/fixtures/ds/batch-mismatch.json', '--spec', 'test/fixtures/specs/llama2-7b-full.yaml', '--gpus', '8', '--gpu-memory-gb', '80')
     expect(r.code).toBe(1)

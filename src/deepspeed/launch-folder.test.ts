@@ -18,11 +18,14 @@ import { launchFolderFor, type LaunchFolder } from './launch-folder.js'
 // - HF Trainer fills "auto" and raises on any explicit value that differs from its TrainingArguments
 //   (transformers integrations/deepspeed.py, HfTrainerDeepSpeedConfig.fill_match / trainer_config_process).
 
+const parse = (text: string) => parseYaml(text) as Record<string, unknown>
 /**
- * LLaMA-Factory loads its YAML with OmegaConf over PyYAML, a YAML 1.1 reader: `1e-8` is a string there, so the
- * YAML is read as 1.1 and every TrainingArgument must come back a number or a boolean.
+ * LLaMA-Factory loads its YAML through PyYAML (under OmegaConf), whose YAML 1.1 resolver (yaml/resolver.py)
+ * reads a number only in these shapes: `1e-8`, without a dot, stays the string "1e-8".
  */
-const parse = (text: string) => parseYaml(text, { version: '1.1' }) as Record<string, unknown>
+const PYYAML_INT = /^[-+]?(?:0|[1-9][0-9_]*)$/
+const PYYAML_FLOAT = /^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?)$/
+const rawValue = (yamlText: string, key: string) => new RegExp(`^${key}:[ \\t]*(\\S+)[ \\t]*$`, 'm').exec(yamlText)?.[1]
 const NUMERIC = ['per_device_train_batch_size', 'gradient_accumulation_steps', 'learning_rate', 'weight_decay', 'adam_beta1', 'adam_beta2', 'adam_epsilon', 'max_grad_norm', 'max_steps', 'warmup_steps', 'warmup_ratio']
 
 /** readlines(): every line with its newline, the last without when the file does not end in one. */
@@ -179,7 +182,10 @@ describe('launch folders start: 10 plans × both config styles, read by the prog
         expect(a.bf16 || a.fp16 ? (a.bf16 ? 'bf16' : 'fp16') : plan.precisionNote ? 'fp16' : loaded.spec.precision === 'pure_bf16' ? 'pure_bf16' : 'fp32', who)
           .toBe(plan.precisionNote ? 'fp16' : loaded.spec.precision === 'pure_bf16' && plan.strategy.zeroStage === 0 && who !== 'hf command' ? 'pure_bf16' : loaded.spec.precision === 'pure_bf16' ? 'bf16' : loaded.spec.precision)
       }
-      for (const key of NUMERIC) if (key in parse(f.files['train.yaml']!)) expect(typeof parse(f.files['train.yaml']!)[key], key).toBe('number')
+      for (const key of NUMERIC) {
+        const raw = rawValue(f.files['train.yaml']!, key)
+        if (raw !== undefined) expect(PYYAML_INT.test(raw) || PYYAML_FLOAT.test(raw), `${key}: ${raw}`).toBe(true)
+      }
       // launch.sh is a valid bash script (bash -n parses without running).
       const tmp = mkdtempSync(join(tmpdir(), 'ftplan-launch-'))
       writeFileSync(join(tmp, 'launch.sh'), f.files['launch.sh']!)

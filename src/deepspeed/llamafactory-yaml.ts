@@ -1,4 +1,4 @@
-import { isScalar, parseDocument, stringify } from 'yaml'
+import { isMap, isScalar, parseDocument, stringify } from 'yaml'
 import type { ModelArch } from '../models/arch.js'
 import type { FinetuneSpec } from '../spec/spec.js'
 import type { DsConfigInput } from './config.js'
@@ -42,22 +42,34 @@ function planKeys(spec: FinetuneSpec, input: DsConfigInput): { key: string; to: 
 }
 
 /**
- * The user's LLaMA-Factory YAML with exactly the edits the plan needs, comments and order kept (yaml's
- * Document API), and the list of edits to print. Keys already right are left as written.
+ * The user's LLaMA-Factory YAML with exactly the edits the plan needs, and the list of edits to print. The text
+ * is edited in place at the values' own offsets (yaml's node ranges), so comments, order and the spelling of
+ * every other value (`1.0e-4`, which PyYAML needs) stay as the user wrote them.
  */
 export function editLlamaFactoryYaml(text: string, spec: FinetuneSpec, input: DsConfigInput): { text: string; edits: YamlEdit[] } {
   const doc = parseDocument(text)
+  const root = isMap(doc.contents) ? doc.contents : null
   const edits: YamlEdit[] = []
+  const splices: { from: number; to: number; text: string }[] = []
+  let appended = ''
   for (const k of planKeys(spec, input)) {
-    const node = doc.get(k.key, true)
+    const pair = root?.items.find((p) => isScalar(p.key) && p.key.value === k.key)
+    const node = pair?.value
     const current = isScalar(node) ? (node.value as ArgValue | null) : null
-    const effective = current ?? k.fallback
-    if (effective === k.to) continue
-    if (k.to === null) doc.delete(k.key)
-    else doc.set(k.key, k.to)
+    if ((current ?? k.fallback) === k.to) continue
     edits.push({ key: k.key, from: current, to: k.to, why: k.why })
+    if (k.to === null) {
+      // The whole line of the key goes: from its start to the end of its value's line.
+      const start = text.lastIndexOf('\n', (pair!.key as { range: [number, number, number] }).range[0] - 1) + 1
+      const endOfLine = text.indexOf('\n', (node as { range: [number, number, number] } | undefined)?.range[1] ?? start)
+      splices.push({ from: start, to: endOfLine < 0 ? text.length : endOfLine + 1, text: '' })
+    } else if (isScalar(node) && node.range) splices.push({ from: node.range[0], to: node.range[1], text: String(k.to) })
+    else appended += `${k.key}: ${String(k.to)}\n`
   }
-  return { text: String(doc), edits }
+  let out = text
+  for (const sp of splices.sort((a, b) => b.from - a.from)) out = out.slice(0, sp.from) + sp.text + out.slice(sp.to)
+  if (appended) out = `${out}${out.endsWith('\n') || out === '' ? '' : '\n'}${appended}`
+  return { text: out, edits }
 }
 
 /**

@@ -144,6 +144,28 @@ describe('offload and several GPUs', () => {
     // fp32 master 4 + Adam 8 + fp32 grads 4 + bf16 params 2 (memory-model S5: 135 GB at 20 B/param incl. buffers)
     expect(e.perNode.cpuBytes).toBe(18 * P2)
   })
+  it('under offload every optimizer but Lion steps as DeepSpeed\'s CPU Adam: 8-bit AdamW, Adafactor and SGD budget its fp32 state', () => {
+    // ZeRO-2 optimizer offload over 8 GPUs of one node: each GPU's partition ceil(P/8) keeps fp32 master 4 + two
+    // fp32 moments 8 + fp32 grads 4 = 16 B per parameter in host RAM (engine.py _configure_basic_optimizer builds
+    // DeepSpeedCPUAdam; accelerate swaps an HF optimizer for it), whatever the spec named.
+    const host = 8 * Math.ceil(P2 / 8) * 16
+    for (const optimizer of ['adamw', 'adamw_8bit', 'adafactor', 'sgd']) {
+      const e = estimate(`${y}optimizer: ${optimizer}\n`, { zeroStage: 2, offload: 'optimizer', gpus: 8 })
+      expect(e.perNode.cpuBytes, optimizer).toBe(host)
+    }
+    // DeepSpeedCPULion keeps one moment: 4 + 4 + 4 = 12 B
+    expect(estimate(`${y}optimizer: lion\n`, { zeroStage: 2, offload: 'optimizer', gpus: 8 }).perNode.cpuBytes).toBe(8 * Math.ceil(P2 / 8) * 12)
+    // without offload the 8-bit state stays 8-bit on the GPU
+    const gpu8 = estimate(`${y}optimizer: adamw_8bit\n`, { zeroStage: 2, gpus: 8 })
+    const gpu32 = estimate(`${y}optimizer: adamw\n`, { zeroStage: 2, gpus: 8 })
+    expect(phase(gpu8, 'optimizer step').terms.optimizerStates).toBeLessThan(phase(gpu32, 'optimizer step').terms.optimizerStates)
+    expect(estimate(`${y}optimizer: adamw_8bit\n`, { zeroStage: 2, offload: 'optimizer', gpus: 8 }).assumptions).toContain("optimizer adamw_8bit runs as DeepSpeed's CPU Adam under offload (fp32 state): estimated as adamw")
+  })
+  it('NVMe at ZeRO-2 is CPU offload (stage_1_and_2.py:186): host RAM, no NVMe', () => {
+    const e = estimate(`${y}deepspeed: { offload_device: nvme }\n`, { zeroStage: 2, offload: 'optimizer', gpus: 8 })
+    expect(e.perNode.nvmeBytes).toBe(0)
+    expect(e.perNode.cpuBytes).toBe(8 * Math.ceil(P2 / 8) * 16)
+  })
   it('NCCL joins the CUDA context on more than one GPU', () => {
     expect(estimate(y, { zeroStage: 2, gpus: 8 }).perGpu.breakdown.cudaContext).toBe(Math.round(0.5 * 2 ** 30) + Math.round(1.5 * 2 ** 30))
   })
