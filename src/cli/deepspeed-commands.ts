@@ -55,18 +55,18 @@ export function addDeepSpeedCommands(program: Command, ctx: CommandContext & { s
       if (output) {
         const failure = writeFileAtomic(output, text, true)
         if (failure) throw ctx.userError(failure)
-        written.push(output)
+        written.push(opts.output!)
       }
       if (dir) {
         const failure = writeDirAtomic(dir, folder.files, true)
         if (failure) throw ctx.userError(failure)
         chmodSync(join(dir, 'launch.sh'), 0o755)
-        written.push(`${dir}/ (${Object.keys(folder.files).join(', ')})`)
+        written.push(`${join(opts.launchDir!, '/')} (${Object.keys(folder.files).join(', ')})`)
       }
       if (!output && !dir) ctx.io.stdout(text)
       else ctx.stderr(`wrote ${written.join(' and ')} for ${p.nodes} × ${p.offer.instanceType} (${p.strategy.gpus} GPUs, ZeRO-${p.strategy.zeroStage}, ${styleOf} style)\n`)
       if (folder.edits.length > 0) {
-        ctx.stderr(`${dir ? `${dir}/train.yaml is ${file}` : `${file} needs these edits to run the plan`}${dir ? ' with these edits' : ''}:\n${folder.edits.map((e) => `  ${e.key}: ${e.from === null ? '(unset)' : String(e.from)} → ${e.to === null ? '(removed)' : String(e.to)}   # ${e.why}`).join('\n')}\n`)
+        ctx.stderr(`${dir ? `${join(opts.launchDir!, 'train.yaml')} is ${file} with these edits` : `${file} needs these edits to run the plan`}:\n${folder.edits.map((e) => `  ${e.key}: ${e.from === null ? '(unset)' : String(e.from)} → ${e.to === null ? '(removed)' : String(e.to)}   # ${e.why}`).join('\n')}\n`)
       }
       if (styleOf === 'hf') ctx.stderr(`note: HF Trainer fills the "auto" values from its arguments: ${dir ? 'launch.sh passes' : 'pass'} ${argvOf(trainerArgs(folder.input))}\n`)
       for (const n of folder.notes) ctx.stderr(`note: ${n}\n`)
