@@ -12,6 +12,7 @@ import type { Offload, ZeroStage } from '../spec/spec.js'
 import { checkDsConfig } from './check.js'
 import { dsConfigFor, dsConfigText, type DeepSpeedConfig } from './config.js'
 import { dsInputForPlan } from './for-plan.js'
+import { launchFolderFor } from './launch-folder.js'
 
 const llama = loadSpec('model: meta-llama/Llama-2-7b-hf\nmethod: full\nseq_len: 2048\n', 'spec.yaml', memorySources())
 const strategy = (zeroStage: ZeroStage, offload: Offload, extra: Partial<Strategy> = {}): Strategy => ({
@@ -139,6 +140,9 @@ describe('generated configs pass ftplan\'s own checker, for random plans (proper
         const run = { microBatch: p.strategy.microBatch, accumulation: p.strategy.accumulation, precision, gradientCheckpointing: p.strategy.gradientCheckpointing }
         for (const style of ['deepspeed', 'hf'] as const) {
           const c = dsConfigFor(dsInputForPlan(l, p, style))
+          // DeepSpeed's runner splits every .deepspeed_env line at '=' (launcher/runner.py:620-623)
+          const env = launchFolderFor(l, p, style, null).files['.deepspeed_env'] ?? ''
+          for (const line of env.match(/[^\n]*\n|[^\n]+$/g) ?? []) expect(line).toMatch(/^[A-Z_][A-Z0-9_]*=\S+\n$/)
           const checked = checkDsConfig(dsConfigText(c), 'ds_config.json', l.spec, l.model.arch, hw, run)
           // DeepSpeed accepts it without a single warning, and reads back the strategy (so the estimate) the plan used.
           expect(checked.findings).toEqual([])

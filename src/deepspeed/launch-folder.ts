@@ -54,6 +54,7 @@ export function configNotes(loaded: LoadedSpec, plan: Candidate, input: DsConfig
   if (s.zeroStage === 0) out.push('the plan runs without ZeRO: its estimate is HF autocast without DeepSpeed, so the HF and LLaMA-Factory commands pass no config; under DeepSpeed stage 0 adds an fp32 gradient accumulator, 4 B per parameter')
   if (spec.deepspeed.offloadDevice === 'nvme' && s.offload !== 'none' && s.zeroStage < 3) out.push(`NVMe offload needs ZeRO-3; at stage ${s.zeroStage} DeepSpeed runs it as CPU offload (runtime/zero/stage_1_and_2.py:186), so the config says cpu and the estimate counts host RAM`)
   if (config.optimizer && s.offload !== 'none' && config.optimizer.type === 'AdamW' && spec.optimizer !== 'adamw') out.push(`${spec.optimizer} cannot step on the CPU: under offload DeepSpeed runs its CPU Adam with fp32 state, and the estimate counts that`)
+  if (input.style === 'deepspeed' && !config.optimizer) out.push(`DeepSpeed cannot build ${spec.optimizer}: the config has no optimizer block, so under the plain launcher your script passes the optimizer to deepspeed.initialize (HF Trainer builds it from --optim)`)
   if (input.style === 'deepspeed' && !config.scheduler && spec.scheduler.type !== 'constant') {
     out.push(spec.train === null && (spec.scheduler.type === 'linear' || spec.scheduler.type === 'cosine')
       ? `no train section, so no step count: the config has no ${spec.scheduler.type} scheduler (the plain launcher keeps lr constant; HF Trainer builds its own from --lr_scheduler_type)`
