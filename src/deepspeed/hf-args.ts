@@ -59,7 +59,8 @@ export function trainerArgs(input: DsConfigInput): [string, ArgValue][] {
     if (sched.totalSteps !== null) out.push(['max_steps', sched.totalSteps])
     out.push(['warmup_steps', sched.warmupSteps])
   } else if (input.scheduler.warmupSteps > 0) out.push(['warmup_steps', input.scheduler.warmupSteps])
-  else if (input.scheduler.warmupRatio > 0) out.push(['warmup_ratio', input.scheduler.warmupRatio])
+  // transformers ≥ 5 reads a warmup_steps below 1 as a ratio and has dropped warmup_ratio (PR #41326).
+  else if (input.scheduler.warmupRatio > 0) out.push(['warmup_steps', input.scheduler.warmupRatio])
   if (s.gradientCheckpointing) out.push(['gradient_checkpointing', true])
   return out
 }

@@ -1,4 +1,4 @@
-import { PIP_REQUIREMENT } from './versions.js'
+import { PIP_REQUIREMENT, TRANSFORMERS_REQUIREMENT } from './versions.js'
 import type { LaunchCommands } from './launch.js'
 
 export type Launcher = 'hf' | 'deepspeed' | 'torchrun' | 'llamafactory'
@@ -15,7 +15,7 @@ export function launchScript(commands: LaunchCommands, header: readonly string[]
   const lines = [
     '#!/usr/bin/env bash',
     ...header.map((h) => `# ${h}`),
-    `# Needs ${PIP_REQUIREMENT} on every node, and transformers (HF Trainer) or LLaMA-Factory for those launchers.`,
+    `# Needs ${PIP_REQUIREMENT} on every node, and ${TRANSFORMERS_REQUIREMENT} (HF Trainer) or LLaMA-Factory for those launchers.`,
     multiNode
       ? '# Multi-node: the hostfile and commands name the nodes node-0, node-1, …: make those names resolve (or replace them with\n# the nodes\' addresses), copy this folder to the same path on every node, allow SSH between them for deepspeed/hf (run on\n# node 0 only); torchrun/llamafactory run on every node with NODE_RANK=0..N-1.'
       : '# Run on the node itself.',
