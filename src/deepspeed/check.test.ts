@@ -56,6 +56,14 @@ describe("ftplan check gives DeepSpeed's verdict, class by class", () => {
     ['"auto" where HF fills nothing', zero({ stage: 3, stage3_max_live_parameters: 'auto' }), [['warning', 'zero_optimization.stage3_max_live_parameters']], 'runtime/config_utils.py:53-55'],
     ['a wrong device name', zero({ stage: 3, offload_optimizer: { device: 'CPU' } }), [['error', 'zero_optimization.offload_optimizer.device']], 'offload_config.py:58'],
     ['a stage that does not exist', zero({ stage: 4 }), [['error', 'zero_optimization.stage']], 'runtime/zero/config.py:95'],
+    // engine.py:1691-1694: a name DeepSpeed cannot build (nor torch.optim) stops the engine.
+    ['an optimizer DeepSpeed cannot build', { ...zero({ stage: 2 }), optimizer: { type: 'AdamW8bit', params: { lr: 1e-5 } } }, [['error', 'optimizer.type']], 'runtime/engine.py:1691-1694'],
+    ['a torch.optim optimizer by its class name', { ...zero({ stage: 2 }), optimizer: { type: 'RMSprop', params: { lr: 1e-5 } } }, [], ''],
+    ['DeepSpeed optimizer names in any case', { ...zero({ stage: 2 }), optimizer: { type: 'ADAMW', params: { lr: 1e-5 } } }, [], ''],
+    ['a scheduler DeepSpeed does not know', { ...zero({ stage: 2 }), scheduler: { type: 'CosineWithWarmup', params: {} } }, [['error', 'scheduler.type']], 'runtime/engine.py:1601-1605'],
+    ['a torch scheduler by its class name', { ...zero({ stage: 2 }), scheduler: { type: 'CosineAnnealingLR', params: { T_max: 100 } } }, [], ''],
+    ['a warm-up of zero steps', { ...zero({ stage: 2 }), scheduler: { type: 'WarmupDecayLR', params: { total_num_steps: 100, warmup_num_steps: 0 } } }, [['error', 'scheduler.params.warmup_num_steps']], 'runtime/lr_schedules.py:708-709'],
+    ['a boolean loss scale', { ...zero({ stage: 2 }), bf16: { enabled: false }, fp16: { enabled: true, loss_scale: true } }, [['error', 'fp16.loss_scale']], 'runtime/precision_config.py:115-133'],
     ['neither batch key', { bf16: { enabled: true }, zero_optimization: { stage: 2 } }, [['error', 'train_batch_size']], 'runtime/config.py:983-985'],
   ])('%s', (_name, config, expected, source) => {
     const r = check(config)

@@ -8,7 +8,7 @@ import { defaultZeroSettings, type Strategy, type ZeroSettings } from '../memory
 import { parseLocated, type LMap, type LNode, type Pos } from '../spec/located.js'
 import type { FinetuneSpec, Offload, ZeroStage } from '../spec/spec.js'
 import { nearChoice } from '../suggest.js'
-import { AIO_RENAMED, SECTIONS, TOP_LEVEL, TOP_TYPES, type FieldKind, type SectionSpec } from './ds-schema.js'
+import { AIO_RENAMED, DS_OPTIMIZERS, DS_SCHEDULERS, NO_BOOL, SECTIONS, TOP_LEVEL, TOP_TYPES, TORCH_OPTIMIZERS, TORCH_SCHEDULERS, type FieldKind, type SectionSpec } from './ds-schema.js'
 import { HF_FILLS } from './hf-args.js'
 
 /** error: DeepSpeed (or HF Trainer) raises and the run does not start. warning: it ignores or remaps the value. */
@@ -178,6 +178,24 @@ export function checkDsConfig(text: string, file: string, spec: FinetuneSpec, ar
   }
   if (bfKey && v.value(`${bfKey}.bf16_master_weights_and_grads`) === true && stage === 0) say('error', v.node(`${bfKey}.bf16_master_weights_and_grads`)!, `${bfKey}.bf16_master_weights_and_grads`, 'needs ZeRO stage 1, 2 or 3', 'runtime/config.py:1041-1044')
   if (bfKey && v.value(`${bfKey}.bf16_optimizer_states`) === true && v.value(`${bfKey}.bf16_master_weights_and_grads`) !== true) say('error', v.node(`${bfKey}.bf16_optimizer_states`)!, `${bfKey}.bf16_optimizer_states`, 'needs bf16_master_weights_and_grads', 'runtime/config.py:1049')
+  // The optimizer and scheduler DeepSpeed builds from the config, by name.
+  const optType = v.node('optimizer.type')
+  if (optType?.kind === 'scalar' && typeof optType.value === 'string') {
+    const name = optType.value
+    if (!DS_OPTIMIZERS.includes(name.toLowerCase()) && !TORCH_OPTIMIZERS.includes(name)) {
+      const near = nearChoice(name, ['AdamW', 'Adam', 'Lion', 'Lamb', 'SGD', 'Adagrad', 'OneBitAdam', 'Muon'])
+      say('error', optType, 'optimizer.type', `${JSON.stringify(name)} is neither a DeepSpeed optimizer nor a torch.optim class: "is not a supported DeepSpeed Optimizer"`, 'runtime/engine.py:1691-1694', near ? { didYouMean: near } : {})
+    }
+  }
+  const schedType = v.node('scheduler.type')
+  if (schedType?.kind === 'scalar' && typeof schedType.value === 'string' && !DS_SCHEDULERS.includes(schedType.value) && !TORCH_SCHEDULERS.includes(schedType.value)) {
+    const near = nearChoice(schedType.value, [...DS_SCHEDULERS, ...TORCH_SCHEDULERS])
+    say('error', schedType, 'scheduler.type', `DeepSpeed does not recognize LR scheduler ${JSON.stringify(schedType.value)}`, 'runtime/engine.py:1601-1605', near ? { didYouMean: near } : {})
+  }
+  const warm = v.node('scheduler.params.warmup_num_steps')
+  if (warm?.kind === 'scalar' && typeof warm.value === 'number' && ['WarmupLR', 'WarmupDecayLR', 'WarmupCosineLR'].includes(String(v.value('scheduler.type'))) && !(Number.isInteger(warm.value) && warm.value > 0)) {
+    say('error', warm, 'scheduler.params.warmup_num_steps', 'must be a positive whole number: DeepSpeed\'s warm-up schedulers raise otherwise', 'runtime/lr_schedules.py:708-709, 851-852', { allowed: '≥ 1' })
+  }
   const maxNorm = v.node('optimizer.params.max_grad_norm')
   if (maxNorm) say('error', maxNorm, 'optimizer.params.max_grad_norm', "DeepSpeed refuses max_grad_norm in the optimizer's params", 'runtime/engine.py:2090-2093', { allowed: 'the top-level gradient_clipping' })
   if (v.value('gradient_allreduce_op') === 'sum' && stage === 3) say('error', v.node('gradient_allreduce_op')!, 'gradient_allreduce_op', '"sum" is not supported with ZeRO stage 3', 'runtime/config.py:1029-1031')
@@ -397,6 +415,7 @@ class Values {
       case 'float': {
         let value: number
         if (typeof x === 'number') value = x
+        else if (typeof x === 'boolean' && NO_BOOL.includes(path)) return bad(`${got} is a boolean: DeepSpeed's validator refuses it before pydantic could coerce it`)
         else if (typeof x === 'boolean') value = Number(x)
         else if (typeof x === 'string' && (kind.kind === 'int' ? /^\s*[+-]?\d+\s*$/ : /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i).test(x)) value = Number(x)
         else return bad(`expected a ${kind.kind === 'int' ? 'whole number' : 'number'}, got ${got}`)

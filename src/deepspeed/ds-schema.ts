@@ -169,3 +169,20 @@ export const TOP_TYPES: Record<string, FieldKind> = {
   train_batch_size: int(1), train_micro_batch_size_per_gpu: int(1), gradient_accumulation_steps: int(1), steps_per_print: int(1),
   gradient_clipping: { kind: 'float', min: 0 }, zero_allow_untested_optimizer: bool, zero_force_ds_cpu_optimizer: bool, wall_clock_breakdown: bool,
 }
+
+/**
+ * Optimizer names DeepSpeed builds (runtime/config.py:84-87, compared lower-cased at config.py:840-842) and
+ * the torch.optim classes it falls back to by exact name (engine.py:1660-1661, 2237).
+ */
+export const DS_OPTIMIZERS = ['adagrad', 'adam', 'adamw', 'lamb', 'onebitadam', 'zerooneadam', 'onebitlamb', 'muadam', 'muadamw', 'musgd', 'lion', 'muon']
+export const TORCH_OPTIMIZERS = ['ASGD', 'Adadelta', 'Adafactor', 'Adagrad', 'Adam', 'AdamW', 'Adamax', 'LBFGS', 'Muon', 'NAdam', 'RAdam', 'RMSprop', 'Rprop', 'SGD', 'SparseAdam']
+
+/** DeepSpeed's schedulers (runtime/lr_schedules.py:19-24) and the torch.optim.lr_scheduler classes it falls back to (engine.py:1598-1607). */
+export const DS_SCHEDULERS = ['LRRangeTest', 'OneCycle', 'WarmupLR', 'WarmupDecayLR', 'WarmupCosineLR']
+export const TORCH_SCHEDULERS = [
+  'LambdaLR', 'MultiplicativeLR', 'StepLR', 'MultiStepLR', 'ConstantLR', 'LinearLR', 'ExponentialLR', 'SequentialLR', 'CosineAnnealingLR',
+  'ChainedScheduler', 'ReduceLROnPlateau', 'CyclicLR', 'CosineAnnealingWarmRestarts', 'OneCycleLR', 'PolynomialLR',
+]
+
+/** fp16 fields whose validators refuse a boolean before pydantic could coerce it (precision_config.py:120-133, 165-180). */
+export const NO_BOOL = ['fp16.loss_scale', 'fp16.loss_scale_window', 'fp16.min_loss_scale']

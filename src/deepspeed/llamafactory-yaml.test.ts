@@ -11,7 +11,11 @@ import type { DsConfigInput } from './config.js'
 import { editLlamaFactoryYaml, yaml11Floats } from './llamafactory-yaml.js'
 
 const lfDs = (stage: number) => JSON.stringify({ train_batch_size: 'auto', train_micro_batch_size_per_gpu: 'auto', gradient_accumulation_steps: 'auto', bf16: { enabled: 'auto' }, zero_optimization: { stage } })
-const files = { 'ds_z3_config.json': lfDs(3), 'ds_z2_config.json': lfDs(2) }
+const files = {
+  'ds_z3_config.json': lfDs(3), 'ds_z2_config.json': lfDs(2),
+  'legacy.json': JSON.stringify({ train_micro_batch_size_per_gpu: 'auto', zero_optimization: { stage: 2, cpu_offload: true } }),
+  'param2.json': JSON.stringify({ train_micro_batch_size_per_gpu: 'auto', zero_optimization: { stage: 2, offload_optimizer: { device: 'cpu' }, offload_param: { device: 'cpu' } } }),
+}
 const load = (yaml: string): LoadedSpec => loadSpec(yaml, 'train.yaml', memorySources(files))
 const YAML = readFileSync(new URL('../../test/fixtures/specs/llamafactory-qlora.yaml', import.meta.url), 'utf8')
 
@@ -51,6 +55,15 @@ describe('LLaMA-Factory round trip: the user\'s YAML, edited where the plan diff
   })
   it('floats LLaMA-Factory\'s PyYAML reads as floats: 1e-8 → 1.0e-8, 5e+3 kept signed', () => {
     expect(yaml11Floats('adam_epsilon: 1e-8\nlr: 0.00002\nx: 5e3\nname: 1e-8x\n')).toBe('adam_epsilon: 1.0e-8\nlr: 0.00002\nx: 5.0e+3\nname: 1e-8x\n')
+  })
+})
+
+describe('the DeepSpeed JSON a LLaMA-Factory YAML names is read as DeepSpeed reads it', () => {
+  it('cpu_offload: true is optimizer offload (zero/config.py:202-213); offload_param at stage 2 is ignored (engine.py:2382-2425)', () => {
+    expect(load('model_name_or_path: meta-llama/Llama-2-7b-hf\nbf16: true\ndeepspeed: legacy.json\n').spec.deepspeed).toMatchObject({ zero: 2, offload: 'optimizer' })
+    const p2 = load('model_name_or_path: meta-llama/Llama-2-7b-hf\nbf16: true\ndeepspeed: param2.json\n')
+    expect(p2.spec.deepspeed).toMatchObject({ zero: 2, offload: 'optimizer' })
+    expect(p2.notes.some((n) => n.includes('offload_param is ignored by DeepSpeed at ZeRO stage 2'))).toBe(true)
   })
 })
 

@@ -174,7 +174,12 @@ function readDeepSpeed(node: LNode, r: FieldReader, src: SpecSources, put: (p: s
     return
   }
   const config = toPlain(parsed.root) as Record<string, unknown>
-  const zero = (config['zero_optimization'] ?? {}) as Record<string, unknown>
+  // DeepSpeed's deprecated forms read as it reads them: `zero_optimization: true` is stage 1, `cpu_offload` and
+  // `cpu_offload_param` are CPU offload (runtime/zero/config.py:60-75, 181-213).
+  const zeroRaw = config['zero_optimization']
+  const zero = (typeof zeroRaw === 'boolean' ? { stage: zeroRaw ? 1 : 0 } : zeroRaw ?? {}) as Record<string, unknown>
+  if (zero['cpu_offload'] === true && zero['offload_optimizer'] === undefined) zero['offload_optimizer'] = { device: 'cpu' }
+  if (zero['cpu_offload_param'] === true && zero['offload_param'] === undefined) zero['offload_param'] = { device: 'cpu' }
   const stage = zero['stage'] ?? 0
   const zeroNode = parsed.root.entries.find((e) => e.key === 'zero_optimization')?.value
   const pos = zeroNode?.pos ?? node.pos
@@ -187,7 +192,10 @@ function readDeepSpeed(node: LNode, r: FieldReader, src: SpecSources, put: (p: s
     const d = typeof block === 'object' && block !== null ? (block as Record<string, unknown>)['device'] : undefined
     return typeof d === 'string' ? d : 'none'
   }
-  const [opt, param] = [device('offload_optimizer'), device('offload_param')]
+  const [opt, paramAsked] = [device('offload_optimizer'), device('offload_param')]
+  // Stages 1–2 never pass offload_param to their optimizer (runtime/engine.py:2382-2425): it does nothing there.
+  const param = stage === 3 ? paramAsked : 'none'
+  if (paramAsked !== 'none' && stage !== 3) notes.push(`${file.path}: offload_param is ignored by DeepSpeed at ZeRO stage ${String(stage)}`)
   const offload = param !== 'none' ? 'optimizer+params' : opt !== 'none' ? 'optimizer' : 'none'
   if (param !== 'none' && opt === 'none') notes.push(`${file.path}: parameters offloaded without the optimizer; estimated as optimizer+params offload`)
   put('deepspeed.zero', scalar(stage, pos, 'deepspeed'))
