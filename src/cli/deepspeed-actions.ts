@@ -6,13 +6,13 @@ import { launchFolderFor } from '../deepspeed/launch-folder.js'
 import { GPU_MODELS } from '../instances/gpus.js'
 import { runPrecision } from '../planner/contract.js'
 import { planFinetune } from '../planner/plan.js'
-import { renderCheck } from '../report/check-view.js'
+import { checkJson, renderCheck } from '../report/check-view.js'
 import { batchFixed, planLoaded, readCatalog, type CommandContext } from './plan-command.js'
 import { readText } from './sources.js'
 import { writeDirAtomic, writeFileAtomic } from './write.js'
 
 export interface DsConfigOptions { output?: string; style?: 'hf' | 'deepspeed'; launchDir?: string; catalog?: string; force?: boolean }
-export interface CheckOptions { spec: string; plan?: boolean; gpus?: number; gpuMemoryGb?: number; instance?: string; nodes: number; catalog?: string }
+export interface CheckOptions { spec: string; plan?: boolean; gpus?: number; gpuMemoryGb?: number; instance?: string; nodes: number; catalog?: string; json?: boolean }
 type Ctx = CommandContext & { stderr(text: string): void }
 
 /** `ftplan ds-config`: plan, then write the config (stdout, -o) and the launch folder (--launch-dir). */
@@ -87,6 +87,6 @@ export function checkAction(ctx: Ctx, configFile: string, opts: CheckOptions): v
     }
   }
   const r = checkDsConfig(text, configFile, loaded.spec, loaded.model.arch, hw, run)
-  ctx.io.stdout(renderCheck(configFile, where, r))
+  ctx.io.stdout(opts.json ? JSON.stringify(checkJson(configFile, r), null, 2) + '\n' : renderCheck(configFile, where, r))
   if (r.fits === false || r.findings.some((f) => f.verdict === 'error')) ctx.setExitCode(1)
 }

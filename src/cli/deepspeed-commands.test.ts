@@ -84,6 +84,16 @@ describe('ftplan check', () => {
     expect(both.code).toBe(1)
     expect(both.stderr).toContain('--plan takes the hardware from the plan')
   })
+  it('--json: the verdicts with their DeepSpeed source, and no estimate when DeepSpeed would refuse', async () => {
+    const r = await run('check', 'test/fixtures/ds/batch-mismatch.json', '--spec', 'test/fixtures/specs/llama2-7b-full.yaml', '--gpus', '8', '--json')
+    expect(r.code).toBe(1)
+    const j = JSON.parse(r.stdout)
+    expect(j).toMatchObject({ version: 1, accepted: false, memory: null, strategy: null, fits: null })
+    expect(j.findings).toEqual([{ verdict: 'error', line: 2, col: 23, path: 'train_batch_size', message: 'train_batch_size 64 is not train_micro_batch_size_per_gpu 2 × gradient_accumulation_steps 2 × world size 8 = 32', source: 'runtime/config.py:937-940', allowed: '32, or change the micro-batch or accumulation' }])
+    const ok = JSON.parse((await run('check', 'test/fixtures/llamafactory-ds/ds_z2_config.json', '--spec', 'test/fixtures/specs/llama2-7b-full.yaml', '--gpus', '8', '--gpu-memory-gb', '80', '--json')).stdout)
+    expect(ok).toMatchObject({ accepted: true, findings: [], strategy: { zeroStage: 2, gpus: 8 } })
+    expect(ok.memory.perGpu.totalBytes).toBeGreaterThan(0)
+  })
   it('a batch mismatch: exit 1 with the three numbers', async () => {
     const r = await run('check', 'test/fixtures/ds/batch-mismatch.json', '--spec', 'test/fixtures/specs/llama2-7b-full.yaml', '--gpus', '8', '--gpu-memory-gb', '80')
     expect(r.code).toBe(1)

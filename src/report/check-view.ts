@@ -1,5 +1,6 @@
 import type { CheckResult } from '../deepspeed/check.js'
 import { formatIssue } from '../errors.js'
+import { estimateJson } from '../memory/estimate.js'
 import { gb } from './estimate-view.js'
 
 /** `ftplan check`'s report: DeepSpeed's verdicts first, then the memory of the config when DeepSpeed would start it. */
@@ -27,4 +28,17 @@ export function renderCheck(file: string, where: string, r: CheckResult): string
   }
   out.push(...r.notes.map((n) => `note: ${n}`))
   return out.join('\n') + '\n'
+}
+
+/** `ftplan check --json`: the verdicts, and the estimate contract of the config when DeepSpeed would start it. */
+export function checkJson(file: string, r: CheckResult): Record<string, unknown> {
+  const s = r.strategy
+  return {
+    version: 1, file, accepted: !r.findings.some((f) => f.verdict === 'error'),
+    findings: r.findings.map((f) => ({ verdict: f.verdict, line: f.line ?? null, col: f.col ?? null, path: f.path, message: f.message, source: f.source, ...(f.allowed ? { allowed: f.allowed } : {}), ...(f.didYouMean ? { didYouMean: f.didYouMean } : {}) })),
+    strategy: s && { zeroStage: s.zeroStage, offload: s.offload, offloadDevice: s.offloadDevice, gradientCheckpointing: s.gradientCheckpointing, microBatch: s.microBatch, accumulation: s.accumulation, gpus: s.gpus, precision: r.precision },
+    memory: r.estimate && estimateJson(r.estimate),
+    usableBytesPerGpu: r.usableBytes === null ? null : Math.floor(r.usableBytes),
+    fits: r.fits, notes: r.notes,
+  }
 }
