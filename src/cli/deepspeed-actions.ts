@@ -45,7 +45,7 @@ export function dsConfigAction(ctx: Ctx, file: string, opts: DsConfigOptions): v
   if (!output && !dir) ctx.io.stdout(text)
   else ctx.stderr(`wrote ${written.join(' and ')} for ${p.nodes} × ${p.offer.instanceType} (${p.strategy.gpus} GPUs, ZeRO-${p.strategy.zeroStage}, ${styleOf} style)\n`)
   if (folder.edits.length > 0) {
-    ctx.stderr(`${dir ? `${join(opts.launchDir!, 'train.yaml')} is ${file} with these edits` : `${file} needs these edits to run the plan`}:\n${folder.edits.map((e) => `  ${e.key}: ${e.from === null ? '(unset)' : String(e.from)} → ${e.to === null ? '(removed)' : String(e.to)}   # ${e.why}`).join('\n')}\n`)
+    ctx.stderr(`${dir ? `${join(opts.launchDir!, 'train.yaml')} is ${file} with these edits` : `${file} needs these edits to run the plan (--launch-dir writes the edited YAML)`}:\n${folder.edits.map((e) => `  ${e.key}: ${e.from === null ? '(unset)' : String(e.from)} → ${e.to === null ? '(removed)' : String(e.to)}   # ${e.why}`).join('\n')}\n`)
   }
   const args = argvOf(trainerArgs(folder.input))
   if (styleOf === 'hf') ctx.stderr(`note: HF Trainer fills the "auto" values from its arguments: ${dir ? 'launch.sh passes' : 'pass'} ${args}\n`)

@@ -64,6 +64,8 @@ describe("ftplan check gives DeepSpeed's verdict, class by class", () => {
     ['a torch scheduler by its class name', { ...zero({ stage: 2 }), scheduler: { type: 'CosineAnnealingLR', params: { T_max: 100 } } }, [], ''],
     ['a warm-up of zero steps', { ...zero({ stage: 2 }), scheduler: { type: 'WarmupDecayLR', params: { total_num_steps: 100, warmup_num_steps: 0 } } }, [['error', 'scheduler.params.warmup_num_steps']], 'runtime/lr_schedules.py:708-709'],
     ['a boolean loss scale', { ...zero({ stage: 2 }), bf16: { enabled: false }, fp16: { enabled: true, loss_scale: true } }, [['error', 'fp16.loss_scale']], 'runtime/precision_config.py:115-133'],
+    ['null where DeepSpeed takes None: a top-level key, overlap_comm', { train_micro_batch_size_per_gpu: 1, train_batch_size: null, bf16: { enabled: true }, zero_optimization: { stage: 3, overlap_comm: null } }, [], ''],
+    ['null for an integer inside zero_optimization', zero({ stage: 3, reduce_bucket_size: null }), [['error', 'zero_optimization.reduce_bucket_size']], 'runtime/zero/config.py:113'],
     ['neither batch key', { bf16: { enabled: true }, zero_optimization: { stage: 2 } }, [['error', 'train_batch_size']], 'runtime/config.py:983-985'],
   ])('%s', (_name, config, expected, source) => {
     const r = check(config)

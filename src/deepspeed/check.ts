@@ -390,6 +390,9 @@ class Values {
     if (kind.kind === 'any') return n.kind === 'scalar' ? n.value : null
     if (n.kind !== 'scalar') return bad(`expected ${kind.kind === 'bool' ? 'true or false' : kind.kind === 'enum' ? kind.values.map((x) => JSON.stringify(x)).join(' | ') : `a ${kind.kind === 'int' ? 'whole number' : kind.kind === 'float' ? 'number' : 'path'}`}, got ${got}`)
     const x = n.value
+    // get_scalar_param hands a top-level null on as "not given" (config_utils.py:193-194); overlap_comm is
+    // Optional, None meaning DeepSpeed's dynamic default (zero/config.py:138, 382-386).
+    if (x === null && (!path.includes('.') || path === 'zero_optimization.overlap_comm')) return undefined
     const coerced = (to: Value, how: string) => {
       this.say('warning', n, path, `${got} is not a ${how}: pydantic coerces it to ${JSON.stringify(to)}`, `${source}; pydantic lax mode`, { allowed: JSON.stringify(to) })
       return to
