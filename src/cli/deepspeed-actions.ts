@@ -15,6 +15,9 @@ export interface DsConfigOptions { output?: string; style?: 'hf' | 'deepspeed'; 
 export interface CheckOptions { spec: string; plan?: boolean; gpus?: number; gpuMemoryGb?: number; instance?: string; nodes: number; catalog?: string; json?: boolean }
 type Ctx = CommandContext & { stderr(text: string): void }
 
+/** Every file a launch folder can hold (launch-folder.ts). */
+const LAUNCH_FILES = ['ds_config.json', 'launch.sh', 'train.yaml', 'hostfile', '.deepspeed_env']
+
 /** `ftplan ds-config`: plan, then write the config (stdout, -o) and the launch folder (--launch-dir). */
 export function dsConfigAction(ctx: Ctx, file: string, opts: DsConfigOptions): void {
   const loaded = ctx.readSpec(file)
@@ -30,7 +33,14 @@ export function dsConfigAction(ctx: Ctx, file: string, opts: DsConfigOptions): v
   const dir = opts.launchDir ? resolve(ctx.io.cwd, opts.launchDir) : null
   // Refuse before writing anything, so a refusal leaves no partial set of files.
   if (output && !opts.force && existsSync(output)) throw ctx.userError(`${output} exists; ftplan does not overwrite files without --force`)
-  if (dir && !opts.force && existsSync(dir) && (!statSync(dir).isDirectory() || readdirSync(dir).length > 0)) throw ctx.userError(`${dir} exists and is not an empty folder; ftplan does not overwrite files without --force`)
+  if (dir && existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) throw ctx.userError(`${dir} exists and is not a folder; give --launch-dir a new or empty folder`)
+    const present = readdirSync(dir)
+    // --force replaces a launch folder ftplan wrote, never a folder that holds anything else.
+    const foreign = present.filter((name) => !LAUNCH_FILES.includes(name))
+    if (foreign.length > 0) throw ctx.userError(`${dir} holds files ftplan did not write (${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', …' : ''}); give --launch-dir a new or empty folder`)
+    if (present.length > 0 && !opts.force) throw ctx.userError(`${dir} already holds a launch folder; ftplan does not overwrite files without --force`)
+  }
   if (output) {
     const failure = writeFileAtomic(output, text, true)
     if (failure) throw ctx.userError(failure)

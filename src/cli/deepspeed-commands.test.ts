@@ -41,6 +41,13 @@ describe('ftplan ds-config', () => {
     expect(script).toContain('exec deepspeed --num_gpus 8 "$TRAIN_SCRIPT" --deepspeed --deepspeed_config "$HERE"/ds_config.json')
     expect(statSync(join(launch, 'launch.sh')).mode & 0o111).not.toBe(0)
     expect(readFileSync(join(launch, 'train.yaml'), 'utf8')).toContain('deepspeed: ds_config.json')
+    // --force replaces a launch folder, never a folder that holds other files.
+    expect((await run('ds-config', 'stacks/Pulumi.example.yaml', '--launch-dir', launch, '--force')).code).toBe(0)
+    writeFileSync(join(launch, 'notes.txt'), 'mine\n')
+    const foreign = await run('ds-config', 'stacks/Pulumi.example.yaml', '--launch-dir', launch, '--force')
+    expect(foreign.code).toBe(1)
+    expect(foreign.stderr).toContain('holds files ftplan did not write (notes.txt)')
+    expect(readFileSync(join(launch, 'notes.txt'), 'utf8')).toBe('mine\n')
     // A refusal writes nothing: with the folder in the way, the -o file does not appear either.
     const other2 = join(dir, 'other.json')
     const r = await run('ds-config', 'stacks/Pulumi.example.yaml', '--launch-dir', launch, '-o', other2)

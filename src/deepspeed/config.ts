@@ -1,5 +1,5 @@
-// DeepSpeed's own snake_case keys live here and only here (docs/_pages/config-json.md, runtime/zero/config.py
-// @38327e07; memory-model §8). Everything else in ftplan is camelCase.
+// The configs ftplan writes, in DeepSpeed's own snake_case keys (docs/_pages/config-json.md, runtime/zero/config.py
+// at the commit versions.ts names; memory-model §8). ds-schema.ts holds the keys DeepSpeed reads, for `check`.
 import { DS_DEFAULTS } from '../memory/constants.js'
 import { nvmeParamBufferElements } from '../memory/offload.js'
 import { optimizerThatRuns } from '../memory/optimizer.js'
