@@ -2,6 +2,7 @@
 // .md for how each column was built). Specs: the EC2 DescribeInstanceTypes API as Karpenter v1.14.0 copies it
 // (2026-07-11); on-demand prices: SkyPilot's catalog, matching AWS's us-east-1 list of 2026-07-20; spot: the
 // median of a per-AZ snapshot (late 2025 / early 2026). Prices go stale: bring current ones with --catalog.
+import { PYTORCH_MIN_COMPUTE_CAPABILITY } from './gpus.js'
 import type { Catalog, InstanceOffer } from './types.js'
 
 export const AWS_CATALOG_SOURCES: Record<string, string> = {
@@ -272,6 +273,7 @@ export const AWS_OFFERS = [
 
 export const AWS_CATALOG: Catalog = {
   offers: AWS_OFFERS,
+  minComputeCapability: PYTORCH_MIN_COMPUTE_CAPABILITY,
   source: 'ftplan built-in AWS catalog: EC2 specs (Karpenter v1.14.0 copy of DescribeInstanceTypes), SkyPilot on-demand prices = AWS us-east-1 list, spot medians per region',
   asOf: '2026-07-20',
 }

@@ -1,5 +1,17 @@
 import type { GpuName } from './names.js'
-import type { GpuModel } from './types.js'
+import type { ComputeCapabilityFloor, GpuModel } from './types.js'
+
+/**
+ * The oldest GPUs current PyTorch wheels run on. PyTorch 2.11 builds its CUDA 12.8 wheels for Turing (7.5) and
+ * newer only, dropping Volta (pytorch/pytorch#172352, January 2026); CUDA 13.x, the PyPI default from 2.14, has
+ * no Maxwell/Pascal/Volta support at all, and 2.15 removes the last CUDA 12.6 build that had it
+ * (pytorch/pytorch#190385). So K80 (3.7), M60 (5.2) and V100 (7.0) are not planned unless the spec lowers the
+ * floor for a pinned older stack (`constraints.min_compute_capability`).
+ */
+export const PYTORCH_MIN_COMPUTE_CAPABILITY: ComputeCapabilityFloor = {
+  value: 7.5,
+  source: 'current PyTorch CUDA wheels build for compute capability 7.5 (Turing) and newer (pytorch/pytorch#172352, #190385)',
+}
 
 /**
  * Per-GPU facts. TFLOPS are peak dense (no sparsity) bf16 tensor figures, fp16 for GPUs without bf16,

@@ -1,6 +1,7 @@
 import { SpecError, type Issue } from '../errors.js'
 import { nearChoice } from '../suggest.js'
 import { parseCsv, type CsvRecord } from './csv.js'
+import { PYTORCH_MIN_COMPUTE_CAPABILITY } from './gpus.js'
 import { AWS_REGION_PATTERN, GPU_NAMES, type GpuName } from './names.js'
 import type { Catalog, InstanceOffer } from './types.js'
 
@@ -34,7 +35,7 @@ export function loadCatalog(text: string, file: string): Catalog {
   }
   if (issues.length > 0) throw new SpecError(issues)
   if (offers.length === 0) throw new SpecError([{ file, line: header.line, col: 1, path: '', message: 'the catalog has no GPU instance rows' }])
-  return { offers, source: `user catalog ${file}`, asOf: 'as given by the user' }
+  return { offers, source: `user catalog ${file}`, asOf: 'as given by the user', minComputeCapability: PYTORCH_MIN_COMPUTE_CAPABILITY }
 }
 
 interface RowReader {

@@ -40,8 +40,16 @@ export interface GpuModel {
   source: string
 }
 
+/** The oldest GPU generation the training stack runs on, and where that limit comes from. */
+export interface ComputeCapabilityFloor {
+  value: number
+  source: string
+}
+
 export interface Catalog {
   offers: readonly InstanceOffer[]
+  /** GPUs below this compute capability are never planned (spec constraints.min_compute_capability overrides it); absent: PYTORCH_MIN_COMPUTE_CAPABILITY. */
+  minComputeCapability?: ComputeCapabilityFloor
   /** What the prices and specs are, and as of when (printed by `ftplan instances` and in every plan). */
   source: string
   asOf: string

@@ -17,6 +17,26 @@ import { planFinetune, type PlanResult } from './plan.js'
 const load = (yaml: string) => loadSpec(yaml, 'spec.yaml', memorySources())
 const plan = (l: LoadedSpec, catalog: Catalog = AWS_CATALOG, batchFixed = false): PlanResult => planFinetune({ spec: l.spec, arch: l.model.arch, catalog, batchFixed })
 
+describe('GPUs current PyTorch runs on', () => {
+  it('K80, M60 and V100 (compute capability 3.7, 5.2, 7.0) are not planned by default, each rejection says why and how to lift it', () => {
+    const l = load('model: HuggingFaceTB/SmolLM2-360M\nmethod: lora\nseq_len: 512\nconstraints: { gpus: [K80, M60, V100, T4], regions: [us-east-1] }\n')
+    const r = plan(l)
+    expect(r.status).toBe('fit')
+    if (r.status !== 'fit') return
+    expect(r.plan.offer.gpu).toBe('T4')
+    for (const c of [r.plan, ...r.alternatives]) expect(['K80', 'M60', 'V100']).not.toContain(c.offer.gpu)
+    const v100 = r.rejected.find((x) => x.instanceType === 'p3.2xlarge')!
+    expect(v100.reason).toBe('V100 (compute capability 7.0) is older than 7.5: current PyTorch CUDA wheels build for compute capability 7.5 (Turing) and newer (pytorch/pytorch#172352, #190385); constraints.min_compute_capability: 7.0 plans it for a stack that still supports it')
+    expect(r.assumptions.find((a) => a.startsWith('GPUs of compute capability 7.5 and newer only'))).toMatch(/\(pytorch\/pytorch#172352, #190385\)\): \d+ offers left out$/)
+  })
+  it('constraints.min_compute_capability lowers (or raises) the floor', () => {
+    const low = plan(load('model: HuggingFaceTB/SmolLM2-360M\nmethod: lora\nseq_len: 512\nconstraints: { gpus: [V100], min_compute_capability: 7.0 }\n'))
+    expect(low.status === 'fit' && low.plan.offer.gpu).toBe('V100')
+    const high = plan(load('model: HuggingFaceTB/SmolLM2-360M\nmethod: lora\nseq_len: 512\nconstraints: { min_compute_capability: 9.0 }\n'))
+    expect(high.status === 'fit' && Number(GPU_MODELS[high.plan.offer.gpu].computeCapability)).toBeGreaterThanOrEqual(9)
+  })
+})
+
 describe('hand-checked plans', () => {
   it('a 7B LoRA fits one 24 GB GPU at seq 2048', () => {
     // Llama-2-7B LoRA r16 on all linears, bf16 autocast: bf16 base 13.5 GB + fp32 adapters and their Adam state
@@ -99,6 +119,8 @@ function naiveCheapest(l: LoadedSpec, offers: InstanceOffer[], batchFixed: boole
     if (c.gpus.length && !c.gpus.includes(offer.gpu)) continue
     const unit = c.spot ? offer.spotPriceUsdPerHour : offer.priceUsdPerHour
     if (unit === null || offer.gpuCount < 1) continue
+    // current PyTorch wheels run compute capability 7.5 and newer (pytorch/pytorch#172352): no K80, M60, V100
+    if (['K80', 'M60', 'V100', 'V100-32GB'].includes(offer.gpu)) continue
     for (let nodes = 1; nodes <= c.maxNodes; nodes++) {
       const price = unit * nodes
       if (c.maxHourlyUsd !== null && price > c.maxHourlyUsd) continue

@@ -1,4 +1,4 @@
-import { GPU_MODELS } from '../instances/gpus.js'
+import { GPU_MODELS, PYTORCH_MIN_COMPUTE_CAPABILITY } from '../instances/gpus.js'
 import type { Catalog, InstanceOffer } from '../instances/types.js'
 import type { ModelArch } from '../models/arch.js'
 import { estimateMemory, type MemoryEstimate } from '../memory/estimate.js'
@@ -99,6 +99,9 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
   const { spec, arch, catalog } = input
   const c = spec.constraints
   const maxNodes = options.maxNodes ?? c.maxNodes
+  const floor = c.minComputeCapability !== null
+    ? { value: c.minComputeCapability, source: 'constraints.min_compute_capability' }
+    : catalog.minComputeCapability ?? PYTORCH_MIN_COMPUTE_CAPABILITY
   const factsFor = [false, true].map((autocast) => modelFacts(spec, arch, adapterInputCopyBytes(spec, autocast)))
   const facts = (s: Strategy): ModelFacts => factsFor[precisionRegime(spec, s).adaptersInAutocast ? 1 : 0]!
   // Memory depends on the GPU count, GPUs per node and strategy, not on the GPU model or price: estimate
@@ -133,6 +136,7 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
     }
   }
   let outside = 0
+  let belowFloor = 0
   const candidates: Candidate[] = []
   const tokensKnown = spec.train !== null
 
@@ -145,6 +149,14 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
       }
     }
     const unit = c.spot && !options.ignoreConstraints ? offer.spotPriceUsdPerHour : offer.priceUsdPerHour
+    const capability = Number(gpu.computeCapability)
+    if (capability < floor.value) {
+      belowFloor += 1
+      reject(offer, 1, c.minComputeCapability === null
+        ? `${offer.gpu} (compute capability ${gpu.computeCapability}) is older than ${floor.value}: ${floor.source}; constraints.min_compute_capability: ${gpu.computeCapability} plans it for a stack that still supports it`
+        : `${offer.gpu} (compute capability ${gpu.computeCapability}) is below constraints.min_compute_capability ${floor.value}`)
+      continue
+    }
     if (offer.gpuCount < 1) {
       reject(offer, 1, `a fractional GPU (${offer.gpuCount} of an ${offer.gpu}) cannot train`)
       continue
@@ -219,6 +231,7 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
   }
 
   assumptions.push(...stageRefusals(spec))
+  if (belowFloor > 0) assumptions.push(`GPUs of compute capability ${floor.value} and newer only (${floor.source}): ${belowFloor} offers left out`)
   if (outside > 0) assumptions.push(`${outside} offers are outside constraints.regions / constraints.gpus`)
   assumptions.push(tokensKnown
     ? 'ranked by job cost: price × nodes × estimated hours (time model: FLOPs per token at the GPU\'s utilisation, ZeRO traffic where compute cannot hide it, offload; README "Time model"), then by fewer nodes and hours'

@@ -34,7 +34,7 @@ export function specToDocument(spec: FinetuneSpec): Record<string, unknown> {
     train,
     constraints: {
       provider: c.provider, regions: c.regions, spot: c.spot, max_nodes: c.maxNodes, gpus: c.gpus,
-      max_hourly_usd: c.maxHourlyUsd, budget_usd: c.budgetUsd,
+      max_hourly_usd: c.maxHourlyUsd, budget_usd: c.budgetUsd, min_compute_capability: c.minComputeCapability,
     },
     margin: spec.margin,
   }

@@ -45,7 +45,7 @@ export const SPEC_DEFAULTS = {
   method: 'lora', lora: { rank: 16, dropout: 0, targets: 'all', modules_to_save: [] as string[] }, freeze: { trainable_layers: 2 },
   quantization: 'none', precision: 'bf16', optimizer: 'adamw', batch: { micro: 1, accumulation: 1 }, seq_len: 2048,
   gradient_checkpointing: 'auto', attention: 'flash', loss: 'standard', deepspeed: { zero: 'auto', offload: 'auto', offload_device: 'cpu' },
-  gpus: 1, train: null, constraints: { provider: 'aws', regions: [] as string[], spot: false, max_nodes: 4, gpus: [] as string[], max_hourly_usd: null, budget_usd: null },
+  gpus: 1, train: null, constraints: { provider: 'aws', regions: [] as string[], spot: false, max_nodes: 4, gpus: [] as string[], max_hourly_usd: null, budget_usd: null, min_compute_capability: null },
   margin: 0.1,
 } as const
 
@@ -175,7 +175,7 @@ export function normalizeSpec(root: LMap, r: FieldReader, src: SpecSources, prio
 
   const gpus = field(top, 'gpus', 'gpus', SPEC_DEFAULTS.gpus as number, (n, p) => r.int(n, p, 1, LIMITS.gpus))
   const train = field(top, 'train', 'train', null as TrainData | null, (n, p) => readTrain(n, p, r, seqLenTokens, notes))
-  const constraints = readConstraints(section('constraints', ['provider', 'regions', 'spot', 'max_nodes', 'gpus', 'max_hourly_usd', 'budget_usd']), r, field, notes)
+  const constraints = readConstraints(section('constraints', ['provider', 'regions', 'spot', 'max_nodes', 'gpus', 'max_hourly_usd', 'budget_usd', 'min_compute_capability']), r, field, notes)
   const margin = field(top, 'margin', 'margin', SPEC_DEFAULTS.margin as number, (n, p) => r.number(n, p, { min: 0, max: 0.9 }))
 
   if (model) {
@@ -297,7 +297,8 @@ function readConstraints(m: Map<string, LNode>, r: FieldReader, field: FieldFn, 
     return out
   })
   const usd = (key: string) => field(m, key, `constraints.${key}`, null as number | null, (n, p) => r.number(n, p, { min: 0, max: 1e9, minExclusive: true }))
-  return { provider, regions, spot, maxNodes, gpus, maxHourlyUsd: usd('max_hourly_usd'), budgetUsd: usd('budget_usd') }
+  const minComputeCapability = field(m, 'min_compute_capability', 'constraints.min_compute_capability', null as number | null, (n, p) => r.number(n, p, { min: 3, max: 20 }))
+  return { provider, regions, spot, maxNodes, gpus, maxHourlyUsd: usd('max_hourly_usd'), budgetUsd: usd('budget_usd'), minComputeCapability }
 }
 
 function describeLayers(layers: number[]): string {

@@ -46,6 +46,8 @@ export interface Constraints {
   gpus: readonly string[]
   maxHourlyUsd: number | null
   budgetUsd: number | null
+  /** Plan only GPUs of at least this compute capability; null: the catalog's floor (what current PyTorch runs on). */
+  minComputeCapability: number | null
 }
 
 /** The optimizer's hyperparameters, as HF TrainingArguments names them (learning_rate, adam_beta1/2, …). */
