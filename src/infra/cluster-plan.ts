@@ -48,9 +48,13 @@ export function clusterPlanFor(loaded: LoadedSpec, plan: Candidate, settings: Cl
     catalogAsOf,
     launchCommand: launch.commands.deepspeed,
   }
+  // What defines the run, and nothing that moves with a catalog or an estimate (prices, hours, its date): user
+  // data is part of the launch template, so any change to it replaces the nodes.
   const planJson = JSON.stringify({
-    model: loaded.model.arch.name, method: loaded.spec.method, gpusPerNode,
-    zeroStage: plan.strategy.zeroStage, microBatch: plan.strategy.microBatch, accumulation: plan.strategy.accumulation, ...outputs,
+    model: loaded.model.arch.name, method: loaded.spec.method, instanceType: plan.offer.instanceType, region: plan.offer.region, nodes,
+    gpusPerNode, gpus: plan.strategy.gpus, gpuModel: plan.offer.gpu, market, zeroStage: plan.strategy.zeroStage, offload: plan.strategy.offload,
+    gradientCheckpointing: plan.strategy.gradientCheckpointing, microBatch: plan.strategy.microBatch, accumulation: plan.strategy.accumulation,
+    launchCommand: outputs.launchCommand,
   }, null, 2) + '\n'
   const userData = ips.map((_, rank) => cloudInit({
     nodeRank: rank, nodes, gpusPerNode, masterAddr: ips[0]!, masterPort: MASTER_PORT, dsConfig, hostfile: launch.hostfile,

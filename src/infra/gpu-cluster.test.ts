@@ -142,14 +142,58 @@ describe('the root program under mocks', () => {
     expect(doc.runcmd).toEqual([['/etc/ftplan/bootstrap.sh', '/ftplan/one/ssh/id_rsa', 'us-east-1', '10.42.1.0/24']])
   })
 
-  it('the SSH key is an SSM SecureString the node role may read, and nothing else of SSM beyond the managed core', () => {
+  it('least privilege: the node reads its own cluster\'s SSH key and nothing else of SSM; no managed policy, no GetParameter* on *', () => {
     const [param] = one.of('aws:ssm/parameter:Parameter')
     expect(param!.inputs).toMatchObject({ name: '/ftplan/one/ssh/id_rsa', type: 'SecureString' })
-    const policies = one.of('aws:iam/rolePolicy:RolePolicy')
-    expect(policies).toHaveLength(1)
-    const doc = JSON.parse(policies[0]!.inputs.policy) as { Statement: { Action: string; Resource: string }[] }
-    expect(doc.Statement).toEqual([{ Effect: 'Allow', Action: 'ssm:GetParameter', Resource: 'arn:aws:ssm:us-east-1:123456789012:one-ssh-key' }])
-    expect(one.of('aws:iam/rolePolicyAttachment:RolePolicyAttachment').map((a) => a.inputs.policyArn)).toEqual(['arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore'])
+    const statements = one.of('aws:iam/rolePolicy:RolePolicy').flatMap((p) => (JSON.parse(p.inputs.policy) as { Statement: { Action: string | string[]; Resource: string }[] }).Statement)
+    expect(statements).toContainEqual({ Effect: 'Allow', Action: 'ssm:GetParameter', Resource: 'arn:aws:ssm:us-east-1:123456789012:one-ssh-key' })
+    for (const st of statements) {
+      const actions = [st.Action].flat()
+      // AmazonSSMManagedInstanceCore grants ssm:GetParameter* on *: every node could read every cluster's key
+      if (st.Resource === '*') expect(actions.filter((a) => /^ssm:GetParameter|^ssm:\*|^\*$/.test(a))).toEqual([])
+      expect(actions).not.toContain('*')
+    }
+    // Session Manager's own actions, as AWS's AWSCloud9SSMInstanceProfile grants them
+    expect(statements.flatMap((st) => [st.Action].flat())).toEqual(expect.arrayContaining(['ssm:UpdateInstanceInformation', 'ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel']))
+    expect(one.of('aws:iam/rolePolicyAttachment:RolePolicyAttachment')).toEqual([])
+  })
+
+  it('checkov-style rules: detailed monitoring, EBS-optimized, every security group and rule described', () => {
+    for (const t of [...one.of('aws:ec2/launchTemplate:LaunchTemplate'), ...four.of('aws:ec2/launchTemplate:LaunchTemplate')]) {
+      expect(t.inputs.monitoring).toEqual({ enabled: true })
+      expect(t.inputs.ebsOptimized).toBe('true')
+    }
+    const groups = [...one.of('aws:ec2/securityGroup:SecurityGroup'), ...four.of('aws:ec2/securityGroup:SecurityGroup')]
+    const rules = [...one.resources, ...four.resources].filter((x) => /^aws:vpc\/securityGroup(Ingress|Egress)Rule:/.test(x.type))
+    expect(rules.length).toBeGreaterThan(4)
+    for (const x of [...groups, ...rules]) expect(typeof x.inputs.description === 'string' && x.inputs.description.length > 0, x.name).toBe(true)
+  })
+
+  it('instances are replaced delete-before-create: their static IP can belong to one instance at a time', async () => {
+    const { stackSpec } = await import('./program.js')
+    const { planLoaded } = await import('../planner/plan-loaded.js')
+    const { AWS_CATALOG } = await import('../instances/aws.js')
+    const { clusterPlanFor } = await import('./cluster-plan.js')
+    const { readSettings } = await import('./settings.js')
+    const { GpuCluster } = await import('./gpu-cluster.js')
+    const loaded = stackSpec('/nonexistent', 'test', { 'ftplan:spec': JSON.stringify(BIG) })
+    const p = planLoaded(loaded, AWS_CATALOG)
+    if (p.status !== 'fit') throw new Error('expected a plan')
+    const plan = clusterPlanFor(loaded, p.plan, readSettings({}, 'dbr').settings, '{}\n', AWS_CATALOG.asOf)
+    // A parent's transformations see every child's options (Pulumi ResourceOptions.transformations).
+    const seen: { type: string; opts: pulumi.ResourceOptions }[] = []
+    const cluster = new GpuCluster('dbr', { plan, sshPrivateKey: 'k' }, { transformations: [(a) => { seen.push({ type: a.type, opts: a.opts }); return undefined }] })
+    await Promise.all(cluster.instanceIds.map(settle))
+    const instances = seen.filter((x) => x.type === 'aws:ec2/instance:Instance')
+    expect(instances).toHaveLength(4)
+    for (const i of instances) expect(i.opts.deleteBeforeReplace).toBe(true)
+  })
+
+  it('user data holds nothing that moves with the catalog or the estimate, so a newer catalog does not replace the nodes', () => {
+    for (const t of four.of('aws:ec2/launchTemplate:LaunchTemplate')) {
+      const text = decode(t.inputs.userData)
+      for (const word of ['catalogAsOf', 'hourlyCostUsd', 'estimatedJob', 'gpuMemoryNeededGb', '2026-07-20']) expect(text).not.toContain(word)
+    }
   })
 
   it('the cost outputs are plain numbers, known at preview', () => {

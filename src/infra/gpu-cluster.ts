@@ -8,7 +8,20 @@ export interface GpuClusterArgs {
   sshPrivateKey: pulumi.Input<string>
 }
 
-const partitionOf = (region: string) => (region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws')
+/** The SSM agent's own calls; none of them reads parameters. */
+export const SSM_AGENT_POLICY = {
+  Version: '2012-10-17',
+  Statement: [{
+    Effect: 'Allow',
+    Action: [
+      'ssm:UpdateInstanceInformation', 'ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel',
+      'ssmmessages:OpenDataChannel', 'ec2messages:AcknowledgeMessage', 'ec2messages:DeleteMessage', 'ec2messages:FailMessage',
+      'ec2messages:GetEndpoint', 'ec2messages:GetMessages', 'ec2messages:SendReply',
+    ],
+    Resource: '*',
+  }],
+}
+
 const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64')
 
 /**
@@ -24,7 +37,6 @@ export class GpuCluster extends pulumi.ComponentResource {
   constructor(name: string, args: GpuClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super('ftplan:index:GpuCluster', name, {}, opts)
     const p = args.plan
-    const partition = partitionOf(p.region)
     const provider = new aws.Provider(`${name}-aws`, { region: p.region as aws.Region }, { parent: this })
     const child = { parent: this, provider }
     const tags = { Name: name, 'ftplan:cluster': p.name }
@@ -70,15 +82,15 @@ export class GpuCluster extends pulumi.ComponentResource {
 
     // EFA needs all traffic to and from the group itself (AWS EFA guide); out to the world only HTTPS.
     const sg = new aws.ec2.SecurityGroup(`${name}-efa`, { vpcId, description: 'ftplan: all traffic within the cluster (EFA, NCCL, SSH); HTTPS out', tags }, child)
-    new aws.vpc.SecurityGroupIngressRule(`${name}-efa-in`, { securityGroupId: sg.id, referencedSecurityGroupId: sg.id, ipProtocol: '-1' }, child)
-    new aws.vpc.SecurityGroupEgressRule(`${name}-efa-out`, { securityGroupId: sg.id, referencedSecurityGroupId: sg.id, ipProtocol: '-1' }, child)
-    new aws.vpc.SecurityGroupEgressRule(`${name}-https-out`, { securityGroupId: sg.id, cidrIpv4: '0.0.0.0/0', ipProtocol: 'tcp', fromPort: 443, toPort: 443 }, child)
-    if (p.sshCidr) new aws.vpc.SecurityGroupIngressRule(`${name}-ssh-in`, { securityGroupId: sg.id, cidrIpv4: p.sshCidr, ipProtocol: 'tcp', fromPort: 22, toPort: 22 }, child)
+    new aws.vpc.SecurityGroupIngressRule(`${name}-efa-in`, { securityGroupId: sg.id, referencedSecurityGroupId: sg.id, ipProtocol: '-1', description: 'all traffic from the cluster itself (EFA, NCCL, SSH)', tags }, child)
+    new aws.vpc.SecurityGroupEgressRule(`${name}-efa-out`, { securityGroupId: sg.id, referencedSecurityGroupId: sg.id, ipProtocol: '-1', description: 'all traffic to the cluster itself (EFA needs it, AWS EFA guide)', tags }, child)
+    new aws.vpc.SecurityGroupEgressRule(`${name}-https-out`, { securityGroupId: sg.id, cidrIpv4: '0.0.0.0/0', ipProtocol: 'tcp', fromPort: 443, toPort: 443, description: 'HTTPS out: SSM, S3, package and model downloads', tags }, child)
+    if (p.sshCidr) new aws.vpc.SecurityGroupIngressRule(`${name}-ssh-in`, { securityGroupId: sg.id, cidrIpv4: p.sshCidr, ipProtocol: 'tcp', fromPort: 22, toPort: 22, description: 'SSH from the range the stack allows (ftplan:sshCidr)', tags }, child)
 
     if (p.subnet.create) {
       // Without NAT the nodes reach SSM (Session Manager, the SSH key) and S3 through endpoints.
       const endpointSg = new aws.ec2.SecurityGroup(`${name}-endpoints`, { vpcId, description: 'ftplan: HTTPS from the VPC to the SSM endpoints', tags }, child)
-      new aws.vpc.SecurityGroupIngressRule(`${name}-endpoints-in`, { securityGroupId: endpointSg.id, cidrIpv4: vpcCidr, ipProtocol: 'tcp', fromPort: 443, toPort: 443 }, child)
+      new aws.vpc.SecurityGroupIngressRule(`${name}-endpoints-in`, { securityGroupId: endpointSg.id, cidrIpv4: vpcCidr, ipProtocol: 'tcp', fromPort: 443, toPort: 443, description: 'HTTPS from the VPC to the SSM endpoints', tags }, child)
       for (const service of ['ssm', 'ssmmessages', 'ec2messages']) {
         new aws.ec2.VpcEndpoint(`${name}-${service}`, {
           vpcId, serviceName: `com.amazonaws.${p.region}.${service}`, vpcEndpointType: 'Interface', privateDnsEnabled: true,
@@ -95,7 +107,10 @@ export class GpuCluster extends pulumi.ComponentResource {
     const role = new aws.iam.Role(`${name}-node`, {
       assumeRolePolicy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] }), tags,
     }, child)
-    new aws.iam.RolePolicyAttachment(`${name}-ssm-core`, { role: role.name, policyArn: `arn:${partition}:iam::aws:policy/AmazonSSMManagedInstanceCore` }, child)
+    // What the SSM agent needs for Session Manager (AWS's AWSCloud9SSMInstanceProfile policy) and Run Command
+    // (ec2messages), instead of AmazonSSMManagedInstanceCore, whose ssm:GetParameter* on * would let every
+    // node read every other cluster's SSH key.
+    new aws.iam.RolePolicy(`${name}-ssm-agent`, { role: role.id, policy: JSON.stringify(SSM_AGENT_POLICY) }, child)
     new aws.iam.RolePolicy(`${name}-ssh-key`, {
       role: role.id,
       policy: key.arn.apply((arn) => JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ssm:GetParameter', Resource: arn }] })),
@@ -112,6 +127,9 @@ export class GpuCluster extends pulumi.ComponentResource {
         instanceType: p.instanceType,
         iamInstanceProfile: { arn: profile.arn },
         metadataOptions: { httpEndpoint: 'enabled', httpTokens: 'required', httpPutResponseHopLimit: 2 },
+        // Detailed (1-minute) CloudWatch metrics and EBS-optimized I/O (checkov CKV_AWS_126, CKV_AWS_135).
+        monitoring: { enabled: true },
+        ebsOptimized: 'true',
         blockDeviceMappings: [{ deviceName: p.rootDeviceName, ebs: { volumeSize: p.rootVolumeGb, volumeType: 'gp3', encrypted: 'true', deleteOnTermination: 'true' } }],
         networkInterfaces: p.nics[i]!.map((nic) => ({ ...nic, subnetId, securityGroups: [sg.id] })),
         ...(group ? { placement: { groupName: group.name, availabilityZone: zone } } : { placement: { availabilityZone: zone } }),
@@ -126,7 +144,8 @@ export class GpuCluster extends pulumi.ComponentResource {
       }, child)
       const instance = new aws.ec2.Instance(`${name}-node-${i}`, {
         launchTemplate: { id: template.id, version: template.latestVersion.apply(String) }, tags: nodeTags,
-      }, { ...child, dependsOn: [key], customTimeouts: { create: '30m' } })
+      // A node's static IP can belong to one instance at a time: a replacement must go before its successor comes.
+      }, { ...child, dependsOn: [key], customTimeouts: { create: '30m' }, deleteBeforeReplace: true })
       return instance.id
     })
     this.registerOutputs({ instanceIds: this.instanceIds, privateIps: this.privateIps })
