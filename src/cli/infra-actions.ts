@@ -80,7 +80,8 @@ export async function previewStack(ctx: CommandContext, file: string, opts: { js
   const settings = settingsOf(ctx, file, loaded)
   fitOrThrow(ctx, file, loaded)
   const { mockPreview } = await import('../infra/preview.js')
-  const preview = await userFacing(ctx, file, () => mockPreview(loaded, settings))
+  // As the root program: a stack with aws:region uses the stack's own provider (spec/load.ts kept the plan in that region).
+  const preview = await userFacing(ctx, file, () => mockPreview(loaded, settings, loaded.stackRegion !== undefined))
   if (opts.json) {
     ctx.io.stdout(JSON.stringify({ version: 1, resources: preview.resources, outputs: preview.outputs }, null, 2) + '\n')
     return

@@ -23,7 +23,10 @@ ${IMPORTS}
 const plan = JSON.parse(readFileSync(new URL('./plan.json', import.meta.url), 'utf8')) as ClusterPlan
 // SSH between the nodes; stored as an SSM SecureString that ignores later changes, so the first key stays.
 const sshPrivateKey = generateKeyPairSync('rsa', { modulusLength: 3072, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey
-const cluster = new GpuCluster(plan.name, { plan, sshPrivateKey })
+// The stack's aws:region must be the planned one; then the stack's own provider (every aws:* setting) creates the cluster.
+const awsRegion = new pulumi.Config('aws').get('region')
+if (awsRegion && awsRegion !== plan.region) throw new Error(\`aws:region \${awsRegion} is not the planned region \${plan.region}: set aws:region \${plan.region}, or re-run ftplan emit with constraints.regions: [\${awsRegion}]\`)
+const cluster = new GpuCluster(plan.name, { plan, sshPrivateKey, inheritProvider: awsRegion === plan.region })
 const o = plan.outputs
 pulumi.log.info(\`ftplan: \${o.nodes} × \${o.instanceType} in \${o.region}, $\${o.hourlyCostUsd ?? '?'}/hour on-demand\${o.estimatedJobCostUsd !== null ? \`; job ≈ \${o.estimatedJobHours} hours, $\${o.estimatedJobCostUsd} (\${o.market})\` : ''}\`)
 

@@ -67,6 +67,30 @@ describe('the root program under mocks', () => {
     for (const r of aws) expect(r.provider).toMatch(/^urn:pulumi:test::ftplan::ftplan:index:GpuCluster\$pulumi:providers:aws::one-aws::/)
   })
 
+  it('the stack\'s aws:region: the plan stays in it and the stack\'s own provider (every aws:* setting) creates the cluster', async () => {
+    const west = await runStack('west', { ...SMALL, constraints: { gpus: ['H100'], max_nodes: 1 } }, { 'aws:region': 'us-west-2' })
+    expect(west.r.outputs.region).toBe('us-west-2')
+    expect(west.resources.filter((x) => x.type === 'pulumi:providers:aws' && x.name === 'west-aws')).toEqual([])
+    const aws = west.resources.filter((x) => x.type.startsWith('aws:'))
+    for (const r of aws) expect(r.provider ?? '').not.toContain('west-aws')
+    pulumi.runtime.setAllConfig({ 'ftplan:spec': JSON.stringify(SMALL), 'ftplan:name': 'clash', 'aws:region': 'eu-west-1' })
+    const { ftplanProgram } = await import('./program.js')
+    expect(() => ftplanProgram('/nonexistent')).toThrow('the stack deploys to aws:region eu-west-1, which constraints.regions (us-east-1) leaves out')
+  })
+
+  it('a provider handed to the component is the one every resource uses', async () => {
+    const awsSdk = await import('@pulumi/aws')
+    const { GpuCluster } = await import('./gpu-cluster.js')
+    const start = created.length
+    const mine = new awsSdk.Provider('mine', { region: 'us-east-1' })
+    const cluster = new GpuCluster('given', { plan: one.r.plan, sshPrivateKey: 'k' }, { provider: mine })
+    await Promise.all(cluster.instanceIds.map(settle))
+    const aws = created.slice(start).filter((x) => x.type.startsWith('aws:'))
+    expect(aws.length).toBeGreaterThan(10)
+    for (const r of aws) expect(r.provider).toMatch(/::pulumi:providers:aws::mine::/)
+    expect(created.slice(start).filter((x) => x.type === 'pulumi:providers:aws' && x.name === 'given-aws')).toEqual([])
+  })
+
   it('p5.48xlarge gets 32 EFA interfaces: card 0 an EFA with the static IP, 31 efa-only at device 1; no public IPs', () => {
     for (const t of four.of('aws:ec2/launchTemplate:LaunchTemplate')) {
       const nics = t.inputs.networkInterfaces as Record<string, unknown>[]
@@ -186,7 +210,7 @@ describe('the root program under mocks', () => {
     await Promise.all(cluster.instanceIds.map(settle))
     const instances = seen.filter((x) => x.type === 'aws:ec2/instance:Instance')
     expect(instances).toHaveLength(4)
-    for (const i of instances) expect(i.opts.deleteBeforeReplace).toBe(true)
+    for (const i of instances) expect((i.opts as pulumi.CustomResourceOptions).deleteBeforeReplace).toBe(true)
   })
 
   it('user data holds nothing that moves with the catalog or the estimate, so a newer catalog does not replace the nodes', () => {

@@ -6,6 +6,20 @@ export interface GpuClusterArgs {
   plan: ClusterPlan
   /** The intra-cluster SSH private key (PEM), stored as an SSM SecureString; never in user data. */
   sshPrivateKey: pulumi.Input<string>
+  /**
+   * Use the stack's default AWS provider (every `aws:*` setting of the stack) instead of a provider of the
+   * component's own for the plan's region: right when the stack's `aws:region` is the plan's region.
+   * An `opts.provider` (or `opts.providers.aws`) always wins.
+   */
+  inheritProvider?: boolean
+}
+
+/** The AWS provider the caller handed the component, if any. */
+function givenProvider(opts: pulumi.ComponentResourceOptions | undefined): pulumi.ProviderResource | undefined {
+  if (opts?.provider) return opts.provider
+  const providers = opts?.providers
+  if (Array.isArray(providers)) return providers.find((x) => x instanceof aws.Provider)
+  return providers?.['aws']
 }
 
 /** The SSM agent's own calls; none of them reads parameters. */
@@ -37,13 +51,13 @@ export class GpuCluster extends pulumi.ComponentResource {
   constructor(name: string, args: GpuClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super('ftplan:index:GpuCluster', name, {}, opts)
     const p = args.plan
-    const provider = new aws.Provider(`${name}-aws`, { region: p.region as aws.Region }, { parent: this })
-    const child = { parent: this, provider }
+    const provider = givenProvider(opts) ?? (args.inheritProvider ? undefined : new aws.Provider(`${name}-aws`, { region: p.region as aws.Region }, { parent: this }))
+    const child = provider ? { parent: this, provider } : { parent: this }
     const tags = { Name: name, 'ftplan:cluster': p.name }
 
     const zone: pulumi.Input<string> = p.subnet.availabilityZone ?? aws.ec2.getInstanceTypeOfferingsOutput({
       locationType: 'availability-zone', filters: [{ name: 'instance-type', values: [p.instanceType] }],
-    }, { parent: this, provider }).locations.apply((zones) => {
+    }, child).locations.apply((zones) => {
       const sorted = [...zones].sort()
       if (sorted.length === 0) throw new Error(`${p.instanceType} is not offered in any zone of ${p.region}`)
       return sorted[0]!
@@ -59,7 +73,7 @@ export class GpuCluster extends pulumi.ComponentResource {
       vpcCidr = vpc.cidrBlock
     } else {
       vpcId = p.vpc.id
-      vpcCidr = aws.ec2.getVpcOutput({ id: p.vpc.id }, { parent: this, provider }).cidrBlock
+      vpcCidr = aws.ec2.getVpcOutput({ id: p.vpc.id }, child).cidrBlock
     }
     if (p.subnet.create) {
       const subnet = new aws.ec2.Subnet(`${name}-private`, { vpcId, cidrBlock: p.subnet.cidr, availabilityZone: zone, mapPublicIpOnLaunch: false, tags }, child)

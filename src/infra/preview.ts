@@ -32,7 +32,7 @@ function redact(value: unknown): unknown {
  * it registers, with its inputs as the program passed them, and the stack outputs. The zone lookup cannot run
  * without AWS, so the preview shows where the zone will come from.
  */
-export async function mockPreview(loaded: LoadedSpec, settings: ClusterSettings): Promise<MockPreview> {
+export async function mockPreview(loaded: LoadedSpec, settings: ClusterSettings, inheritProvider = false): Promise<MockPreview> {
   const resources: PreviewResource[] = []
   await pulumi.runtime.setMocks({
     newResource(a) {
@@ -49,7 +49,7 @@ export async function mockPreview(loaded: LoadedSpec, settings: ClusterSettings)
       return a.inputs
     },
   }, 'ftplan', 'preview', true)
-  const r = buildCluster(loaded, settings, false)
+  const r = buildCluster(loaded, settings, false, inheritProvider)
   await Promise.all(r.outputs.instanceIds.map((id) => new Promise<string>((resolve) => id.apply(resolve))))
   await pulumi.runtime.disconnect()
   const { instanceIds: _ids, ssmCommands: _ssm, ...outputs } = r.outputs

@@ -9,6 +9,7 @@ import { SpecError } from '../errors.js'
 import { AWS_CATALOG } from '../instances/aws.js'
 import { planLoaded } from '../planner/plan-loaded.js'
 import { loadSpec, type LoadedSpec } from '../spec/load.js'
+import { withStackRegion } from '../spec/stack-region.js'
 import { clusterPlanFor, type ClusterOutputs, type ClusterPlan } from './cluster-plan.js'
 import { GpuCluster } from './gpu-cluster.js'
 import { readSettings, type ClusterSettings } from './settings.js'
@@ -51,16 +52,25 @@ export function ftplanProgram(cwd = process.cwd()): ProgramResult {
   const ftplanKeys = Object.fromEntries(Object.entries(config).filter(([k]) => k.startsWith('ftplan:')).map(([k, v]) => [k.slice('ftplan:'.length), v]))
   const { settings, problems } = readSettings(ftplanKeys, stack)
   if (problems.length > 0) throw new Error(`stack ${stack} settings:\n  ${problems.join('\n  ')}`)
-  return buildCluster(stackSpec(cwd, stack, config), settings)
+  const region = config['aws:region']
+  let loaded = stackSpec(cwd, stack, config)
+  // A stack file applies its aws:region when it is read; a spec from config gets it here.
+  if (region && loaded.source !== 'pulumi-stack') {
+    const applied = withStackRegion(loaded.spec, region)
+    if (applied.problem) throw new Error(`the spec has problems:\n${applied.problem}`)
+    loaded = { ...loaded, spec: applied.spec }
+  }
+  return buildCluster(loaded, settings, true, region !== undefined && region !== '')
 }
 
 /** Plans the spec and creates its cluster; shared by the root program and `ftplan preview`. */
-export function buildCluster(loaded: LoadedSpec, settings: ClusterSettings, log = true): ProgramResult {
+export function buildCluster(loaded: LoadedSpec, settings: ClusterSettings, log = true, inheritProvider = false): ProgramResult {
   const result = planLoaded(loaded, AWS_CATALOG)
   if (result.status !== 'fit') throw new Error(`nothing in the catalog fits this spec:\n  ${result.suggestions.join('\n  ')}\n(\`ftplan plan\` shows every rejected offer)`)
   const dsConfig = dsConfigText(dsConfigForPlan(loaded, result.plan, 'deepspeed'))
   const plan = clusterPlanFor(loaded, result.plan, settings, dsConfig, AWS_CATALOG.asOf)
-  const cluster = new GpuCluster(plan.name, { plan, sshPrivateKey: newSshKey() })
+  // With the stack's aws:region the plan is in that region, and the stack's own provider (all its aws:* settings) serves.
+  const cluster = new GpuCluster(plan.name, { plan, sshPrivateKey: newSshKey(), inheritProvider })
   const o = plan.outputs
   // Also in the preview's diagnostics: older CLIs print no outputs on a new stack's first preview (pulumi#10018).
   if (log) pulumi.log.info(`ftplan: ${o.nodes} × ${o.instanceType} in ${o.region} (${o.gpus} × ${o.gpuModel}), $${o.hourlyCostUsd ?? '?'}/hour on-demand` +

@@ -178,7 +178,9 @@ optim: adamw_torch
     const b = load(stack, {}, 'stacks/Pulumi.dev.yaml')
     const c = load(llamafactory, files, 'train_lora.yaml')
     expect([a.source, b.source, c.source]).toEqual(['spec', 'pulumi-stack', 'llamafactory'])
-    expect(b.spec).toEqual(a.spec)
+    // the stack deploys to its aws:region, so its plan stays there
+    expect(b.spec).toEqual({ ...a.spec, constraints: { ...a.spec.constraints, regions: ['us-east-1'] } })
+    expect(b.notes).toContain('aws:region us-east-1: the stack deploys there, so the plan stays in it')
     expect(c.spec).toEqual(a.spec)
     expect(c.ignored.map((i) => i.path)).toEqual(['do_train', 'dataset', 'template', 'num_train_epochs'])
   })
@@ -209,5 +211,7 @@ optim: adamw_torch
 
   it('a Pulumi stack without ftplan:spec', () => {
     expect(issuesOf('config:\n  aws:region: us-east-1\n', {}, 'stacks/Pulumi.dev.yaml')[0]).toMatchObject({ path: 'config', message: 'no ftplan:spec key in the stack config' })
+    expect(issuesOf('config:\n  aws:region: eu-west-1\n  ftplan:spec:\n    model: meta-llama/Llama-2-7b-hf\n    constraints: { regions: [us-east-1] }\n', {}, 'stacks/Pulumi.dev.yaml')[0])
+      .toMatchObject({ line: 2, path: 'config.aws:region', message: 'the stack deploys to aws:region eu-west-1, which constraints.regions (us-east-1) leaves out' })
   })
 })

@@ -5,6 +5,7 @@ import { adaptLlamaFactory, LLAMAFACTORY_MARKERS } from './llamafactory.js'
 import { entry, parseLocated, type LMap } from './located.js'
 import type { SpecSources } from './model-ref.js'
 import { normalizeSpec, type Normalized } from './normalize.js'
+import { withStackRegion } from './stack-region.js'
 import { FieldReader } from './reader.js'
 import type { SpecSource } from './spec.js'
 
@@ -14,6 +15,8 @@ export const PULUMI_SPEC_KEY = 'ftplan:spec'
 export interface LoadedSpec extends Normalized {
   file: string
   source: SpecSource
+  /** A Pulumi stack file's aws:region, which the plan then stays in. */
+  stackRegion?: string
   params: ParamCounts
   trainable: TrainableCount
 }
@@ -32,7 +35,7 @@ export function loadSpec(text: string, file: string, sources: SpecSources): Load
     throw new SpecError([{ file, line: root.pos.line, col: root.pos.col, path: '', message: 'expected a mapping of spec fields (model, method, …)', allowed: 'an ftplan spec, a Pulumi stack file or a LLaMA-Factory training YAML' }])
   }
   const r = new FieldReader(file)
-  const { source, normalized } = detectAndNormalize(root, file, r, sources)
+  const { source, normalized, stackRegion } = detectAndNormalize(root, file, r, sources)
   if (!normalized || r.issues.length > 0) throw new SpecError(r.issues.length > 0 ? r.issues : [{ file, path: '', message: 'the spec could not be read' }])
   const { spec, model } = normalized
   const params = countParams(model.arch)
@@ -43,10 +46,10 @@ export function loadSpec(text: string, file: string, sources: SpecSources): Load
     modulesToSave: spec.lora.modulesToSave,
     freezeTrainableLayers: spec.freeze.trainableLayers,
   })
-  return { ...normalized, file, source, params, trainable }
+  return { ...normalized, file, source, params, trainable, ...(stackRegion ? { stackRegion } : {}) }
 }
 
-function detectAndNormalize(root: LMap, file: string, r: FieldReader, sources: SpecSources): { source: SpecSource; normalized: Normalized | undefined } {
+function detectAndNormalize(root: LMap, file: string, r: FieldReader, sources: SpecSources): { source: SpecSource; normalized: Normalized | undefined; stackRegion?: string } {
   const isStackFile = /(^|[\\/])Pulumi\.[^\\/]+\.ya?ml$/.test(file)
   const config = entry(root, 'config')
   if (isStackFile || (config?.value.kind === 'map' && entry(config.value, PULUMI_SPEC_KEY))) {
@@ -64,9 +67,22 @@ function detectAndNormalize(root: LMap, file: string, r: FieldReader, sources: S
       return { source: 'pulumi-stack', normalized: undefined }
     }
     const normalized = normalizeSpec(spec.value, r, sources)
-    const others = config.value.entries.filter((e) => e.key !== PULUMI_SPEC_KEY)
+    const region = entry(config.value, 'aws:region')
+    if (normalized && region) {
+      if (region.value.kind !== 'scalar' || typeof region.value.value !== 'string') r.fail(region.value, 'config.aws:region', 'expected an AWS region name', { allowed: 'e.g. us-east-1' })
+      else {
+        const applied = withStackRegion(normalized.spec, region.value.value)
+        if (applied.problem) r.fail(region.value, 'config.aws:region', applied.problem, { allowed: `add ${region.value.value} to constraints.regions, or change aws:region` })
+        else {
+          normalized.spec = applied.spec
+          normalized.notes.push(`aws:region ${region.value.value}: the stack deploys there, so the plan stays in it`)
+        }
+      }
+    }
+    const others = config.value.entries.filter((e) => e.key !== PULUMI_SPEC_KEY && e.key !== 'aws:region')
     normalized?.ignored.push(...others.map((e) => ({ path: `config.${e.key}`, reason: 'Pulumi stack setting, not part of the spec' })))
-    return { source: 'pulumi-stack', normalized }
+    const stackRegion = region?.value.kind === 'scalar' && typeof region.value.value === 'string' ? region.value.value : undefined
+    return { source: 'pulumi-stack', normalized, ...(stackRegion ? { stackRegion } : {}) }
   }
   if (!entry(root, 'model') && root.entries.some((e) => LLAMAFACTORY_MARKERS.includes(e.key))) {
     const adapted = adaptLlamaFactory(root, r, sources)
