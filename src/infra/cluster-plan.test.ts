@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { AWS_OFFERS } from '../instances/aws.js'
-import { rootVolumeGb } from './cluster-plan.js'
+import { memorySources } from '../../test/helpers/memory-sources.js'
+import { cpuArchitecture } from '../instances/arch.js'
+import { AWS_CATALOG, AWS_OFFERS } from '../instances/aws.js'
+import { planLoaded } from '../planner/plan-loaded.js'
+import { loadSpec } from '../spec/load.js'
+import { clusterPlanFor, rootVolumeGb } from './cluster-plan.js'
 import { nicLayout } from './efa.js'
 import { nodeIps, parseCidr } from './network.js'
 import { readSettings } from './settings.js'
@@ -42,7 +46,7 @@ describe('stack settings', () => {
     const { settings, problems } = readSettings({}, 'Dev_1')
     expect(problems).toEqual([])
     expect(settings).toMatchObject({ name: 'dev-1', market: null, sshCidr: null, amiId: null, rootDeviceName: '/dev/sda1', nat: false })
-    expect(settings.amiParameter).toBe('/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id')
+    expect(settings.amiParameter).toBeNull()
   })
   it('names the key, the value and what is allowed; did you mean; SSH from the whole internet is refused', () => {
     const { problems } = readSettings({ sshCidr: '0.0.0.0/0', market: 'reserved', amiID: 'ami-0123456789abcdef0', subnetId: 'subnet-0123456789abcdef0' }, 'dev')
@@ -77,5 +81,24 @@ describe('root volume', () => {
   })
   it('Llama-3.1-8B LoRA on one node: 100 + 4 · 8.03 + 1.5 · (2 · 8.03 + 12 · 0.042) = 157.0 → 200 GB', () => {
     expect(rootVolumeGb(8_030_261_248, 41_943_040, 1)).toBe(200)
+  })
+})
+
+describe('the image follows the instance\'s architecture', () => {
+  it.each([['g5g.xlarge', 'arm64'], ['p6e-gb200.36xlarge', 'arm64'], ['c7gn.large', 'arm64'], ['p5.48xlarge', 'x86_64'], ['g6e.xlarge', 'x86_64'], ['g4dn.12xlarge', 'x86_64'], ['p4de.24xlarge', 'x86_64']] as const)('%s is %s', (type, arch) => {
+    expect(cpuArchitecture(type)).toBe(arch)
+  })
+  it('a G5g plan boots the arm64 DLAMI, an x86 one the x86_64 DLAMI; ftplan:amiParameter and ftplan:amiId still win', () => {
+    const graviton = loadSpec('model: HuggingFaceTB/SmolLM2-360M\nmethod: lora\nseq_len: 512\nconstraints: { gpus: [T4G], regions: [us-east-1], max_nodes: 1 }\n', 'spec.yaml', memorySources())
+    const x86 = loadSpec('model: HuggingFaceTB/SmolLM2-360M\nmethod: lora\nseq_len: 512\nconstraints: { gpus: [L4], regions: [us-east-1], max_nodes: 1 }\n', 'spec.yaml', memorySources())
+    const image = (l: typeof graviton, values: Record<string, string> = {}) => {
+      const r = planLoaded(l, AWS_CATALOG)
+      if (r.status !== 'fit') throw new Error('expected a plan')
+      return clusterPlanFor(l, r.plan, readSettings(values, 'img').settings, '{}\n', AWS_CATALOG.asOf).imageId
+    }
+    expect(image(graviton)).toBe('resolve:ssm:/aws/service/deeplearning/ami/arm64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id')
+    expect(image(x86)).toBe('resolve:ssm:/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id')
+    expect(image(graviton, { amiParameter: '/mine/ami' })).toBe('resolve:ssm:/mine/ami')
+    expect(image(graviton, { amiId: 'ami-0123456789abcdef0' })).toBe('ami-0123456789abcdef0')
   })
 })

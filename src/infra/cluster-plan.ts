@@ -1,11 +1,12 @@
 export type { ClusterOutputs, ClusterPlan } from './cluster-types.js'
 import { launchFilesFor, MASTER_PORT } from '../deepspeed/launch.js'
+import { cpuArchitecture } from '../instances/arch.js'
 import type { Candidate } from '../planner/plan.js'
 import type { LoadedSpec } from '../spec/load.js'
 import type { ClusterOutputs, ClusterPlan } from './cluster-types.js'
 import { nicLayout } from './efa.js'
 import { nodeIps, SUBNET_CIDR, VPC_CIDR } from './network.js'
-import type { ClusterSettings } from './settings.js'
+import { dlamiParameter, type ClusterSettings } from './settings.js'
 import { cloudInit, CONFIG_DIR } from './user-data.js'
 
 /** Root volume: the DLAMI and its environments [HEUR 100 GB], the Hugging Face download and the saved model (2 B per
@@ -79,7 +80,8 @@ export function clusterPlanFor(loaded: LoadedSpec, plan: Candidate, settings: Cl
     userData,
     rootVolumeGb: rootVolumeGb(loaded.params.total, plan.estimate.model.trainableParams, nodes),
     rootDeviceName: settings.rootDeviceName,
-    imageId: settings.amiId ?? `resolve:ssm:${settings.amiParameter}`,
+    // The image for the instance's architecture: G5g (Graviton) needs the arm64 DLAMI.
+    imageId: settings.amiId ?? `resolve:ssm:${settings.amiParameter ?? dlamiParameter(cpuArchitecture(plan.offer.instanceType))}`,
     keyName: settings.keyName,
     sshCidr: settings.sshCidr,
     sshKeyParameter,

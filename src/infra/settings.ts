@@ -16,14 +16,22 @@ export interface ClusterSettings {
   capacityReservationId: string | null
   /** Pinned AMI; null: the DLAMI SSM parameter, resolved by EC2 at launch. */
   amiId: string | null
-  amiParameter: string
+  /** null: the DLAMI for the instance's architecture (dlamiParameter). */
+  amiParameter: string | null
   rootDeviceName: string
   /** A NAT gateway for internet egress (pip, the Hugging Face hub); without it only the VPC endpoints reach out. */
   nat: boolean
 }
 
-/** DLAMI public parameter (AWS DLAMI guide, "Find a DLAMI ID"): Ubuntu 22.04 base with NVIDIA driver, EFA and NCCL. */
-export const DEFAULT_AMI_PARAMETER = '/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id'
+/**
+ * DLAMI public parameter (AWS DLAMI guide, "Finding the ID of a DLAMI": /aws/service/deeplearning/ami/$architecture/
+ * $ami_type/latest/ami-id, architecture x86_64 or arm64): the Base OSS Nvidia Driver GPU AMI, Ubuntu 22.04, with the
+ * NVIDIA driver, EFA and NCCL; its ARM64 edition serves G5g (DLAMI release notes, gpubaseossarm64-ul2204).
+ */
+export function dlamiParameter(arch: 'x86_64' | 'arm64'): string {
+  return `/aws/service/deeplearning/ami/${arch}/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id`
+}
+export const DEFAULT_AMI_PARAMETER = dlamiParameter('x86_64')
 
 const KEYS = ['name', 'vpcId', 'subnetId', 'subnetCidr', 'availabilityZone', 'sshCidr', 'keyName', 'market', 'capacityReservationId', 'amiId', 'amiParameter', 'rootDeviceName', 'nat'] as const
 
@@ -68,7 +76,7 @@ export function readSettings(values: Record<string, string | undefined>, stack: 
     market: get('market') as ClusterSettings['market'],
     capacityReservationId: get('capacityReservationId'),
     amiId: get('amiId'),
-    amiParameter: get('amiParameter') ?? DEFAULT_AMI_PARAMETER,
+    amiParameter: get('amiParameter'),
     rootDeviceName: get('rootDeviceName') ?? '/dev/sda1',
     nat: get('nat') === 'true',
   }
