@@ -9,6 +9,8 @@ await pulumi.runtime.setMocks({
     created.push(a)
     const extra: Record<string, unknown> = {}
     if (a.type === 'aws:ec2/launchTemplate:LaunchTemplate') extra['latestVersion'] = 1
+    // reading an existing reservation: EC2 reports its zone
+    if (a.type === 'aws:ec2/capacityReservation:CapacityReservation') extra['availabilityZone'] = 'us-east-1f'
     if (a.type.startsWith('aws:')) extra['arn'] = `arn:aws:${a.type.split(':')[1]!.split('/')[0]}:us-east-1:123456789012:${a.name}`
     // a provider fills in the auto-generated physical name; the mock uses the logical one
     return { id: `${a.name}-id`, state: { name: a.name, ...a.inputs, ...extra } }
@@ -231,9 +233,14 @@ describe('the root program under mocks', () => {
     expect(o.gpuMemoryNeededGb).toBeLessThanOrEqual(o.gpuMemoryAvailableGb)
   })
 
-  it('a Capacity Block: capacity-block market, the reservation targeted, no placement group of ours', async () => {
+  it('a Capacity Block: capacity-block market, the reservation targeted, no placement group of ours, its own zone', async () => {
     const cb = await runStack('cb', BIG, { 'ftplan:market': 'capacity-block', 'ftplan:capacityReservationId': 'cr-0123456789abcdef0' })
     expect(cb.of('aws:ec2/placementGroup:PlacementGroup')).toHaveLength(0)
+    // read (id given), not created: the subnet and every node go to the reservation's zone, not the first that offers the type
+    const read = cb.of('aws:ec2/capacityReservation:CapacityReservation')
+    expect(read.map((r) => r.id)).toEqual(['cr-0123456789abcdef0'])
+    for (const subnet of cb.of('aws:ec2/subnet:Subnet')) expect(subnet.inputs.availabilityZone).toBe('us-east-1f')
+    for (const t of cb.of('aws:ec2/launchTemplate:LaunchTemplate')) expect(t.inputs.placement.availabilityZone).toBe('us-east-1f')
     for (const t of cb.of('aws:ec2/launchTemplate:LaunchTemplate')) {
       expect(t.inputs.instanceMarketOptions).toEqual({ marketType: 'capacity-block' })
       expect(t.inputs.capacityReservationSpecification).toEqual({ capacityReservationTarget: { capacityReservationId: 'cr-0123456789abcdef0' } })

@@ -55,7 +55,12 @@ export class GpuCluster extends pulumi.ComponentResource {
     const child = provider ? { parent: this, provider } : { parent: this }
     const tags = { Name: name, 'ftplan:cluster': p.name }
 
-    const zone: pulumi.Input<string> = p.subnet.availabilityZone ?? aws.ec2.getInstanceTypeOfferingsOutput({
+    // A reservation or Capacity Block launches only in its own zone: read it from the reservation (an existing
+    // resource, read, never managed). Otherwise the first zone that offers the type.
+    const reserved = p.capacityReservationId && !p.subnet.availabilityZone
+      ? aws.ec2.CapacityReservation.get(`${name}-reservation`, p.capacityReservationId, undefined, child).availabilityZone
+      : null
+    const zone: pulumi.Input<string> = p.subnet.availabilityZone ?? reserved ?? aws.ec2.getInstanceTypeOfferingsOutput({
       locationType: 'availability-zone', filters: [{ name: 'instance-type', values: [p.instanceType] }],
     }, child).locations.apply((zones) => {
       const sorted = [...zones].sort()

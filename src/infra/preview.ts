@@ -8,6 +8,8 @@ export interface PreviewResource {
   type: string
   name: string
   inputs: Record<string, unknown>
+  /** An existing resource the program reads (its id given), not one it creates. */
+  read?: boolean
 }
 
 export interface MockPreview {
@@ -38,9 +40,10 @@ export async function mockPreview(loaded: LoadedSpec, settings: ClusterSettings,
     newResource(a) {
       const inputs = redact(a.inputs) as Record<string, unknown>
       if (a.type === 'aws:ssm/parameter:Parameter') inputs['value'] = '[secret]'
-      resources.push({ type: a.type, name: a.name, inputs })
+      resources.push({ type: a.type, name: a.name, inputs, ...(a.id ? { read: true } : {}) })
       const computed: Record<string, unknown> = { name: a.name, arn: `(arn of ${a.name})` }
       if (a.type === 'aws:ec2/launchTemplate:LaunchTemplate') computed['latestVersion'] = 1
+      if (a.type === 'aws:ec2/capacityReservation:CapacityReservation') computed['availabilityZone'] = '(the reservation\'s zone, read at deploy)'
       return { id: `(id of ${a.name})`, state: { ...computed, ...a.inputs } }
     },
     call(a) {

@@ -17,8 +17,9 @@ function keyArguments(inputs: Record<string, unknown>): string {
 
 export function renderPreview(p: MockPreview, note: string): string {
   const width = Math.max(...p.resources.map((r) => r.type.length))
-  const lines = [`Resources: ${p.resources.length} to create`]
-  for (const r of p.resources) lines.push(`  + ${r.type.padEnd(width)}  ${r.name}${keyArguments(r.inputs) ? `  ${keyArguments(r.inputs)}` : ''}`)
+  const read = p.resources.filter((r) => r.read).length
+  const lines = [`Resources: ${p.resources.length - read} to create${read ? `, ${read} to read` : ''}`]
+  for (const r of p.resources) lines.push(`  ${r.read ? '>' : '+'} ${r.type.padEnd(width)}  ${r.name}${keyArguments(r.inputs) ? `  ${keyArguments(r.inputs)}` : ''}`)
   const o = p.outputs
   const money = (x: number | null) => (x === null ? 'unknown' : `$${x.toFixed(2)}`)
   lines.push('', 'Outputs:',
