@@ -25,7 +25,7 @@ describe('ftplan emit', () => {
     const dir = join(work, 'four')
     expect(parse(readFileSync(join(dir, 'Pulumi.yaml'), 'utf8'))).toMatchObject({ name: 'ftplan-big', runtime: { name: 'nodejs' }, main: 'index.js' })
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }
-    expect(pkg.dependencies).toEqual({ '@pulumi/pulumi': '3.248.0', '@pulumi/aws': '^7.48.0' })
+    expect(pkg.dependencies).toEqual({ '@pulumi/pulumi': '3.248.0', '@pulumi/aws': '^7.48.0', '@pulumi/tls': '^5.6.1' })
     expect(readFileSync(join(dir, 'hostfile'), 'utf8')).toBe('10.42.1.10 slots=8\n10.42.1.11 slots=8\n10.42.1.12 slots=8\n10.42.1.13 slots=8\n')
     expect(readFileSync(join(dir, 'README.md'), 'utf8')).toContain('| price | $220.16/hour on-demand')
     // the component is ftplan's own compiled file, not a second copy of the logic

@@ -1,11 +1,15 @@
 import * as aws from '@pulumi/aws'
 import * as pulumi from '@pulumi/pulumi'
+import * as tls from '@pulumi/tls'
 import type { ClusterPlan } from './cluster-types.js'
 
 export interface GpuClusterArgs {
   plan: ClusterPlan
-  /** The intra-cluster SSH private key (PEM), stored as an SSM SecureString; never in user data. */
-  sshPrivateKey: pulumi.Input<string>
+  /**
+   * The intra-cluster SSH private key, stored as an SSM SecureString; never in user data. Absent: a key made
+   * once by a tls.PrivateKey and kept (encrypted) in the stack's state, so every run keeps the same one.
+   */
+  sshPrivateKey?: pulumi.Input<string>
   /**
    * Use the stack's default AWS provider (every `aws:*` setting of the stack) instead of a provider of the
    * component's own for the plan's region: right when the stack's `aws:region` is the plan's region.
@@ -119,9 +123,10 @@ export class GpuCluster extends pulumi.ComponentResource {
       new aws.ec2.VpcEndpoint(`${name}-s3`, { vpcId, serviceName: `com.amazonaws.${p.region}.s3`, vpcEndpointType: 'Gateway', routeTableIds: routeTableId ? [routeTableId] : [], tags }, child)
     }
 
+    const sshKey = args.sshPrivateKey ?? new tls.PrivateKey(`${name}-ssh`, { algorithm: 'RSA', rsaBits: 3072 }, { parent: this }).privateKeyOpenssh
     const key = new aws.ssm.Parameter(`${name}-ssh-key`, {
-      name: p.sshKeyParameter, type: 'SecureString', value: pulumi.secret(args.sshPrivateKey), description: 'ftplan: intra-cluster SSH key for the DeepSpeed launcher', tags,
-    }, { ...child, ignoreChanges: ['value'] })
+      name: p.sshKeyParameter, type: 'SecureString', value: pulumi.secret(sshKey), description: 'ftplan: intra-cluster SSH key for the DeepSpeed launcher', tags,
+    }, child)
 
     const role = new aws.iam.Role(`${name}-node`, {
       assumeRolePolicy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] }), tags,

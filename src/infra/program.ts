@@ -1,4 +1,3 @@
-import { generateKeyPairSync } from 'node:crypto'
 import { join } from 'node:path'
 import * as pulumi from '@pulumi/pulumi'
 import { stringify } from 'yaml'
@@ -70,19 +69,11 @@ export function buildCluster(loaded: LoadedSpec, settings: ClusterSettings, log 
   const dsConfig = dsConfigText(dsConfigForPlan(loaded, result.plan, 'deepspeed'))
   const plan = clusterPlanFor(loaded, result.plan, settings, dsConfig, AWS_CATALOG.asOf)
   // With the stack's aws:region the plan is in that region, and the stack's own provider (all its aws:* settings) serves.
-  const cluster = new GpuCluster(plan.name, { plan, sshPrivateKey: newSshKey(), inheritProvider })
+  const cluster = new GpuCluster(plan.name, { plan, inheritProvider })
   const o = plan.outputs
   // Also in the preview's diagnostics: older CLIs print no outputs on a new stack's first preview (pulumi#10018).
   if (log) pulumi.log.info(`ftplan: ${o.nodes} × ${o.instanceType} in ${o.region} (${o.gpus} × ${o.gpuModel}), $${o.hourlyCostUsd ?? '?'}/hour on-demand` +
     (o.estimatedJobCostUsd !== null ? `; job ≈ ${o.estimatedJobHours} hours, $${o.estimatedJobCostUsd} (${o.market})` : ''))
   const ssmCommands = cluster.instanceIds.map((id) => pulumi.interpolate`aws ssm start-session --region ${o.region} --target ${id}`)
   return { cluster, plan, outputs: { ...o, instanceIds: cluster.instanceIds, privateIps: cluster.privateIps, ssmCommands } }
-}
-
-/**
- * A fresh RSA key (PKCS#1 PEM, which every OpenSSH reads) for SSH between the nodes. The SSM parameter ignores
- * later changes to its value, so the key made on the first `pulumi up` stays.
- */
-export function newSshKey(): string {
-  return generateKeyPairSync('rsa', { modulusLength: 3072, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey
 }
