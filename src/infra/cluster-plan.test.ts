@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { memorySources } from '../../test/helpers/memory-sources.js'
 import { cpuArchitecture } from '../instances/arch.js'
@@ -8,7 +12,7 @@ import { clusterPlanFor, rootVolumeGb } from './cluster-plan.js'
 import { nicLayout } from './efa.js'
 import { nodeIps, parseCidr } from './network.js'
 import { readSettings } from './settings.js'
-import { cloudInit } from './user-data.js'
+import { ARM_SHUTDOWN, cloudInit } from './user-data.js'
 
 const efaOf = (type: string) => AWS_OFFERS.find((o) => o.instanceType === type)!.efaInterfaces ?? 0
 
@@ -56,7 +60,7 @@ describe('stack settings', () => {
       'ftplan:subnetId needs ftplan:subnetCidr too: the nodes get static addresses in it, so the hostfile is known before they boot',
       'ftplan:subnetId needs ftplan:availabilityZone, the subnet\'s zone',
       'ftplan:subnetId needs ftplan:vpcId, the subnet\'s VPC',
-      'ftplan:amiID is not a setting; did you mean ftplan:amiId? (allowed: spec, name, vpcId, subnetId, subnetCidr, availabilityZone, sshCidr, keyName, market, capacityReservationId, amiId, amiParameter, rootDeviceName, nat)',
+      'ftplan:amiID is not a setting; did you mean ftplan:amiId? (allowed: spec, name, vpcId, subnetId, subnetCidr, availabilityZone, sshCidr, keyName, market, capacityReservationId, amiId, amiParameter, rootDeviceName, nat, maxHours)',
     ])
     expect(readSettings({ market: 'capacity-block' }, 'dev').problems).toEqual(['ftplan:market capacity-block needs ftplan:capacityReservationId, the cr-… id of the Capacity Block'])
   })
@@ -100,5 +104,27 @@ describe('the image follows the instance\'s architecture', () => {
     expect(image(x86)).toBe('resolve:ssm:/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id')
     expect(image(graviton, { amiParameter: '/mine/ami' })).toBe('resolve:ssm:/mine/ami')
     expect(image(graviton, { amiId: 'ami-0123456789abcdef0' })).toBe('ami-0123456789abcdef0')
+  })
+})
+
+describe('arm-shutdown.sh, run with stubbed curl and shutdown on PATH', () => {
+  // The script as cloud-init writes it; curl answers as IMDSv2 does (a token, then the tag's value or a 404).
+  const run = (tag: string | null) => {
+    const dir = mkdtempSync(join(tmpdir(), 'ftplan-arm-'))
+    const stub = (name: string, body: string) => writeFileSync(join(dir, name), `#!/bin/bash\n${body}\n`, { mode: 0o755 })
+    stub('curl', `case "$*" in *api/token*) echo TOKEN ;; *max-minutes*) ${tag === null ? 'exit 22' : `echo ${tag}`} ;; esac`)
+    stub('shutdown', `echo "$@" > "${join(dir, 'shutdown.args')}"`)
+    writeFileSync(join(dir, 'arm-shutdown.sh'), ARM_SHUTDOWN, { mode: 0o755 })
+    const out = execFileSync('bash', [join(dir, 'arm-shutdown.sh')], { env: { PATH: `${dir}:${process.env['PATH']}` }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+    return { out, args: readFileSync(join(dir, 'shutdown.args'), 'utf8').trim() }
+  }
+  it('schedules the shutdown after the tag\'s minutes', () => {
+    const r = run('90')
+    expect(r.args).toBe('-h +90 ftplan: max_hours reached, this node shuts down and terminates')
+    expect(r.out).toContain('in 90 minutes')
+  })
+  it('without the tag (or with garbage), a day', () => {
+    expect(run(null).args.startsWith('-h +1440 ')).toBe(true)
+    expect(run('12x').args.startsWith('-h +1440 ')).toBe(true)
   })
 })

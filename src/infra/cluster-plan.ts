@@ -6,7 +6,7 @@ import type { LoadedSpec } from '../spec/load.js'
 import type { ClusterOutputs, ClusterPlan } from './cluster-types.js'
 import { nicLayout } from './efa.js'
 import { nodeIps, SUBNET_CIDR, VPC_CIDR } from './network.js'
-import { dlamiParameter, type ClusterSettings } from './settings.js'
+import { dlamiParameter, maxHoursFor, type ClusterSettings } from './settings.js'
 import { cloudInit, CONFIG_DIR } from './user-data.js'
 
 /** Root volume: the DLAMI and its environments [HEUR 100 GB], the Hugging Face download and the saved model (2 B per
@@ -48,6 +48,7 @@ export function clusterPlanFor(loaded: LoadedSpec, plan: Candidate, settings: Cl
     estimatedJobCostUsd: hours === null || ranked === null ? null : round2(hours * ranked),
     catalogAsOf,
     launchCommand: launch.commands.deepspeed,
+    maxHours: settings.maxHours ?? maxHoursFor(hours),
   }
   // What defines the run, and nothing that moves with a catalog or an estimate (prices, hours, its date): user
   // data is part of the launch template, so any change to it replaces the nodes.
@@ -85,6 +86,7 @@ export function clusterPlanFor(loaded: LoadedSpec, plan: Candidate, settings: Cl
     keyName: settings.keyName,
     sshCidr: settings.sshCidr,
     sshKeyParameter,
+    maxMinutes: Math.ceil(outputs.maxHours * 60),
     outputs,
   }
 }

@@ -38,6 +38,8 @@ export interface ClusterPlan {
   keyName: string | null
   sshCidr: string | null
   sshKeyParameter: string
+  /** Minutes after boot at which every node shuts down, and so terminates (the `ftplan:max-minutes` instance tag). */
+  maxMinutes: number
   outputs: ClusterOutputs
 }
 
@@ -57,4 +59,6 @@ export interface ClusterOutputs {
   estimatedJobCostUsd: number | null
   catalogAsOf: string
   launchCommand: string
+  /** Every node terminates itself this many hours after boot: what bounds the bill. */
+  maxHours: number
 }

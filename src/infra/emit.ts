@@ -42,6 +42,7 @@ export const estimatedJobHours = o.estimatedJobHours
 export const estimatedJobCostUsd = o.estimatedJobCostUsd
 export const catalogAsOf = o.catalogAsOf
 export const launchCommand = o.launchCommand
+export const maxHours = o.maxHours
 export const privateIps = cluster.privateIps
 export const instanceIds = cluster.instanceIds
 export const ssmCommands = cluster.instanceIds.map((id) => pulumi.interpolate\`aws ssm start-session --region \${o.region} --target \${id}\`)

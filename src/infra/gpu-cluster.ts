@@ -150,7 +150,10 @@ export class GpuCluster extends pulumi.ComponentResource {
         imageId: p.imageId,
         instanceType: p.instanceType,
         iamInstanceProfile: { arn: profile.arn },
-        metadataOptions: { httpEndpoint: 'enabled', httpTokens: 'required', httpPutResponseHopLimit: 2 },
+        // Tags in the metadata: the node reads its time limit (ftplan:max-minutes) from its own tags at boot.
+        metadataOptions: { httpEndpoint: 'enabled', httpTokens: 'required', httpPutResponseHopLimit: 2, instanceMetadataTags: 'enabled' },
+        // A node that shuts itself down (its time limit, or the user) is terminated, and stops billing.
+        instanceInitiatedShutdownBehavior: 'terminate',
         // Detailed (1-minute) CloudWatch metrics and EBS-optimized I/O (checkov CKV_AWS_126, CKV_AWS_135).
         monitoring: { enabled: true },
         ebsOptimized: 'true',
@@ -166,8 +169,9 @@ export class GpuCluster extends pulumi.ComponentResource {
         tagSpecifications: ['instance', 'volume', 'network-interface'].map((resourceType) => ({ resourceType, tags: nodeTags })),
         tags: nodeTags,
       }, child)
+      // The time limit is an instance tag, not launch-template data: changing it updates the tag, not the node.
       const instance = new aws.ec2.Instance(`${name}-node-${i}`, {
-        launchTemplate: { id: template.id, version: template.latestVersion.apply(String) }, tags: nodeTags,
+        launchTemplate: { id: template.id, version: template.latestVersion.apply(String) }, tags: { ...nodeTags, 'ftplan:max-minutes': String(p.maxMinutes) },
       // A node's static IP can belong to one instance at a time: a replacement must go before its successor comes.
       }, { ...child, dependsOn: [key], customTimeouts: { create: '30m' }, deleteBeforeReplace: true })
       return instance.id

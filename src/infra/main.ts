@@ -18,6 +18,7 @@ export const estimatedJobHours = outputs.estimatedJobHours
 export const estimatedJobCostUsd = outputs.estimatedJobCostUsd
 export const catalogAsOf = outputs.catalogAsOf
 export const launchCommand = outputs.launchCommand
+export const maxHours = outputs.maxHours
 export const privateIps = outputs.privateIps
 export const instanceIds = outputs.instanceIds
 export const ssmCommands = outputs.ssmCommands

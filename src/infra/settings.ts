@@ -21,6 +21,8 @@ export interface ClusterSettings {
   rootDeviceName: string
   /** A NAT gateway for internet egress (pip, the Hugging Face hub); without it only the VPC endpoints reach out. */
   nat: boolean
+  /** Hours after boot at which every node shuts down and terminates; null: maxHoursFor(the estimated job hours). */
+  maxHours: number | null
 }
 
 /**
@@ -33,7 +35,7 @@ export function dlamiParameter(arch: 'x86_64' | 'arm64'): string {
 }
 export const DEFAULT_AMI_PARAMETER = dlamiParameter('x86_64')
 
-const KEYS = ['name', 'vpcId', 'subnetId', 'subnetCidr', 'availabilityZone', 'sshCidr', 'keyName', 'market', 'capacityReservationId', 'amiId', 'amiParameter', 'rootDeviceName', 'nat'] as const
+const KEYS = ['name', 'vpcId', 'subnetId', 'subnetCidr', 'availabilityZone', 'sshCidr', 'keyName', 'market', 'capacityReservationId', 'amiId', 'amiParameter', 'rootDeviceName', 'nat', 'maxHours'] as const
 
 const PATTERNS: Record<string, [RegExp, string]> = {
   name: [/^[a-z][a-z0-9-]{0,30}$/, 'lower-case letters, digits and -, starting with a letter, at most 31'],
@@ -49,6 +51,7 @@ const PATTERNS: Record<string, [RegExp, string]> = {
   amiParameter: [/^\/[\w./-]+$/, 'an SSM parameter path, e.g. ' + DEFAULT_AMI_PARAMETER],
   rootDeviceName: [/^\/dev\/[a-z0-9]+$/, 'the AMI\'s root device, /dev/sda1 (Ubuntu) or /dev/xvda (Amazon Linux)'],
   nat: [/^(true|false)$/, 'true or false'],
+  maxHours: [/^(\d{1,4}(\.\d+)?|\.\d+)$/, 'hours, a number such as 12 or 0.5'],
 }
 
 /** Reads the settings; returns every problem, each naming the key, the value and what is allowed. */
@@ -65,6 +68,7 @@ export function readSettings(values: Record<string, string | undefined>, stack: 
     return v
   }
   const fallbackName = stack.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^[^a-z]+/, '').slice(0, 31) || 'ftplan'
+  const maxHoursText = get('maxHours')
   const settings: ClusterSettings = {
     name: get('name') ?? fallbackName,
     vpcId: get('vpcId'),
@@ -79,7 +83,9 @@ export function readSettings(values: Record<string, string | undefined>, stack: 
     amiParameter: get('amiParameter'),
     rootDeviceName: get('rootDeviceName') ?? '/dev/sda1',
     nat: get('nat') === 'true',
+    maxHours: maxHoursText === null ? null : Number(maxHoursText),
   }
+  if (settings.maxHours !== null && !(settings.maxHours > 0)) problems.push(`ftplan:maxHours: ${values['maxHours']} would stop the nodes at once; give the hours the job may run`)
   if (settings.sshCidr && /\/0$/.test(settings.sshCidr)) problems.push(`ftplan:sshCidr: ${settings.sshCidr} opens SSH to the whole internet; give your own address range, or leave it out and use SSM Session Manager`)
   if (settings.subnetId && !settings.subnetCidr) problems.push('ftplan:subnetId needs ftplan:subnetCidr too: the nodes get static addresses in it, so the hostfile is known before they boot')
   if (settings.subnetId && !settings.availabilityZone) problems.push('ftplan:subnetId needs ftplan:availabilityZone, the subnet\'s zone')
@@ -93,4 +99,13 @@ export function readSettings(values: Record<string, string | undefined>, stack: 
     problems.push(`ftplan:${k} is not a setting${near ? `; did you mean ftplan:${near}?` : ''} (allowed: spec, ${KEYS.join(', ')})`)
   }
   return { settings, problems }
+}
+
+/**
+ * The default time limit: twice the estimated job hours (the time model's error stays below 2×, README "The time
+ * model") plus one hour for boot, installs and the last checkpoint, in whole hours; 24 hours when the spec has no
+ * train section to estimate from.
+ */
+export function maxHoursFor(estimatedJobHours: number | null): number {
+  return estimatedJobHours === null ? 24 : Math.ceil(2 * estimatedJobHours + 1)
 }

@@ -50,6 +50,24 @@ install -m 644 -o "$user" -g "$user" ${CONFIG_DIR}/deepspeed_env "$home/.deepspe
 command -v pdsh >/dev/null || (apt-get update -q && apt-get install -y -q pdsh) || dnf install -y pdsh || true
 `
 
+/**
+ * Stops the bill: runs first at boot and schedules the shutdown (so, with shutdown behaviour terminate, the
+ * termination) after the minutes in the node's `ftplan:max-minutes` tag, read through IMDSv2 (EC2 user guide,
+ * "View tags for your EC2 instances from instance metadata"). Without the tag, a day.
+ */
+export const ARM_SHUTDOWN = `#!/bin/bash
+# ftplan: the node's time limit. Scheduled before anything else, so a failed bootstrap still stops billing.
+set -euo pipefail
+imds=http://169.254.169.254/latest
+token=$(curl -sf -X PUT "$imds/api/token" -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' || true)
+minutes=$(curl -sf -H "X-aws-ec2-metadata-token: $token" "$imds/meta-data/tags/instance/ftplan:max-minutes" || true)
+case "$minutes" in
+  ''|*[!0-9]*) minutes=1440; echo "ftplan: no ftplan:max-minutes tag; the node stops after $minutes minutes" >&2 ;;
+esac
+shutdown -h "+$minutes" "ftplan: max_hours reached, this node shuts down and terminates"
+echo "ftplan: this node shuts down (and terminates) in $minutes minutes"
+`
+
 const SAFE_ARG = /^[A-Za-z0-9/_.:-]+$/
 
 /** The cloud-config of one node. Every value is YAML data or an exec argument; none reaches a shell. */
@@ -65,9 +83,10 @@ export function cloudInit(n: NodeBoot): string {
       { path: `${CONFIG_DIR}/deepspeed_env`, permissions: '0644', content: n.deepspeedEnv },
       { path: `${CONFIG_DIR}/node.env`, permissions: '0644', content: nodeEnv },
       { path: `${CONFIG_DIR}/plan.json`, permissions: '0644', content: n.planJson },
+      { path: `${CONFIG_DIR}/arm-shutdown.sh`, permissions: '0755', content: ARM_SHUTDOWN },
       { path: `${CONFIG_DIR}/bootstrap.sh`, permissions: '0755', content: BOOTSTRAP },
     ],
-    runcmd: [[`${CONFIG_DIR}/bootstrap.sh`, n.sshKeyParameter, n.region, n.subnetCidr]],
+    runcmd: [[`${CONFIG_DIR}/arm-shutdown.sh`], [`${CONFIG_DIR}/bootstrap.sh`, n.sshKeyParameter, n.region, n.subnetCidr]],
   }
   const text = '#cloud-config\n' + stringify(doc, { lineWidth: 0 })
   const bytes = Buffer.byteLength(text, 'utf8')

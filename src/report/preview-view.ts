@@ -30,6 +30,7 @@ export function renderPreview(p: MockPreview, note: string): string {
     `  estimatedJobCostUsd   ${money(o.estimatedJobCostUsd)}`,
     `  privateIps            ${o.privateIps.join(', ')}`,
     `  launchCommand         ${o.launchCommand}`,
+    `  maxHours              ${o.maxHours} (every node shuts down and terminates this long after boot)`,
     '', note, '')
   return lines.join('\n')
 }
