@@ -60,9 +60,18 @@ describe('stack settings', () => {
       'ftplan:subnetId needs ftplan:subnetCidr too: the nodes get static addresses in it, so the hostfile is known before they boot',
       'ftplan:subnetId needs ftplan:availabilityZone, the subnet\'s zone',
       'ftplan:subnetId needs ftplan:vpcId, the subnet\'s VPC',
-      'ftplan:amiID is not a setting; did you mean ftplan:amiId? (allowed: spec, name, vpcId, subnetId, subnetCidr, availabilityZone, sshCidr, keyName, market, capacityReservationId, amiId, amiParameter, rootDeviceName, nat, maxHours)',
+      'ftplan:amiID is not a setting; did you mean ftplan:amiId? (allowed: spec, name, vpcId, subnetId, subnetCidr, availabilityZone, sshCidr, keyName, market, capacityReservationId, amiId, amiParameter, rootDeviceName, nat, maxHours, endpoints)',
     ])
     expect(readSettings({ market: 'capacity-block' }, 'dev').problems).toEqual(['ftplan:market capacity-block needs ftplan:capacityReservationId, the cr-… id of the Capacity Block'])
+    // a NAT of ours in the user's VPC would need their ranges and a second internet gateway
+    expect(readSettings({ vpcId: 'vpc-0123456789abcdef0', subnetCidr: '172.31.200.0/24', nat: 'true' }, 'dev').problems).toEqual([
+      'ftplan:nat creates a public subnet and an internet gateway of its own, which a VPC of yours cannot take; route through your VPC\'s NAT instead: give ftplan:subnetId of a subnet whose route table reaches it',
+    ])
+  })
+  it('SSM interface endpoints: ours in a VPC of ours; in the user\'s VPC only when asked (private DNS allows one per service)', () => {
+    expect(readSettings({}, 'dev').settings.endpoints).toBe(true)
+    expect(readSettings({ vpcId: 'vpc-0123456789abcdef0', subnetCidr: '172.31.200.0/24' }, 'dev').settings.endpoints).toBe(false)
+    expect(readSettings({ vpcId: 'vpc-0123456789abcdef0', subnetCidr: '172.31.200.0/24', endpoints: 'true' }, 'dev').settings.endpoints).toBe(true)
   })
 })
 

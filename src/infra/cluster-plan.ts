@@ -76,6 +76,7 @@ export function clusterPlanFor(loaded: LoadedSpec, plan: Candidate, settings: Cl
       ? { create: false, id: settings.subnetId, cidr: subnetCidr, availabilityZone: settings.availabilityZone! }
       : { create: true, cidr: subnetCidr, availabilityZone: settings.availabilityZone },
     nat: settings.nat,
+    endpoints: settings.endpoints,
     nodeIps: ips,
     nics: ips.map((ip) => nicLayout(efa, ip)),
     userData,

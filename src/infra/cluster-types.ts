@@ -27,6 +27,8 @@ export interface ClusterPlan {
   vpc: { create: true; cidr: string } | { create: false; id: string }
   subnet: { create: true; cidr: string; availabilityZone: string | null } | { create: false; id: string; cidr: string; availabilityZone: string }
   nat: boolean
+  /** SSM and S3 endpoints for the subnet ftplan creates (see ClusterSettings.endpoints). */
+  endpoints: boolean
   nodeIps: string[]
   /** Per node, node 0 first. */
   nics: NicSpec[][]

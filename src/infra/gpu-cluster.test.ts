@@ -295,6 +295,17 @@ describe('the root program under mocks', () => {
     expect(ssh.inputs).toMatchObject({ cidrIpv4: '203.0.113.7/32', ipProtocol: 'tcp', toPort: 22 })
   })
 
+  it('a subnet of ours in the user\'s VPC, at their CIDR: no VPC, gateway or SSM endpoints of ours (theirs may hold the private DNS), S3 through our route table', async () => {
+    const theirs = await runStack('theirs', BIG, { 'ftplan:vpcId': 'vpc-0123456789abcdef0', 'ftplan:subnetCidr': '172.31.200.0/24' })
+    expect(theirs.of('aws:ec2/vpc:Vpc')).toHaveLength(0)
+    expect(theirs.of('aws:ec2/internetGateway:InternetGateway')).toHaveLength(0)
+    expect(theirs.of('aws:ec2/subnet:Subnet').map((x) => [x.inputs.vpcId, x.inputs.cidrBlock])).toEqual([['vpc-0123456789abcdef0', '172.31.200.0/24']])
+    const endpoints = theirs.of('aws:ec2/vpcEndpoint:VpcEndpoint')
+    expect(endpoints.map((e) => e.inputs.vpcEndpointType)).toEqual(['Gateway'])
+    expect(endpoints[0]!.inputs.routeTableIds).toEqual(['theirs-private-id'])
+    expect(theirs.of('aws:ec2/launchTemplate:LaunchTemplate').map((t) => t.inputs.networkInterfaces[0].privateIpAddress)).toEqual(['172.31.200.10', '172.31.200.11', '172.31.200.12', '172.31.200.13'])
+  })
+
   it('bad settings stop the program with every problem named', async () => {
     pulumi.runtime.setAllConfig({ 'ftplan:spec': JSON.stringify(SMALL), 'ftplan:sshCidr': '0.0.0.0/0', 'ftplan:markit': 'spot' })
     const { ftplanProgram } = await import('./program.js')

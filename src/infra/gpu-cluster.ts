@@ -110,8 +110,9 @@ export class GpuCluster extends pulumi.ComponentResource {
     new aws.vpc.SecurityGroupEgressRule(`${name}-https-out`, { securityGroupId: sg.id, cidrIpv4: '0.0.0.0/0', ipProtocol: 'tcp', fromPort: 443, toPort: 443, description: 'HTTPS out: SSM, S3, package and model downloads', tags }, child)
     if (p.sshCidr) new aws.vpc.SecurityGroupIngressRule(`${name}-ssh-in`, { securityGroupId: sg.id, cidrIpv4: p.sshCidr, ipProtocol: 'tcp', fromPort: 22, toPort: 22, description: 'SSH from the range the stack allows (ftplan:sshCidr)', tags }, child)
 
-    if (p.subnet.create) {
-      // Without NAT the nodes reach SSM (Session Manager, the SSH key) and S3 through endpoints.
+    if (p.subnet.create && p.endpoints) {
+      // Without NAT the nodes reach SSM (Session Manager, the SSH key) through interface endpoints; one per
+      // service may hold private DNS in a VPC, so in the user's VPC only when asked (ftplan:endpoints).
       const endpointSg = new aws.ec2.SecurityGroup(`${name}-endpoints`, { vpcId, description: 'ftplan: HTTPS from the VPC to the SSM endpoints', tags }, child)
       new aws.vpc.SecurityGroupIngressRule(`${name}-endpoints-in`, { securityGroupId: endpointSg.id, cidrIpv4: vpcCidr, ipProtocol: 'tcp', fromPort: 443, toPort: 443, description: 'HTTPS from the VPC to the SSM endpoints', tags }, child)
       for (const service of ['ssm', 'ssmmessages', 'ec2messages']) {
@@ -120,8 +121,9 @@ export class GpuCluster extends pulumi.ComponentResource {
           subnetIds: [subnetId], securityGroupIds: [endpointSg.id], tags,
         }, child)
       }
-      new aws.ec2.VpcEndpoint(`${name}-s3`, { vpcId, serviceName: `com.amazonaws.${p.region}.s3`, vpcEndpointType: 'Gateway', routeTableIds: routeTableId ? [routeTableId] : [], tags }, child)
     }
+    // S3 through a gateway endpoint on the new subnet's own route table: no DNS, no clash with the VPC's others.
+    if (p.subnet.create) new aws.ec2.VpcEndpoint(`${name}-s3`, { vpcId, serviceName: `com.amazonaws.${p.region}.s3`, vpcEndpointType: 'Gateway', routeTableIds: routeTableId ? [routeTableId] : [], tags }, child)
 
     const sshKey = args.sshPrivateKey ?? new tls.PrivateKey(`${name}-ssh`, { algorithm: 'RSA', rsaBits: 3072 }, { parent: this }).privateKeyOpenssh
     const key = new aws.ssm.Parameter(`${name}-ssh-key`, {

@@ -23,6 +23,11 @@ export interface ClusterSettings {
   nat: boolean
   /** Hours after boot at which every node shuts down and terminates; null: maxHoursFor(the estimated job hours). */
   maxHours: number | null
+  /**
+   * SSM interface endpoints for the new subnet. Default: in a VPC of ours, yes; in the user's VPC, no, since
+   * private DNS allows one endpoint per service in a VPC and theirs may exist (or they route through NAT).
+   */
+  endpoints: boolean
 }
 
 /**
@@ -35,7 +40,7 @@ export function dlamiParameter(arch: 'x86_64' | 'arm64'): string {
 }
 export const DEFAULT_AMI_PARAMETER = dlamiParameter('x86_64')
 
-const KEYS = ['name', 'vpcId', 'subnetId', 'subnetCidr', 'availabilityZone', 'sshCidr', 'keyName', 'market', 'capacityReservationId', 'amiId', 'amiParameter', 'rootDeviceName', 'nat', 'maxHours'] as const
+const KEYS = ['name', 'vpcId', 'subnetId', 'subnetCidr', 'availabilityZone', 'sshCidr', 'keyName', 'market', 'capacityReservationId', 'amiId', 'amiParameter', 'rootDeviceName', 'nat', 'maxHours', 'endpoints'] as const
 
 const PATTERNS: Record<string, [RegExp, string]> = {
   name: [/^[a-z][a-z0-9-]{0,30}$/, 'lower-case letters, digits and -, starting with a letter, at most 31'],
@@ -52,6 +57,7 @@ const PATTERNS: Record<string, [RegExp, string]> = {
   rootDeviceName: [/^\/dev\/[a-z0-9]+$/, 'the AMI\'s root device, /dev/sda1 (Ubuntu) or /dev/xvda (Amazon Linux)'],
   nat: [/^(true|false)$/, 'true or false'],
   maxHours: [/^(\d{1,4}(\.\d+)?|\.\d+)$/, 'hours, a number such as 12 or 0.5'],
+  endpoints: [/^(true|false)$/, 'true or false'],
 }
 
 /** Reads the settings; returns every problem, each naming the key, the value and what is allowed. */
@@ -84,13 +90,20 @@ export function readSettings(values: Record<string, string | undefined>, stack: 
     rootDeviceName: get('rootDeviceName') ?? '/dev/sda1',
     nat: get('nat') === 'true',
     maxHours: maxHoursText === null ? null : Number(maxHoursText),
+    endpoints: false,
   }
+  const endpointsText = get('endpoints')
+  settings.endpoints = endpointsText === null ? settings.vpcId === null && settings.subnetId === null : endpointsText === 'true'
   if (settings.maxHours !== null && !(settings.maxHours > 0)) problems.push(`ftplan:maxHours: ${values['maxHours']} would stop the nodes at once; give the hours the job may run`)
   if (settings.sshCidr && /\/0$/.test(settings.sshCidr)) problems.push(`ftplan:sshCidr: ${settings.sshCidr} opens SSH to the whole internet; give your own address range, or leave it out and use SSM Session Manager`)
   if (settings.subnetId && !settings.subnetCidr) problems.push('ftplan:subnetId needs ftplan:subnetCidr too: the nodes get static addresses in it, so the hostfile is known before they boot')
   if (settings.subnetId && !settings.availabilityZone) problems.push('ftplan:subnetId needs ftplan:availabilityZone, the subnet\'s zone')
   if (settings.subnetId && !settings.vpcId) problems.push('ftplan:subnetId needs ftplan:vpcId, the subnet\'s VPC')
   if (settings.vpcId && !settings.subnetId && !settings.subnetCidr) problems.push('ftplan:vpcId without ftplan:subnetId needs ftplan:subnetCidr, a free /24 (or smaller) range inside that VPC for the new subnet')
+  // A NAT of ours needs a public subnet and an internet gateway of ours: in the user's VPC those would clash with
+  // their ranges and their gateway (a VPC takes one). Their own NAT serves through a subnet they route.
+  if (settings.nat && settings.vpcId) problems.push('ftplan:nat creates a public subnet and an internet gateway of its own, which a VPC of yours cannot take; route through your VPC\'s NAT instead: give ftplan:subnetId of a subnet whose route table reaches it')
+  if (endpointsText === 'true' && settings.subnetId) problems.push('ftplan:endpoints adds SSM endpoints to a subnet ftplan creates; with ftplan:subnetId your VPC must already reach SSM (endpoints or NAT)')
   if (settings.market === 'capacity-block' && !settings.capacityReservationId) problems.push('ftplan:market capacity-block needs ftplan:capacityReservationId, the cr-… id of the Capacity Block')
   if (settings.market === 'spot' && settings.capacityReservationId) problems.push('ftplan:market spot cannot use ftplan:capacityReservationId; reservations are on-demand or capacity-block')
   const unknown = Object.keys(values).filter((k) => k !== 'spec' && !(KEYS as readonly string[]).includes(k))
