@@ -7,6 +7,7 @@ import type { ClusterOutputs, ClusterPlan } from './cluster-types.js'
 import { nicLayout } from './efa.js'
 import { nodeIps, SUBNET_CIDR, VPC_CIDR } from './network.js'
 import { dlamiParameter, maxHoursFor, type ClusterSettings } from './settings.js'
+import { ssmSession } from './ssm-session.js'
 import { cloudInit, CONFIG_DIR } from './user-data.js'
 
 /** Root volume: the DLAMI and its environments [HEUR 100 GB], the Hugging Face download and the saved model (2 B per
@@ -49,6 +50,7 @@ export function clusterPlanFor(loaded: LoadedSpec, plan: Candidate, settings: Cl
     catalogAsOf,
     launchCommand: launch.commands.deepspeed,
     maxHours: settings.maxHours ?? maxHoursFor(hours),
+    ssmSession: ssmSession(plan.offer.region),
   }
   // What defines the run, and nothing that moves with a catalog or an estimate (prices, hours, its date): user
   // data is part of the launch template, so any change to it replaces the nodes.

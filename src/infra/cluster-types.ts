@@ -63,4 +63,6 @@ export interface ClusterOutputs {
   launchCommand: string
   /** Every node terminates itself this many hours after boot: what bounds the bill. */
   maxHours: number
+  /** A shell on a node as the user who starts the job, but for `--target <instance id>` (ssm-session.ts). */
+  ssmSession: string
 }

@@ -45,7 +45,7 @@ export const launchCommand = o.launchCommand
 export const maxHours = o.maxHours
 export const privateIps = cluster.privateIps
 export const instanceIds = cluster.instanceIds
-export const ssmCommands = cluster.instanceIds.map((id) => pulumi.interpolate\`aws ssm start-session --region \${o.region} --target \${id}\`)
+export const ssmCommands = cluster.instanceIds.map((id) => pulumi.interpolate\`\${o.ssmSession} --target \${id}\`)
 `
 
 const money = (x: number | null) => (x === null ? 'unknown' : `$${x.toFixed(2)}`)
@@ -63,7 +63,7 @@ export function emittedProject(plan: ClusterPlan, dsConfig: string, hostfile: st
     `| job | ${o.estimatedJobHours === null ? 'no train section in the spec' : `${o.estimatedJobHours} hours, ${money(o.estimatedJobCostUsd)}`} |`, '',
     'Next:', '', '```',
     'npm install && npm run build', 'pulumi stack init dev', 'pulumi preview   # the cost is in the Outputs', 'pulumi up', '```', '',
-    `Then on node 0 (\`aws ssm start-session --region ${o.region} --target <instanceIds[0]>\`):`, '', '```', o.launchCommand, '```', '',
+    `Then on node 0 (\`${o.ssmSession} --target <instanceIds[0]>\`):`, '', '```', o.launchCommand, '```', '',
     '`ds_config.json` and `hostfile` here are the files every node gets under /etc/ftplan.', '',
   ].join('\n')
   return {

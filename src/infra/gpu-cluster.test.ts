@@ -318,7 +318,8 @@ describe('the root program under mocks', () => {
     await Promise.all(m.instanceIds.map(settle))
     expect(m).toMatchObject({ instanceType: 'p5.48xlarge', region: 'us-east-1', nodes: 1, gpus: 8, gpuModel: 'H100', hourlyCostUsd: 55.04, market: 'on-demand', catalogAsOf: '2026-07-20' })
     expect(typeof m.estimatedJobCostUsd).toBe('number')
-    expect(await settle(m.ssmCommands[0]!)).toBe('aws ssm start-session --region us-east-1 --target main-node-0-id')
+    // the session lands as ubuntu, who holds the SSH key pdsh needs and ~/.deepspeed_env, not as ssm-user
+    expect(await settle(m.ssmCommands[0]!)).toBe('aws ssm start-session --region us-east-1 --document-name AWS-StartInteractiveCommand --parameters \'command=["sudo -iu ubuntu"]\' --target main-node-0-id')
   })
 })
 

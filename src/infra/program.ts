@@ -74,6 +74,6 @@ export function buildCluster(loaded: LoadedSpec, settings: ClusterSettings, log 
   // Also in the preview's diagnostics: older CLIs print no outputs on a new stack's first preview (pulumi#10018).
   if (log) pulumi.log.info(`ftplan: ${o.nodes} × ${o.instanceType} in ${o.region} (${o.gpus} × ${o.gpuModel}), $${o.hourlyCostUsd ?? '?'}/hour on-demand` +
     (o.estimatedJobCostUsd !== null ? `; job ≈ ${o.estimatedJobHours} hours, $${o.estimatedJobCostUsd} (${o.market})` : ''))
-  const ssmCommands = cluster.instanceIds.map((id) => pulumi.interpolate`aws ssm start-session --region ${o.region} --target ${id}`)
+  const ssmCommands = cluster.instanceIds.map((id) => pulumi.interpolate`${o.ssmSession} --target ${id}`)
   return { cluster, plan, outputs: { ...o, instanceIds: cluster.instanceIds, privateIps: cluster.privateIps, ssmCommands } }
 }
