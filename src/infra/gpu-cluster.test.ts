@@ -43,6 +43,17 @@ async function runStack(name: string, spec: object, extra: Record<string, string
 
 const decode = (b64: string) => Buffer.from(b64, 'base64').toString('utf8')
 
+/** BIG's spec as the root program reads it, and the plan ftplan makes for it. */
+async function planOfBig() {
+  const { stackSpec } = await import('./program.js')
+  const { planLoaded } = await import('../planner/plan-loaded.js')
+  const { AWS_CATALOG } = await import('../instances/aws.js')
+  const loaded = stackSpec('/nonexistent', 'test', { 'ftplan:spec': JSON.stringify(BIG) })
+  const p = planLoaded(loaded, AWS_CATALOG)
+  if (p.status !== 'fit') throw new Error('expected a plan')
+  return { loaded, plan: p.plan }
+}
+
 describe('the root program under mocks', () => {
   let one: Awaited<ReturnType<typeof runStack>>
   let four: Awaited<ReturnType<typeof runStack>>
@@ -137,13 +148,8 @@ describe('the root program under mocks', () => {
   it('user data carries the ds_config byte for byte and a hostfile of every node\'s static IP', async () => {
     const { dsConfigText } = await import('../deepspeed/config.js')
     const { dsConfigForPlan } = await import('../deepspeed/for-plan.js')
-    const { stackSpec } = await import('./program.js')
-    const { planLoaded } = await import('../planner/plan-loaded.js')
-    const { AWS_CATALOG } = await import('../instances/aws.js')
-    const loaded = stackSpec('/nonexistent', 'test', { 'ftplan:spec': JSON.stringify(BIG) })
-    const p = planLoaded(loaded, AWS_CATALOG)
-    if (p.status !== 'fit') throw new Error('expected a plan')
-    const expected = dsConfigText(dsConfigForPlan(loaded, p.plan, 'deepspeed'))
+    const { loaded, plan } = await planOfBig()
+    const expected = dsConfigText(dsConfigForPlan(loaded, plan, 'deepspeed'))
     for (const [rank, t] of four.of('aws:ec2/launchTemplate:LaunchTemplate').entries()) {
       const text = decode(t.inputs.userData)
       expect(text.startsWith('#cloud-config\n')).toBe(true)
@@ -219,16 +225,12 @@ describe('the root program under mocks', () => {
   })
 
   it('instances are replaced delete-before-create: their static IP can belong to one instance at a time', async () => {
-    const { stackSpec } = await import('./program.js')
-    const { planLoaded } = await import('../planner/plan-loaded.js')
     const { AWS_CATALOG } = await import('../instances/aws.js')
     const { clusterPlanFor } = await import('./cluster-plan.js')
     const { readSettings } = await import('./settings.js')
     const { GpuCluster } = await import('./gpu-cluster.js')
-    const loaded = stackSpec('/nonexistent', 'test', { 'ftplan:spec': JSON.stringify(BIG) })
-    const p = planLoaded(loaded, AWS_CATALOG)
-    if (p.status !== 'fit') throw new Error('expected a plan')
-    const plan = clusterPlanFor(loaded, p.plan, readSettings({}, 'dbr').settings, '{}\n', AWS_CATALOG.asOf)
+    const big = await planOfBig()
+    const plan = clusterPlanFor(big.loaded, big.plan, readSettings({}, 'dbr').settings, '{}\n', AWS_CATALOG.asOf)
     // A parent's transformations see every child's options (Pulumi ResourceOptions.transformations).
     const seen: { type: string; opts: pulumi.ResourceOptions }[] = []
     const cluster = new GpuCluster('dbr', { plan, sshPrivateKey: 'k' }, { transformations: [(a) => { seen.push({ type: a.type, opts: a.opts }); return undefined }] })
