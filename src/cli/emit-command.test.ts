@@ -66,9 +66,13 @@ describe('ftplan emit', () => {
       expect(templates).toHaveLength(nodes)
       expect(created.filter((r) => r.type === 'aws:ec2/instance:Instance' && r.name.startsWith(`${prefix}-`))).toHaveLength(nodes)
       const ds = readFileSync(join(work, name, 'ds_config.json'), 'utf8')
+      // the key's SSM path carries the stack (here "test"), and every node reads that path
+      const key = created.filter((r) => r.type === 'aws:ssm/parameter:Parameter' && r.name.startsWith(`${prefix}-`))
+      expect(key.map((k) => k.inputs.name)).toEqual([`/ftplan/${prefix}/test/ssh/id_rsa`])
       for (const t of templates) {
-        const doc = parse(Buffer.from(t.inputs.userData, 'base64').toString('utf8')) as { write_files: { path: string; content: string }[] }
+        const doc = parse(Buffer.from(t.inputs.userData, 'base64').toString('utf8')) as { write_files: { path: string; content: string }[]; runcmd: string[][] }
         expect(doc.write_files.find((f) => f.path === '/etc/ftplan/ds_config.json')!.content).toBe(ds)
+        expect(doc.runcmd[1]![1]).toBe(`/ftplan/${prefix}/test/ssh/id_rsa`)
       }
     }
   }, 120_000)

@@ -23,8 +23,12 @@ const plan = JSON.parse(readFileSync(new URL('./plan.json', import.meta.url), 'u
 // The stack's aws:region must be the planned one; then the stack's own provider (every aws:* setting) creates the cluster.
 const awsRegion = new pulumi.Config('aws').get('region')
 if (awsRegion && awsRegion !== plan.region) throw new Error(\`aws:region \${awsRegion} is not the planned region \${plan.region}: set aws:region \${plan.region}, or re-run ftplan emit with constraints.regions: [\${awsRegion}]\`)
+// One SSM path per stack: two stacks of this project in one account and region must not share the key's
+// parameter (its name is the one physical name the cluster sets itself). The nodes read it from their user data.
+const keyParameter = \`/ftplan/\${plan.name}/\${pulumi.getStack()}/ssh/id_rsa\`
+const stackPlan: ClusterPlan = { ...plan, sshKeyParameter: keyParameter, userData: plan.userData.map((u) => u.split(plan.sshKeyParameter).join(keyParameter)) }
 // The SSH key between the nodes is the component's tls.PrivateKey, kept in the stack's state.
-const cluster = new GpuCluster(plan.name, { plan, inheritProvider: awsRegion === plan.region })
+const cluster = new GpuCluster(plan.name, { plan: stackPlan, inheritProvider: awsRegion === plan.region })
 const o = plan.outputs
 pulumi.log.info(\`ftplan: \${o.nodes} × \${o.instanceType} in \${o.region}, $\${o.hourlyCostUsd ?? '?'}/hour on-demand\${o.estimatedJobCostUsd !== null ? \`; job ≈ \${o.estimatedJobHours} hours, $\${o.estimatedJobCostUsd} (\${o.market})\` : ''}\`)
 
