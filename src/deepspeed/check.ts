@@ -5,6 +5,7 @@ import { DS_DEFAULTS } from '../memory/constants.js'
 import { estimateMemory, type MemoryEstimate, type Term } from '../memory/estimate.js'
 import { nvmeParamBufferElements } from '../memory/offload.js'
 import { defaultZeroSettings, type Strategy, type ZeroSettings } from '../memory/strategy.js'
+import { HOST_RAM_FRACTION } from '../planner/plan.js'
 import { parseLocated, type LMap, type LNode, type Pos } from '../spec/located.js'
 import type { FinetuneSpec, Offload, ZeroStage } from '../spec/spec.js'
 import { nearChoice } from '../suggest.js'
@@ -241,7 +242,6 @@ export function checkDsConfig(text: string, file: string, spec: FinetuneSpec, ar
 
   if (v.usedAuto.some((p) => ['train_batch_size', 'train_micro_batch_size_per_gpu', 'gradient_accumulation_steps'].includes(p))) notes.push(`"auto" batch values resolved as HF Trainer fills them: micro-batch ${mb}, accumulation ${ga}, world size ${world}`)
   if (precision === 'fp32' && spec.precision !== 'fp32') notes.push('neither fp16 nor bf16 is enabled: DeepSpeed trains in fp32')
-  const h = arch.hiddenSize
   const bucket = (paths: string[], auto: number, fallback: number) => {
     for (const path of paths) {
       if (v.usedAuto.includes(path)) return auto
@@ -251,14 +251,16 @@ export function checkDsConfig(text: string, file: string, spec: FinetuneSpec, ar
     return fallback
   }
   const overlap = v.value(zero('overlap_comm'))
+  // What HF Trainer writes for each "auto" bucket size (hidden², 0.9·hidden², 10·hidden): strategy.ts has them.
+  const auto = defaultZeroSettings(arch, 3)
   // The stage-3 knobs size nothing below stage 3; there they keep ftplan's defaults so strategies compare equal.
   const stage3 = stage === 3 ? null : defaultZeroSettings(arch, stage)
   const zeroSettings: ZeroSettings = {
-    reduceBucketSize: bucket([zero('reduce_bucket_size')], h * h, DS_DEFAULTS.reduceBucketSize),
-    allgatherBucketSize: stage === 3 ? defaultZeroSettings(arch, 3).allgatherBucketSize : bucket([zero('allgather_bucket_size')], h * h, DS_DEFAULTS.allgatherBucketSize),
+    reduceBucketSize: bucket([zero('reduce_bucket_size')], auto.reduceBucketSize, DS_DEFAULTS.reduceBucketSize),
+    allgatherBucketSize: stage === 3 ? auto.allgatherBucketSize : bucket([zero('allgather_bucket_size')], auto.allgatherBucketSize, DS_DEFAULTS.allgatherBucketSize),
     overlapComm: typeof overlap === 'boolean' ? overlap : stage === 3,
-    prefetchBucketSize: stage3?.prefetchBucketSize ?? bucket([zero('stage3_prefetch_bucket_size'), zero('prefetch_bucket_size')], Math.floor(0.9 * h * h), DS_DEFAULTS.prefetchBucketSize),
-    paramPersistenceThreshold: stage3?.paramPersistenceThreshold ?? bucket([zero('stage3_param_persistence_threshold'), zero('param_persistence_threshold')], 10 * h, DS_DEFAULTS.paramPersistenceThreshold),
+    prefetchBucketSize: stage3?.prefetchBucketSize ?? bucket([zero('stage3_prefetch_bucket_size'), zero('prefetch_bucket_size')], auto.prefetchBucketSize, DS_DEFAULTS.prefetchBucketSize),
+    paramPersistenceThreshold: stage3?.paramPersistenceThreshold ?? bucket([zero('stage3_param_persistence_threshold'), zero('param_persistence_threshold')], auto.paramPersistenceThreshold, DS_DEFAULTS.paramPersistenceThreshold),
     maxLiveParameters: stage3?.maxLiveParameters ?? bucket([zero('stage3_max_live_parameters'), zero('max_live_parameters')], DS_DEFAULTS.maxLiveParameters, DS_DEFAULTS.maxLiveParameters),
     subGroupSize: stage3?.subGroupSize ?? bucket([zero('sub_group_size')], DS_DEFAULTS.subGroupSize, DS_DEFAULTS.subGroupSize),
   }
@@ -270,7 +272,7 @@ export function checkDsConfig(text: string, file: string, spec: FinetuneSpec, ar
     offloadDevice: paramDevice ?? effectiveOptDevice ?? 'cpu', gradientCheckpointing, microBatch: mb!, accumulation: ga!, zero: zeroSettings,
   })
   const usableBytes = hw.gpuMemoryBytes === null ? null : hw.gpuMemoryBytes * (1 - spec.margin)
-  const fitsIn = (e: MemoryEstimate) => usableBytes === null ? null : e.perGpu.totalBytes <= usableBytes && (hw.hostMemoryBytes === null || e.perNode.cpuBytes <= 0.9 * hw.hostMemoryBytes)
+  const fitsIn = (e: MemoryEstimate) => usableBytes === null ? null : e.perGpu.totalBytes <= usableBytes && (hw.hostMemoryBytes === null || e.perNode.cpuBytes <= HOST_RAM_FRACTION * hw.hostMemoryBytes)
   let strategy = strategyWith(run.gradientCheckpointing ?? false)
   let estimate = estimateMemory(runSpec, arch, strategy)
   if (run.gradientCheckpointing === null) {

@@ -179,8 +179,11 @@ describe('launch folders start: 10 plans × both config styles, read by the prog
           expect(filled.train_batch_size, who).toBe(filled.train_micro_batch_size_per_gpu * filled.gradient_accumulation_steps * world)
         }
         expect([a.per_device_train_batch_size, a.gradient_accumulation_steps], who).toEqual([plan.strategy.microBatch, plan.strategy.accumulation])
-        expect(a.bf16 || a.fp16 ? (a.bf16 ? 'bf16' : 'fp16') : plan.precisionNote ? 'fp16' : loaded.spec.precision === 'pure_bf16' ? 'pure_bf16' : 'fp32', who)
-          .toBe(plan.precisionNote ? 'fp16' : loaded.spec.precision === 'pure_bf16' && plan.strategy.zeroStage === 0 && who !== 'hf command' ? 'pure_bf16' : loaded.spec.precision === 'pure_bf16' ? 'bf16' : loaded.spec.precision)
+        // The precision the GPU runs: fp16 where it has no bf16. HF Trainer has no pure_bf16, so it runs --bf16;
+        // LLaMA-Factory says pure_bf16, with bf16 too under DeepSpeed (whose bf16.enabled HF fills from it).
+        const runs = plan.precisionNote ? 'fp16' : loaded.spec.precision
+        const pureAlone = runs === 'pure_bf16' && who !== 'hf command' && plan.strategy.zeroStage === 0
+        expect({ bf16: a.bf16, fp16: a.fp16 }, who).toEqual({ bf16: (runs === 'bf16' || runs === 'pure_bf16') && !pureAlone, fp16: runs === 'fp16' })
       }
       for (const key of NUMERIC) {
         const raw = rawValue(f.files['train.yaml']!, key)
@@ -190,6 +193,7 @@ describe('launch folders start: 10 plans × both config styles, read by the prog
       const tmp = mkdtempSync(join(tmpdir(), 'ftplan-launch-'))
       writeFileSync(join(tmp, 'launch.sh'), f.files['launch.sh']!)
       execFileSync('bash', ['-n', join(tmp, 'launch.sh')])
+      expect(parse(f.files['train.yaml']!)['pure_bf16'] ?? false).toBe(!plan.precisionNote && loaded.spec.precision === 'pure_bf16')
       // Checkpointing: HF's flag, LLaMA-Factory's inverse one.
       expect(flags(cmds.hfTrainer).has('gradient_checkpointing')).toBe(plan.strategy.gradientCheckpointing)
       expect(parse(f.files['train.yaml']!)['disable_gradient_checkpointing'] ?? false).toBe(!plan.strategy.gradientCheckpointing)

@@ -47,7 +47,7 @@ export function launchFolderFor(loaded: LoadedSpec, plan: Candidate, style: 'hf'
 }
 
 /** What the user should know about how the config will run, beyond the numbers in it. */
-export function configNotes(loaded: LoadedSpec, plan: Candidate, input: DsConfigInput, config: DeepSpeedConfig): string[] {
+function configNotes(loaded: LoadedSpec, plan: Candidate, input: DsConfigInput, config: DeepSpeedConfig): string[] {
   const spec = loaded.spec
   const s = plan.strategy
   const out: string[] = []

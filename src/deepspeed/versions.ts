@@ -9,8 +9,6 @@ export const TARGET_VERSIONS = {
   deepspeed: '0.19.5',
   /** warmup_steps below 1 is a ratio from 5.0 on, and warmup_ratio is gone (transformers PR #41326). */
   transformers: '5.0',
-  deepspeedCommit: 'edaa7221',
-  llamaFactoryCommit: 'ff6d4d12',
 } as const
 
 /** What a launch needs installed: `pip install` lines the launch script prints. */

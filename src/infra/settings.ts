@@ -120,5 +120,8 @@ export function readSettings(values: Record<string, string | undefined>, stack: 
  * train section to estimate from.
  */
 export function maxHoursFor(estimatedJobHours: number | null): number {
-  return estimatedJobHours === null ? 24 : Math.ceil(2 * estimatedJobHours + 1)
+  return estimatedJobHours === null ? DEFAULT_MAX_HOURS : Math.ceil(2 * estimatedJobHours + 1)
 }
+
+/** A node's time limit when nothing says otherwise: a day (also the boot script's fallback without its tag). */
+export const DEFAULT_MAX_HOURS = 24

@@ -1,5 +1,6 @@
 import { stringify } from 'yaml'
 import { ClusterError } from './cluster-error.js'
+import { DEFAULT_MAX_HOURS } from './settings.js'
 
 /** EC2 rejects user data over 16 KB before base64 (EC2 user guide, "Run commands at launch"). */
 export const USER_DATA_LIMIT_BYTES = 16 * 1024
@@ -62,7 +63,7 @@ imds=http://169.254.169.254/latest
 token=$(curl -sf -X PUT "$imds/api/token" -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' || true)
 minutes=$(curl -sf -H "X-aws-ec2-metadata-token: $token" "$imds/meta-data/tags/instance/ftplan:max-minutes" || true)
 case "$minutes" in
-  ''|*[!0-9]*) minutes=1440; echo "ftplan: no ftplan:max-minutes tag; the node stops after $minutes minutes" >&2 ;;
+  ''|*[!0-9]*) minutes=${DEFAULT_MAX_HOURS * 60}; echo "ftplan: no ftplan:max-minutes tag; the node stops after $minutes minutes" >&2 ;;
 esac
 shutdown -h "+$minutes" "ftplan: max_hours reached, this node shuts down and terminates"
 echo "ftplan: this node shuts down (and terminates) in $minutes minutes"
