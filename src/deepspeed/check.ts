@@ -207,7 +207,7 @@ export function checkDsConfig(text: string, file: string, spec: FinetuneSpec, ar
     for (const e of aio.entries) {
       if (SECTIONS['aio']!.fields[e.key]) continue
       const renamed = AIO_RENAMED[e.key]
-      say('warning', { pos: e.keyPos }, `aio.${e.key}`, renamed ? `renamed ${renamed}: DeepSpeed no longer reads it and uses the default 1` : 'DeepSpeed does not read this key: it is ignored', SECTIONS['aio']!.source, renamed ? { allowed: `"intra_op_parallelism": ${JSON.stringify(aio.entries.find((x) => x.key === e.key)?.value.kind === 'scalar' ? (aio.entries.find((x) => x.key === e.key)!.value as { value: unknown }).value : 1)}` } : {})
+      say('warning', { pos: e.keyPos }, `aio.${e.key}`, renamed ? `renamed ${renamed}: DeepSpeed no longer reads it and uses the default 1` : 'DeepSpeed does not read this key: it is ignored', SECTIONS['aio']!.source, renamed ? { allowed: `"intra_op_parallelism": ${JSON.stringify(e.value.kind === 'scalar' ? e.value.value : 1)}` } : {})
     }
     for (const [key, f] of Object.entries(SECTIONS['aio']!.fields)) v.read(`aio.${key}`, f.type, f.source)
   } else if (aio) v.read('aio', { kind: 'object' }, SECTIONS['aio']!.source)
