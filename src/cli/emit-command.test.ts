@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { gunzipSync } from 'node:zlib'
 import * as pulumi from '@pulumi/pulumi'
 import { parse } from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -21,12 +22,13 @@ describe('ftplan emit', () => {
   }, 60_000)
   afterAll(() => rmSync(work, { recursive: true, force: true }))
 
-  it('writes the project: Pulumi.yaml, package.json with public dependencies only, index.ts, plan.json, ds_config.json, hostfile, README', () => {
+  it('writes the project: Pulumi.yaml, package.json with public dependencies only, index.ts, plan.json, README', () => {
     const dir = join(work, 'four')
     expect(parse(readFileSync(join(dir, 'Pulumi.yaml'), 'utf8'))).toMatchObject({ name: 'ftplan-big', runtime: { name: 'nodejs' }, main: 'index.js' })
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }
     expect(pkg.dependencies).toEqual({ '@pulumi/pulumi': '3.248.0', '@pulumi/aws': '^7.48.0', '@pulumi/tls': '^5.6.1' })
-    expect(readFileSync(join(dir, 'hostfile'), 'utf8')).toBe('10.42.1.10 slots=8\n10.42.1.11 slots=8\n10.42.1.12 slots=8\n10.42.1.13 slots=8\n')
+    const plan = JSON.parse(readFileSync(join(dir, 'plan.json'), 'utf8')) as { userData: string[] }
+    expect(plan.userData[0]).toContain('10.42.1.10 slots=8\n      10.42.1.11 slots=8\n      10.42.1.12 slots=8\n      10.42.1.13 slots=8\n')
     expect(readFileSync(join(dir, 'README.md'), 'utf8')).toContain('| price | $220.16/hour on-demand')
     // the component is ftplan's own compiled file, not a second copy of the logic
     expect(readFileSync(join(dir, 'ftplan/gpu-cluster.js'), 'utf8')).toBe(readFileSync(join(ROOT, 'dist/infra/gpu-cluster.js'), 'utf8').replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n'))
@@ -46,7 +48,7 @@ describe('ftplan emit', () => {
     for (const name of ['one', 'four']) expect(tsc('--noEmit', '-p', join(work, name))).toBe('')
   }, 120_000)
 
-  it('runs under Pulumi mocks: the planned instances, and user data with the emitted ds_config byte for byte', async () => {
+  it('runs under Pulumi mocks: the planned instances, with the pinned user data byte for byte and per-stack names in tags', async () => {
     for (const name of ['one', 'four']) tsc('-p', join(work, name))
     const created: pulumi.runtime.MockResourceArgs[] = []
     await pulumi.runtime.setMocks({
@@ -65,14 +67,16 @@ describe('ftplan emit', () => {
       const templates = created.filter((r) => r.type === 'aws:ec2/launchTemplate:LaunchTemplate' && r.name.startsWith(`${prefix}-`))
       expect(templates).toHaveLength(nodes)
       expect(created.filter((r) => r.type === 'aws:ec2/instance:Instance' && r.name.startsWith(`${prefix}-`))).toHaveLength(nodes)
-      const ds = readFileSync(join(work, name, 'ds_config.json'), 'utf8')
-      // the key's SSM path carries the stack (here "test"), and every node reads that path
+      const plan = JSON.parse(readFileSync(join(work, name, 'plan.json'), 'utf8')) as { userDataGzipBase64: string[]; userData: string[] }
+      // the key's SSM path carries the stack (here "test"), and every node reads that path from its tag
       const key = created.filter((r) => r.type === 'aws:ssm/parameter:Parameter' && r.name.startsWith(`${prefix}-`))
       expect(key.map((k) => k.inputs.name)).toEqual([`/ftplan/${prefix}/test/ssh/id_rsa`])
-      for (const t of templates) {
-        const doc = parse(Buffer.from(t.inputs.userData, 'base64').toString('utf8')) as { write_files: { path: string; content: string }[]; runcmd: string[][] }
-        expect(doc.write_files.find((f) => f.path === '/etc/ftplan/ds_config.json')!.content).toBe(ds)
-        expect(doc.runcmd[1]![1]).toBe(`/ftplan/${prefix}/test/ssh/id_rsa`)
+      templates.forEach((t, i) => {
+        expect(t.inputs.userData).toBe(plan.userDataGzipBase64[i])
+        expect(gunzipSync(Buffer.from(t.inputs.userData, 'base64')).toString('utf8')).toBe(plan.userData[i])
+      })
+      for (const node of created.filter((r) => r.type === 'aws:ec2/instance:Instance' && r.name.startsWith(`${prefix}-`))) {
+        expect(node.inputs.tags).toMatchObject({ 'ftplan:ssh-key': `/ftplan/${prefix}/test/ssh/id_rsa`, 'ftplan:cluster': `${prefix}/test` })
       }
     }
   }, 120_000)

@@ -1,15 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { basename, delimiter, join, resolve } from 'node:path'
 import { parse } from 'yaml'
-import { dsConfigText } from '../deepspeed/config.js'
-import { dsConfigForPlan } from '../deepspeed/for-plan.js'
-import { launchFilesFor } from '../deepspeed/launch.js'
 import { AWS_CATALOG } from '../instances/aws.js'
 import { ClusterError } from '../infra/cluster-error.js'
 import { clusterPlanFor } from '../infra/cluster-plan.js'
 import { COMPONENT_FILES, emittedProject } from '../infra/emit.js'
 import { readSettings, type ClusterSettings } from '../infra/settings.js'
-import { CONFIG_DIR } from '../infra/user-data.js'
 import { planLoaded } from '../planner/plan-loaded.js'
 import { renderPreview } from '../report/preview-view.js'
 import type { LoadedSpec } from '../spec/load.js'
@@ -61,10 +57,9 @@ export async function emitProject(ctx: CommandContext, file: string, opts: { out
   const loaded = ctx.readSpec(file)
   const settings = settingsOf(ctx, file, loaded)
   const plan = fitOrThrow(ctx, file, loaded)
-  const dsConfig = dsConfigText(dsConfigForPlan(loaded, plan, 'deepspeed'))
-  const cluster = await userFacing(ctx, file, () => clusterPlanFor(loaded, plan, settings, dsConfig, AWS_CATALOG.asOf))
-  const hostfile = launchFilesFor({ nodes: plan.nodes, gpusPerNode: plan.offer.gpuCount, efa: (plan.offer.efaInterfaces ?? 0) > 0, hosts: cluster.nodeIps, configDir: CONFIG_DIR }).hostfile
-  const files = emittedProject(cluster, dsConfig, hostfile)
+  const lfText = loaded.source === 'llamafactory' ? readText(resolve(ctx.io.cwd, file)) : null
+  const cluster = await userFacing(ctx, file, () => clusterPlanFor(loaded, plan, settings, AWS_CATALOG.asOf, lfText))
+  const files = emittedProject(cluster)
   // the compiled files (dist/ is two levels up from src/cli and dist/cli alike); their source maps stay behind
   for (const name of COMPONENT_FILES) files[`ftplan/${name}`] = readFileSync(new URL(`../../dist/infra/${name}`, import.meta.url), 'utf8').replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n')
   const dir = resolve(ctx.io.cwd, opts.out)

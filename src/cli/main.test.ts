@@ -59,7 +59,7 @@ describe('ftplan CLI, in process', () => {
       '  test/fixtures/specs/bad-types.yaml:3:15: lora.rank: expected an integer, got "eight"; allowed: an integer 1..65536',
       '  test/fixtures/specs/bad-types.yaml:4:17: batch.micro: -2 is out of range; allowed: an integer 1..65536',
       '  test/fixtures/specs/bad-types.yaml:5:12: precision: "bf61" is not allowed; allowed: bf16 | fp16 | pure_bf16 | fp32; did you mean bf16?',
-      '  test/fixtures/specs/bad-types.yaml:6:1: optimiser: unknown key; allowed: version, model, method, lora, freeze, quantization, precision, optimizer, scheduler, batch, seq_len, gradient_checkpointing, attention, loss, deepspeed, gpus, train, constraints, margin; did you mean optimizer?',
+      '  test/fixtures/specs/bad-types.yaml:6:1: optimiser: unknown key; allowed: version, model, method, lora, freeze, quantization, precision, optimizer, scheduler, batch, seq_len, gradient_checkpointing, attention, loss, deepspeed, gpus, train, constraints, margin, software; did you mean optimizer?',
       '',
     ])
     expect(r.stderr).not.toMatch(/\bat .*\.(ts|js):\d+/)

@@ -23,14 +23,14 @@ export interface LaunchFolder {
  * launcher passes (trainerArgs), the LLaMA-Factory YAML (the user's own, edited, when the spec was one), and
  * launch.sh. `lfText` is the LLaMA-Factory YAML the spec was read from.
  */
-export function launchFolderFor(loaded: LoadedSpec, plan: Candidate, style: 'hf' | 'deepspeed', lfText: string | null): LaunchFolder {
+export function launchFolderFor(loaded: LoadedSpec, plan: Candidate, style: 'hf' | 'deepspeed', lfText: string | null, hosts?: readonly string[]): LaunchFolder {
   const input = dsInputForPlan(loaded, plan, style)
   const config = dsConfigFor(input)
   const s = plan.strategy
   const deepspeed = s.zeroStage > 0
   const multi = plan.nodes > 1
   const launch = launchFilesFor(
-    { nodes: plan.nodes, gpusPerNode: plan.offer.gpuCount, efa: (plan.offer.efaInterfaces ?? 0) > 0, configDir: '"$HERE"' },
+    { nodes: plan.nodes, gpusPerNode: plan.offer.gpuCount, efa: (plan.offer.efaInterfaces ?? 0) > 0, configDir: '"$HERE"', ...(hosts ? { hosts } : {}) },
     { args: trainerArgs(input), deepspeed, script: '"$TRAIN_SCRIPT"' },
   )
   const lf = lfText !== null ? editLlamaFactoryYaml(lfText, loaded.spec, input) : { text: llamaFactoryYamlFor(loaded.spec, loaded.model.arch, input), edits: [] }

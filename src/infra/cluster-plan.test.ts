@@ -1,7 +1,4 @@
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { gunzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { memorySources } from '../../test/helpers/memory-sources.js'
 import { cpuArchitecture } from '../instances/arch.js'
@@ -11,8 +8,8 @@ import { loadSpec } from '../spec/load.js'
 import { clusterPlanFor, rootVolumeGb } from './cluster-plan.js'
 import { nicLayout } from './efa.js'
 import { nodeIps, parseCidr } from './network.js'
-import { readSettings } from './settings.js'
-import { ARM_SHUTDOWN, cloudInit } from './user-data.js'
+import { dlamiParameter, readSettings } from './settings.js'
+import { cloudInit, gzipUserData, type NodeBoot } from './user-data.js'
 
 const efaOf = (type: string) => AWS_OFFERS.find((o) => o.instanceType === type)!.efaInterfaces ?? 0
 
@@ -49,7 +46,8 @@ describe('stack settings', () => {
   it('defaults: the stack name, on-demand or spot from the spec, the DLAMI parameter, no SSH from outside', () => {
     const { settings, problems } = readSettings({}, 'Dev_1')
     expect(problems).toEqual([])
-    expect(settings).toMatchObject({ name: 'dev-1', market: null, sshCidr: null, amiId: null, rootDeviceName: '/dev/sda1', nat: false })
+    // A NAT by default: the bootstrap installs DeepSpeed and LLaMA-Factory with pip and pdsh with apt.
+    expect(settings).toMatchObject({ name: 'dev-1', market: null, sshCidr: null, amiId: null, rootDeviceName: '/dev/sda1', nat: true, offline: false, idleMinutes: 30, retainCheckpoints: false, pythonEnv: '/opt/pytorch' })
     expect(settings.amiParameter).toBeNull()
   })
   it('names the key, the value and what is allowed; did you mean; SSH from the whole internet is refused', () => {
@@ -60,7 +58,7 @@ describe('stack settings', () => {
       'ftplan:subnetId needs ftplan:subnetCidr too: the nodes get static addresses in it, so the hostfile is known before they boot',
       'ftplan:subnetId needs ftplan:availabilityZone, the subnet\'s zone',
       'ftplan:subnetId needs ftplan:vpcId, the subnet\'s VPC',
-      'ftplan:amiID is not a setting; did you mean ftplan:amiId? (allowed: spec, name, vpcId, subnetId, subnetCidr, availabilityZone, sshCidr, keyName, market, capacityReservationId, amiId, amiParameter, rootDeviceName, nat, maxHours, endpoints)',
+      'ftplan:amiID is not a setting; did you mean ftplan:amiId? (allowed: spec, name, vpcId, subnetId, subnetCidr, availabilityZone, sshCidr, keyName, market, capacityReservationId, amiId, amiParameter, rootDeviceName, nat, maxHours, endpoints, offline, idleMinutes, retainCheckpoints, pythonEnv)',
     ])
     expect(readSettings({ market: 'capacity-block' }, 'dev').problems).toEqual(['ftplan:market capacity-block needs ftplan:capacityReservationId, the cr-… id of the Capacity Block'])
     // a NAT of ours in the user's VPC would need their ranges and a second internet gateway
@@ -68,21 +66,42 @@ describe('stack settings', () => {
       'ftplan:nat creates a public subnet and an internet gateway of its own, which a VPC of yours cannot take; route through your VPC\'s NAT instead: give ftplan:subnetId of a subnet whose route table reaches it',
     ])
   })
-  it('SSM interface endpoints: ours in a VPC of ours; in the user\'s VPC only when asked (private DNS allows one per service)', () => {
-    expect(readSettings({}, 'dev').settings.endpoints).toBe(true)
+  it('offline: no NAT, SSM endpoints instead, and it needs the user\'s image', () => {
+    const offline = readSettings({ offline: 'true', amiId: 'ami-0123456789abcdef0' }, 'dev')
+    expect(offline.problems).toEqual([])
+    expect(offline.settings).toMatchObject({ offline: true, nat: false, endpoints: true })
+    expect(readSettings({ offline: 'true' }, 'dev').problems).toEqual(['ftplan:offline installs nothing, so it needs your image: give ftplan:amiId (or ftplan:amiParameter) of an AMI with PyTorch, DeepSpeed and pdsh'])
+    // the user's VPC routes through its own NAT, if any: ftplan makes none there
+    expect(readSettings({ vpcId: 'vpc-0123456789abcdef0', subnetCidr: '172.31.200.0/24' }, 'dev').settings.nat).toBe(false)
+    expect(readSettings({ idleMinutes: 'ten' }, 'dev').problems).toEqual(['ftplan:idleMinutes: "ten" is not whole minutes, 0 for no idle stop'])
+  })
+  it('SSM interface endpoints: in a VPC of ours without NAT; in the user\'s VPC only when asked (private DNS allows one per service)', () => {
+    expect(readSettings({}, 'dev').settings.endpoints).toBe(false)
+    expect(readSettings({ nat: 'false' }, 'dev').settings.endpoints).toBe(true)
     expect(readSettings({ vpcId: 'vpc-0123456789abcdef0', subnetCidr: '172.31.200.0/24' }, 'dev').settings.endpoints).toBe(false)
     expect(readSettings({ vpcId: 'vpc-0123456789abcdef0', subnetCidr: '172.31.200.0/24', endpoints: 'true' }, 'dev').settings.endpoints).toBe(true)
   })
 })
 
 describe('user data', () => {
-  const node = { nodeRank: 0, nodes: 1, gpusPerNode: 8, masterAddr: '10.42.1.10', masterPort: 29500, dsConfig: '{}\n', hostfile: '10.42.1.10 slots=8\n', deepspeedEnv: '', planJson: '{}\n', sshKeyParameter: '/ftplan/dev/ssh/id_rsa', region: 'us-east-1', subnetCidr: '10.42.1.0/24' }
-  it('stays under EC2\'s 16 KB, and says so when it would not', () => {
-    expect(Buffer.byteLength(cloudInit(node))).toBeLessThan(4096)
-    expect(() => cloudInit({ ...node, planJson: 'x'.repeat(16 * 1024) })).toThrow(/user data is \d+ bytes; EC2 accepts at most 16384/)
+  const node: NodeBoot = {
+    nodeRank: 0, nodes: 1, gpusPerNode: 8, masterAddr: '10.42.1.10', masterPort: 29500, launch: { 'ds_config.json': '{}\n', 'launch.sh': '#!/bin/bash\n' }, planJson: '{}\n',
+    requirements: 'deepspeed==0.19.5\n',
+    cluster: { region: 'us-east-1', subnetCidr: '10.42.1.0/24', market: 'on-demand', offline: false, idleMinutes: 30, busGbps: 450, launcher: 'hf', deepspeed: '0.19.5', llamafactory: true, torch: '2.11', pythonEnv: '/opt/pytorch' },
+  }
+  it('stays under EC2\'s 16 KB gzipped, and says so when it would not', () => {
+    expect(gzipUserData(cloudInit(node)).length).toBeLessThan(8192)
+    // random text does not compress
+    const noise = Array.from({ length: 3000 }, (_, i) => ((i * 2654435761) % 4294967296).toString(36)).join('')
+    expect(() => cloudInit({ ...node, planJson: noise })).toThrow(/user data is \d+ bytes gzipped; EC2 accepts at most 16384/)
   })
-  it('refuses an argument that could be read as shell syntax', () => {
-    expect(() => cloudInit({ ...node, sshKeyParameter: '/ftplan/$(id)/key' })).toThrow('has characters outside')
+  it('gzip that cloud-init unpacks, the same bytes on every platform (OS byte 255)', () => {
+    const gz = gzipUserData(cloudInit(node))
+    expect([gz[0], gz[1], gz[9]]).toEqual([0x1f, 0x8b, 255])
+    expect(gunzipSync(gz).toString('utf8')).toBe(cloudInit(node))
+  })
+  it('refuses a value that could be read as shell syntax in the env files the scripts source', () => {
+    expect(() => cloudInit({ ...node, cluster: { ...node.cluster, pythonEnv: '/opt/$(id)' } })).toThrow('FTPLAN_PYENV "/opt/$(id)" has characters outside')
   })
 })
 
@@ -107,33 +126,24 @@ describe('the image follows the instance\'s architecture', () => {
     const image = (l: typeof graviton, values: Record<string, string> = {}) => {
       const r = planLoaded(l, AWS_CATALOG)
       if (r.status !== 'fit') throw new Error('expected a plan')
-      return clusterPlanFor(l, r.plan, readSettings(values, 'img').settings, '{}\n', AWS_CATALOG.asOf).imageId
+      return clusterPlanFor(l, r.plan, readSettings(values, 'img').settings, AWS_CATALOG.asOf).imageId
     }
-    expect(image(graviton)).toBe('resolve:ssm:/aws/service/deeplearning/ami/arm64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id')
-    expect(image(x86)).toBe('resolve:ssm:/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id')
+    // The PyTorch DLAMI (PyTorch in /opt/pytorch) lists G5g among its arm64 instances and G6/Gr6 among its x86_64 ones.
+    expect(image(graviton)).toBe('resolve:ssm:/aws/service/deeplearning/ami/arm64/oss-nvidia-driver-gpu-pytorch-2.11-ubuntu-24.04/latest/ami-id')
+    expect(image(x86)).toBe('resolve:ssm:/aws/service/deeplearning/ami/x86_64/oss-nvidia-driver-gpu-pytorch-2.11-ubuntu-24.04/latest/ami-id')
     expect(image(graviton, { amiParameter: '/mine/ami' })).toBe('resolve:ssm:/mine/ami')
     expect(image(graviton, { amiId: 'ami-0123456789abcdef0' })).toBe('ami-0123456789abcdef0')
   })
 })
 
-describe('arm-shutdown.sh, run with stubbed curl and shutdown on PATH', () => {
-  // The script as cloud-init writes it; curl answers as IMDSv2 does (a token, then the tag's value or a 404).
-  const run = (tag: string | null) => {
-    const dir = mkdtempSync(join(tmpdir(), 'ftplan-arm-'))
-    const stub = (name: string, body: string) => writeFileSync(join(dir, name), `#!/bin/bash\n${body}\n`, { mode: 0o755 })
-    stub('curl', `case "$*" in *api/token*) echo TOKEN ;; *max-minutes*) ${tag === null ? 'exit 22' : `echo ${tag}`} ;; esac`)
-    stub('shutdown', `echo "$@" > "${join(dir, 'shutdown.args')}"`)
-    writeFileSync(join(dir, 'arm-shutdown.sh'), ARM_SHUTDOWN, { mode: 0o755 })
-    const out = execFileSync('bash', [join(dir, 'arm-shutdown.sh')], { env: { PATH: `${dir}:${process.env['PATH']}` }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
-    return { out, args: readFileSync(join(dir, 'shutdown.args'), 'utf8').trim() }
-  }
-  it('schedules the shutdown after the tag\'s minutes', () => {
-    const r = run('90')
-    expect(r.args).toBe('-h +90 ftplan: max_hours reached, this node shuts down and terminates')
-    expect(r.out).toContain('in 90 minutes')
-  })
-  it('without the tag (or with garbage), a day', () => {
-    expect(run(null).args.startsWith('-h +1440 ')).toBe(true)
-    expect(run('12x').args.startsWith('-h +1440 ')).toBe(true)
+describe('the image: the PyTorch DLAMI where its release notes list the family, else the base DLAMI', () => {
+  it.each([
+    ['p5.48xlarge', 'x86_64/oss-nvidia-driver-gpu-pytorch-2.11'], ['p4d.24xlarge', 'x86_64/oss-nvidia-driver-gpu-pytorch-2.11'],
+    ['g4dn.xlarge', 'x86_64/oss-nvidia-driver-gpu-pytorch-2.11'], ['p6-b200.48xlarge', 'x86_64/oss-nvidia-driver-gpu-pytorch-2.11'],
+    ['g5g.xlarge', 'arm64/oss-nvidia-driver-gpu-pytorch-2.11'],
+    // not listed: the base DLAMI, and the bootstrap makes /opt/pytorch with pip's torch
+    ['p6-b300.48xlarge', 'x86_64/base-oss-nvidia-driver-gpu'], ['g7e.2xlarge', 'x86_64/base-oss-nvidia-driver-gpu'],
+  ] as const)('%s → %s', (type, want) => {
+    expect(dlamiParameter(cpuArchitecture(type), type)).toContain(`/aws/service/deeplearning/ami/${want}`)
   })
 })

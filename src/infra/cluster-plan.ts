@@ -1,14 +1,19 @@
 export type { ClusterOutputs, ClusterPlan } from './cluster-types.js'
-import { launchFilesFor, MASTER_PORT } from '../deepspeed/launch.js'
+import { launchFolderFor } from '../deepspeed/launch-folder.js'
+import { MASTER_PORT } from '../deepspeed/launch.js'
 import { cpuArchitecture } from '../instances/arch.js'
 import type { Candidate } from '../planner/plan.js'
 import type { LoadedSpec } from '../spec/load.js'
 import type { ClusterOutputs, ClusterPlan } from './cluster-types.js'
 import { nicLayout } from './efa.js'
+import { ringBandwidth } from '../planner/collectives.js'
+import { requirementsTxt } from '../spec/software.js'
+import { natCost } from './nat-cost.js'
 import { nodeIps, SUBNET_CIDR, VPC_CIDR } from './network.js'
-import { dlamiParameter, maxHoursFor, type ClusterSettings } from './settings.js'
+import { BOOTSTRAP_LOG } from './node-scripts.js'
+import { dlamiParameter, maxHoursFor, PYTORCH_DLAMI_VERSION, type ClusterSettings } from './settings.js'
 import { ssmSession } from './ssm-session.js'
-import { cloudInit, CONFIG_DIR } from './user-data.js'
+import { cloudInit, gzipUserData } from './user-data.js'
 
 /** Root volume: the DLAMI and its environments [HEUR 100 GB], the Hugging Face download and the saved model (2 B per
  * parameter each), and this node's share of a DeepSpeed checkpoint (16-bit weights + 12 B per trained parameter of
@@ -21,19 +26,28 @@ export function rootVolumeGb(params: number, trainable: number, nodes: number): 
 
 const round2 = (x: number) => Math.round(x * 100) / 100
 
-export function clusterPlanFor(loaded: LoadedSpec, plan: Candidate, settings: ClusterSettings, dsConfig: string, catalogAsOf: string): ClusterPlan {
+/**
+ * Everything the cluster is, decided from the plan: plain data. The launch folder is the one `ftplan ds-config
+ * --launch-dir` writes (HF-style config, which HF Trainer and LLaMA-Factory fill in), with the nodes' static IPs.
+ * `lfText`: the LLaMA-Factory YAML the spec was read from, edited into the folder's train.yaml.
+ */
+export function clusterPlanFor(loaded: LoadedSpec, plan: Candidate, settings: ClusterSettings, catalogAsOf: string, lfText: string | null = null): ClusterPlan {
   const nodes = plan.nodes
   const gpusPerNode = plan.offer.gpuCount
   const market = settings.market ?? (loaded.spec.constraints.spot ? 'spot' : 'on-demand')
   const subnetCidr = settings.subnetCidr ?? SUBNET_CIDR
   const ips = nodeIps(subnetCidr, nodes)
-  const efa = plan.offer.efaInterfaces ?? 0
-  const launch = launchFilesFor({ nodes, gpusPerNode, efa: efa > 0, hosts: ips, configDir: CONFIG_DIR })
-  const sshKeyParameter = `/ftplan/${settings.name}/ssh/id_rsa`
+  const folder = launchFolderFor(loaded, plan, 'hf', lfText, ips)
+  const software = loaded.spec.software
+  const launcher = loaded.source === 'llamafactory' ? 'llamafactory' : 'hf'
+  const clusterId = settings.name
+  const sshKeyParameter = `/ftplan/${clusterId}/ssh/id_rsa`
   const hourly = plan.onDemandUsdPerHour
   const spot = plan.spotUsdPerHour
   const ranked = market === 'spot' ? spot : hourly
   const hours = plan.time?.hours ?? null
+  const nat = settings.nat ? natCost(plan.offer.region, loaded.params.total, nodes) : null
+  const commands = folder.launch.commands
   const outputs: ClusterOutputs = {
     instanceType: plan.offer.instanceType,
     region: plan.offer.region,
@@ -48,9 +62,15 @@ export function clusterPlanFor(loaded: LoadedSpec, plan: Candidate, settings: Cl
     estimatedJobHours: hours === null ? null : round2(hours),
     estimatedJobCostUsd: hours === null || ranked === null ? null : round2(hours * ranked),
     catalogAsOf,
-    launchCommand: launch.commands.deepspeed,
+    // What ftplan-train runs from the job folder (its launch/ is this folder).
+    launchCommand: (launcher === 'llamafactory' ? commands.llamafactory : commands.hfTrainer).split('"$HERE"').join('launch'),
     maxHours: settings.maxHours ?? maxHoursFor(hours),
     ssmSession: ssmSession(plan.offer.region),
+    trainCommand: `ftplan-train ${launcher}`,
+    bootstrapLog: BOOTSTRAP_LOG,
+    idleMinutes: settings.idleMinutes,
+    natHourlyCostUsd: nat ? round2(nat.hourlyUsd * 1000) / 1000 : null,
+    natDownloadCostUsd: nat ? round2(nat.downloadsUsd) : null,
   }
   // What defines the run, and nothing that moves with a catalog or an estimate (prices, hours, its date): user
   // data is part of the launch template, so any change to it replaces the nodes.
@@ -60,12 +80,19 @@ export function clusterPlanFor(loaded: LoadedSpec, plan: Candidate, settings: Cl
     gradientCheckpointing: plan.strategy.gradientCheckpointing, microBatch: plan.strategy.microBatch, accumulation: plan.strategy.accumulation,
     launchCommand: outputs.launchCommand,
   }, null, 2) + '\n'
+  const arch = cpuArchitecture(plan.offer.instanceType)
   const userData = ips.map((_, rank) => cloudInit({
-    nodeRank: rank, nodes, gpusPerNode, masterAddr: ips[0]!, masterPort: MASTER_PORT, dsConfig, hostfile: launch.hostfile,
-    deepspeedEnv: launch.deepspeedEnv, planJson, sshKeyParameter, region: plan.offer.region, subnetCidr,
+    nodeRank: rank, nodes, gpusPerNode, masterAddr: ips[0]!, masterPort: MASTER_PORT, launch: folder.files, planJson,
+    requirements: requirementsTxt(software),
+    cluster: {
+      region: plan.offer.region, subnetCidr, market, offline: settings.offline, idleMinutes: settings.idleMinutes,
+      busGbps: round2(ringBandwidth(plan.offer, nodes) / 1e9), launcher, deepspeed: software.deepspeed, llamafactory: software.llamafactory !== null,
+      torch: PYTORCH_DLAMI_VERSION, pythonEnv: settings.pythonEnv,
+    },
   }))
   return {
     name: settings.name,
+    clusterId,
     region: plan.offer.region,
     instanceType: plan.offer.instanceType,
     nodes,
@@ -78,14 +105,17 @@ export function clusterPlanFor(loaded: LoadedSpec, plan: Candidate, settings: Cl
       ? { create: false, id: settings.subnetId, cidr: subnetCidr, availabilityZone: settings.availabilityZone! }
       : { create: true, cidr: subnetCidr, availabilityZone: settings.availabilityZone },
     nat: settings.nat,
+    offline: settings.offline,
+    checkpointBucket: { retain: settings.retainCheckpoints },
     endpoints: settings.endpoints,
     nodeIps: ips,
-    nics: ips.map((ip) => nicLayout(efa, ip)),
+    nics: ips.map((ip) => nicLayout(plan.offer.efaInterfaces ?? 0, ip)),
     userData,
+    userDataGzipBase64: userData.map((u) => gzipUserData(u).toString('base64')),
     rootVolumeGb: rootVolumeGb(loaded.params.total, plan.estimate.model.trainableParams, nodes),
     rootDeviceName: settings.rootDeviceName,
-    // The image for the instance's architecture: G5g (Graviton) needs the arm64 DLAMI.
-    imageId: settings.amiId ?? `resolve:ssm:${settings.amiParameter ?? dlamiParameter(cpuArchitecture(plan.offer.instanceType))}`,
+    // The PyTorch DLAMI where it supports the instance, for its architecture (G5g: arm64); else the base DLAMI.
+    imageId: settings.amiId ?? `resolve:ssm:${settings.amiParameter ?? dlamiParameter(arch, plan.offer.instanceType)}`,
     keyName: settings.keyName,
     sshCidr: settings.sshCidr,
     sshKeyParameter,

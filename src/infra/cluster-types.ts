@@ -16,6 +16,11 @@ export interface NicSpec {
 /** Everything the Pulumi component creates, decided before Pulumi runs: plain data, testable without mocks. */
 export interface ClusterPlan {
   name: string
+  /**
+   * Unique per stack in an account: the nodes' `ftplan:cluster` tag, which scopes what a node may tag and (spot)
+   * terminate, and which the spot watcher uses to find the group.
+   */
+  clusterId: string
   region: string
   instanceType: string
   nodes: number
@@ -27,12 +32,19 @@ export interface ClusterPlan {
   vpc: { create: true; cidr: string } | { create: false; id: string }
   subnet: { create: true; cidr: string; availabilityZone: string | null } | { create: false; id: string; cidr: string; availabilityZone: string }
   nat: boolean
+  /** The image holds the training stack: no installs, so no HTTP egress for apt. */
+  offline: boolean
+  /** The S3 bucket for checkpoints (encrypted, versioned, public access blocked); kept on destroy when retain. */
+  checkpointBucket: { retain: boolean }
   /** SSM and S3 endpoints for the subnet ftplan creates (see ClusterSettings.endpoints). */
   endpoints: boolean
   nodeIps: string[]
   /** Per node, node 0 first. */
   nics: NicSpec[][]
+  /** The cloud-config of each node, readable. */
   userData: string[]
+  /** The same, gzipped and base64-encoded, as the launch templates carry it (user-data.ts gzipUserData). */
+  userDataGzipBase64: string[]
   rootVolumeGb: number
   rootDeviceName: string
   /** An AMI id, or `resolve:ssm:<parameter>` for EC2 to resolve at launch (no drift in Pulumi's state). */
@@ -65,4 +77,14 @@ export interface ClusterOutputs {
   maxHours: number
   /** A shell on a node as the user who starts the job, but for `--target <instance id>` (ssm-session.ts). */
   ssmSession: string
+  /** Run on node 0 (in the shell ssmSession opens): checks every node, the all-reduce, then starts the training. */
+  trainCommand: string
+  /** Where each node's bootstrap writes its log; the node's `ftplan:bootstrap` tag says ready or failed:<step>. */
+  bootstrapLog: string
+  /** Minutes of idle GPUs after a job before the nodes stop (0: never). */
+  idleMinutes: number
+  /** The NAT gateway's own cost per hour (gateway + its public IPv4), while the stack exists; null: no NAT, or a region without a price in ftplan's table. */
+  natHourlyCostUsd: number | null
+  /** Per-GB NAT processing of the expected downloads (model weights and pip installs, every node). */
+  natDownloadCostUsd: number | null
 }

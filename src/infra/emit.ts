@@ -24,9 +24,11 @@ const plan = JSON.parse(readFileSync(new URL('./plan.json', import.meta.url), 'u
 const awsRegion = new pulumi.Config('aws').get('region')
 if (awsRegion && awsRegion !== plan.region) throw new Error(\`aws:region \${awsRegion} is not the planned region \${plan.region}: set aws:region \${plan.region}, or re-run ftplan emit with constraints.regions: [\${awsRegion}]\`)
 // One SSM path per stack: two stacks of this project in one account and region must not share the key's
-// parameter (its name is the one physical name the cluster sets itself). The nodes read it from their user data.
-const keyParameter = \`/ftplan/\${plan.name}/\${pulumi.getStack()}/ssh/id_rsa\`
-const stackPlan: ClusterPlan = { ...plan, sshKeyParameter: keyParameter, userData: plan.userData.map((u) => u.split(plan.sshKeyParameter).join(keyParameter)) }
+// parameter (its name is the one physical name the cluster sets itself).
+const clusterId = \`\${plan.name}/\${pulumi.getStack()}\`
+const keyParameter = \`/ftplan/\${clusterId}/ssh/id_rsa\`
+// The nodes read both from their own tags, so the user data (and the launch templates) are the same for every stack.
+const stackPlan: ClusterPlan = { ...plan, clusterId, sshKeyParameter: keyParameter }
 // The SSH key between the nodes is the component's tls.PrivateKey, kept in the stack's state.
 const cluster = new GpuCluster(plan.name, { plan: stackPlan, inheritProvider: awsRegion === plan.region })
 const o = plan.outputs
@@ -47,15 +49,22 @@ export const estimatedJobCostUsd = o.estimatedJobCostUsd
 export const catalogAsOf = o.catalogAsOf
 export const launchCommand = o.launchCommand
 export const maxHours = o.maxHours
+export const idleMinutes = o.idleMinutes
+export const natHourlyCostUsd = o.natHourlyCostUsd
+export const natDownloadCostUsd = o.natDownloadCostUsd
+export const trainCommand = o.trainCommand
+export const bootstrapLog = o.bootstrapLog
 export const privateIps = cluster.privateIps
 export const instanceIds = cluster.instanceIds
+export const checkpointBucket = cluster.bucketName
 export const ssmCommands = cluster.instanceIds.map((id) => pulumi.interpolate\`\${o.ssmSession} --target \${id}\`)
+export const startJob = cluster.startJob
 `
 
 const money = (x: number | null) => (x === null ? 'unknown' : `$${x.toFixed(2)}`)
 
 /** Every file of the emitted project but the copied component, keyed by relative path. */
-export function emittedProject(plan: ClusterPlan, dsConfig: string, hostfile: string): Record<string, string> {
+export function emittedProject(plan: ClusterPlan): Record<string, string> {
   const o = plan.outputs
   const project = `ftplan-${plan.name}`
   const readme = [
@@ -67,8 +76,10 @@ export function emittedProject(plan: ClusterPlan, dsConfig: string, hostfile: st
     `| job | ${o.estimatedJobHours === null ? 'no train section in the spec' : `${o.estimatedJobHours} hours, ${money(o.estimatedJobCostUsd)}`} |`, '',
     'Next:', '', '```',
     'npm install && npm run build', 'pulumi stack init dev', 'pulumi preview   # the cost is in the Outputs', 'pulumi up', '```', '',
-    `Then on node 0 (\`${o.ssmSession} --target <instanceIds[0]>\`):`, '', '```', o.launchCommand, '```', '',
-    '`ds_config.json` and `hostfile` here are the files every node gets under /etc/ftplan.', '',
+    'When every node is ready (its `ftplan:bootstrap` tag says `ready`; the log is ' + `\`${o.bootstrapLog}\`), the output \`startJob\` opens`,
+    `a session on node 0 and runs \`${o.trainCommand}\` in tmux: an all-reduce check across the nodes, then \`${o.launchCommand}\`.`,
+    `Every node terminates ${o.maxHours} hours after boot at the latest${o.idleMinutes > 0 ? `, or ${o.idleMinutes} minutes after its GPUs go idle once a job ran` : ''};`,
+    'checkpoints sync to the `checkpointBucket` output every 15 minutes and at shutdown. `pulumi destroy` ends the rest.', '',
   ].join('\n')
   return {
     'Pulumi.yaml': [
@@ -85,8 +96,6 @@ export function emittedProject(plan: ClusterPlan, dsConfig: string, hostfile: st
     }, null, 2) + '\n',
     'index.ts': INDEX_TS,
     'plan.json': JSON.stringify(plan, null, 2) + '\n',
-    'ds_config.json': dsConfig,
-    hostfile,
     'README.md': readme,
     '.gitignore': 'node_modules/\nindex.js\n',
   }

@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib'
 import * as pulumi from '@pulumi/pulumi'
 import { parse } from 'yaml'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -9,6 +10,7 @@ await pulumi.runtime.setMocks({
     created.push(a)
     const extra: Record<string, unknown> = {}
     if (a.type === 'aws:ec2/launchTemplate:LaunchTemplate') extra['latestVersion'] = 1
+    if (a.type === 'aws:s3/bucket:Bucket') extra['bucket'] = a.name
     // reading an existing reservation: EC2 reports its zone
     if (a.type === 'aws:ec2/capacityReservation:CapacityReservation') extra['availabilityZone'] = 'us-east-1f'
     if (a.type.startsWith('aws:')) extra['arn'] = `arn:aws:${a.type.split(':')[1]!.split('/')[0]}:us-east-1:123456789012:${a.name}`
@@ -41,7 +43,8 @@ async function runStack(name: string, spec: object, extra: Record<string, string
   return { r, resources, of: (type: string) => resources.filter((x) => x.type === type) }
 }
 
-const decode = (b64: string) => Buffer.from(b64, 'base64').toString('utf8')
+// The launch templates carry the cloud-config gzipped (user-data.ts gzipUserData).
+const decode = (b64: string) => gunzipSync(Buffer.from(b64, 'base64')).toString('utf8')
 
 /** BIG's spec as the root program reads it, and the plan ftplan makes for it. */
 async function planOfBig() {
@@ -149,15 +152,20 @@ describe('the root program under mocks', () => {
     const { dsConfigText } = await import('../deepspeed/config.js')
     const { dsConfigForPlan } = await import('../deepspeed/for-plan.js')
     const { loaded, plan } = await planOfBig()
-    const expected = dsConfigText(dsConfigForPlan(loaded, plan, 'deepspeed'))
+    // The HF-style config: HF Trainer and LLaMA-Factory, which ftplan-train launches, fill in its "auto" values.
+    const expected = dsConfigText(dsConfigForPlan(loaded, plan, 'hf'))
     for (const [rank, t] of four.of('aws:ec2/launchTemplate:LaunchTemplate').entries()) {
+      expect(Buffer.from(t.inputs.userData, 'base64').length).toBeLessThanOrEqual(16 * 1024)
       const text = decode(t.inputs.userData)
       expect(text.startsWith('#cloud-config\n')).toBe(true)
-      expect(Buffer.byteLength(text)).toBeLessThanOrEqual(16 * 1024)
       const doc = parse(text) as { write_files: { path: string; content: string }[]; runcmd: string[][] }
       const file = (path: string) => doc.write_files.find((f) => f.path === path)!.content
-      expect(file('/etc/ftplan/ds_config.json')).toBe(expected)
-      expect(file('/etc/ftplan/hostfile')).toBe('10.42.1.10 slots=8\n10.42.1.11 slots=8\n10.42.1.12 slots=8\n10.42.1.13 slots=8\n')
+      expect(file('/etc/ftplan/launch/ds_config.json')).toBe(expected)
+      expect(file('/etc/ftplan/launch/hostfile')).toBe('10.42.1.10 slots=8\n10.42.1.11 slots=8\n10.42.1.12 slots=8\n10.42.1.13 slots=8\n')
+      // EFA between p5 nodes: libfabric's provider, which DeepSpeed's runner forwards only from .deepspeed_env
+      expect(file('/etc/ftplan/launch/.deepspeed_env')).toContain('FI_PROVIDER=efa\n')
+      expect(file('/etc/ftplan/requirements.txt')).toBe('deepspeed==0.19.5\nllamafactory @ git+https://github.com/hiyouga/LLaMA-Factory.git@ff6d4d12eeb035d6ce06805a5733dd7b29f2ac30\n')
+      expect(file('/etc/ftplan/cluster.env')).toContain('FTPLAN_MARKET=on-demand\n')
       expect(file('/etc/ftplan/node.env')).toContain(`NODE_RANK=${rank}\n`)
       expect(file('/etc/ftplan/node.env')).toContain('MASTER_ADDR=10.42.1.10\n')
       expect(text).not.toContain('PRIVATE KEY')
@@ -171,7 +179,9 @@ describe('the root program under mocks', () => {
     expect(plan.model).toBe(EVIL)
     expect(JSON.stringify(doc.runcmd)).not.toContain('touch')
     expect(doc.write_files.find((f) => f.path === '/etc/ftplan/bootstrap.sh')!.content).not.toContain('touch')
-    expect(doc.runcmd).toEqual([['/etc/ftplan/arm-shutdown.sh'], ['/etc/ftplan/bootstrap.sh', '/ftplan/one/ssh/id_rsa', 'us-east-1', '10.42.1.0/24']])
+    expect(doc.runcmd).toEqual([['/etc/ftplan/arm-shutdown.sh'], ['/etc/ftplan/bootstrap.sh']])
+    // the env files the scripts source hold only checked values
+    for (const f of doc.write_files.filter((x) => x.path.endsWith('.env'))) expect(f.content).toMatch(/^([A-Z_]+=[A-Za-z0-9/_.:-]+\n)+$/)
   })
 
   it('least privilege: the node reads its own cluster\'s SSH key and nothing else of SSM; no managed policy, no GetParameter* on *', () => {
@@ -230,7 +240,7 @@ describe('the root program under mocks', () => {
     const { readSettings } = await import('./settings.js')
     const { GpuCluster } = await import('./gpu-cluster.js')
     const big = await planOfBig()
-    const plan = clusterPlanFor(big.loaded, big.plan, readSettings({}, 'dbr').settings, '{}\n', AWS_CATALOG.asOf)
+    const plan = clusterPlanFor(big.loaded, big.plan, readSettings({}, 'dbr').settings, AWS_CATALOG.asOf)
     // A parent's transformations see every child's options (Pulumi ResourceOptions.transformations).
     const seen: { type: string; opts: pulumi.ResourceOptions }[] = []
     const cluster = new GpuCluster('dbr', { plan, sshPrivateKey: 'k' }, { transformations: [(a) => { seen.push({ type: a.type, opts: a.opts }); return undefined }] })
@@ -254,7 +264,12 @@ describe('the root program under mocks', () => {
     expect(typeof o.estimatedJobHours).toBe('number')
     // hours are rounded to the hundredth for display; the cost is from the unrounded hours
     expect(Math.abs(o.estimatedJobCostUsd! - o.estimatedJobHours! * o.hourlyCostUsd!)).toBeLessThan(0.005 * o.hourlyCostUsd! + 0.01)
-    expect(o.launchCommand).toBe('deepspeed --hostfile /etc/ftplan/hostfile --num_nodes 4 --num_gpus 8 --master_addr 10.42.1.10 --master_port 29500 train.py --deepspeed --deepspeed_config /etc/ftplan/ds_config.json')
+    // what ftplan-train runs from the job folder: DeepSpeed's launcher over the static IPs, on the user's HF Trainer script
+    expect(o.launchCommand.startsWith('deepspeed --hostfile launch/hostfile --num_nodes 4 --num_gpus 8 --master_addr 10.42.1.10 --master_port 29500 "$TRAIN_SCRIPT" --deepspeed launch/ds_config.json --per_device_train_batch_size ')).toBe(true)
+    expect(o.trainCommand).toBe('ftplan-train hf')
+    // the NAT's own hour (gateway $0.045 + its IPv4 $0.005) and its per-GB processing of 4 × (2 B × 70.55e9 + 3 GB)
+    expect(o.natHourlyCostUsd).toBe(0.05)
+    expect(o.natDownloadCostUsd).toBeCloseTo(4 * (2 * 70.553706496 + 3) * 0.045, 1)
     expect(o.gpuMemoryNeededGb).toBeLessThanOrEqual(o.gpuMemoryAvailableGb)
   })
 
@@ -325,6 +340,66 @@ describe('the root program under mocks', () => {
   })
 })
 
+describe('what trains and what stops the bill', () => {
+  let one: Awaited<ReturnType<typeof runStack>>
+  let spot: Awaited<ReturnType<typeof runStack>>
+  beforeAll(async () => {
+    one = await runStack('bill', SMALL)
+    spot = await runStack('bills', BIG, { 'ftplan:market': 'spot' })
+  }, 60_000)
+  type Statement = { Effect: string; Action: string | string[]; Resource: string; Condition?: Record<string, Record<string, unknown>> }
+  const statementsOf = (r: typeof one) => r.of('aws:iam/rolePolicy:RolePolicy').flatMap((p) => (JSON.parse(p.inputs.policy) as { Statement: Statement[] }).Statement)
+
+  it('a NAT gateway by default in a VPC of ours, so pip and apt reach the internet; HTTP out for Ubuntu\'s mirrors', () => {
+    expect(one.of('aws:ec2/natGateway:NatGateway')).toHaveLength(1)
+    expect(one.of('aws:ec2/route:Route')[0]!.inputs).toMatchObject({ destinationCidrBlock: '0.0.0.0/0', natGatewayId: 'bill-nat-id' })
+    const out = one.of('aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule').filter((r) => r.inputs.cidrIpv4 === '0.0.0.0/0').map((r) => r.inputs.fromPort)
+    expect(out.sort()).toEqual([443, 80])
+    // through the NAT the nodes reach SSM: no interface endpoints to pay for
+    expect(one.of('aws:ec2/vpcEndpoint:VpcEndpoint').map((e) => e.inputs.vpcEndpointType)).toEqual(['Gateway'])
+  })
+
+  it('offline: no NAT, no HTTP out, SSM through endpoints, the user\'s image', async () => {
+    const off = await runStack('off', SMALL, { 'ftplan:offline': 'true', 'ftplan:amiId': 'ami-0123456789abcdef0' })
+    expect(off.of('aws:ec2/natGateway:NatGateway')).toHaveLength(0)
+    expect(off.of('aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule').map((r) => r.inputs.fromPort).filter((p) => p === 80)).toEqual([])
+    expect(off.of('aws:ec2/vpcEndpoint:VpcEndpoint').map((e) => e.inputs.serviceName).sort()).toEqual(['com.amazonaws.us-east-1.ec2messages', 'com.amazonaws.us-east-1.s3', 'com.amazonaws.us-east-1.ssm', 'com.amazonaws.us-east-1.ssmmessages'])
+    expect(off.r.outputs.natHourlyCostUsd).toBeNull()
+    expect(decode(off.of('aws:ec2/launchTemplate:LaunchTemplate')[0]!.inputs.userData)).toContain('FTPLAN_OFFLINE=1\n')
+  })
+
+  it('checkpoints: an S3 bucket, encrypted, versioned, public access blocked, emptied on destroy unless kept; the node\'s role reaches that bucket only', async () => {
+    expect(one.of('aws:s3/bucket:Bucket').map((b) => b.inputs.forceDestroy)).toEqual([true])
+    expect(one.of('aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration')[0]!.inputs.rules).toEqual([{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' }, bucketKeyEnabled: true }])
+    expect(one.of('aws:s3/bucketVersioning:BucketVersioning')[0]!.inputs.versioningConfiguration).toEqual({ status: 'Enabled' })
+    expect(one.of('aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock')[0]!.inputs).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true })
+    const s3 = statementsOf(one).filter((st) => [st.Action].flat().some((a) => a.startsWith('s3:')))
+    expect(s3.map((st) => st.Resource)).toEqual(['arn:aws:s3:us-east-1:123456789012:bill-checkpoints', 'arn:aws:s3:us-east-1:123456789012:bill-checkpoints/*'])
+    const kept = await runStack('kept', SMALL, { 'ftplan:retainCheckpoints': 'true' })
+    expect(kept.of('aws:s3/bucket:Bucket').map((b) => b.inputs.forceDestroy)).toEqual([false])
+  })
+
+  it('a node tags only itself and only ftplan:bootstrap; on-demand nodes cannot terminate anything', () => {
+    const tagging = statementsOf(one).find((st) => st.Action === 'ec2:CreateTags')!
+    expect(tagging.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/ftplan:cluster': 'bill' }, 'ForAllValues:StringEquals': { 'aws:TagKeys': ['ftplan:bootstrap'] } })
+    expect(statementsOf(one).flatMap((st) => [st.Action].flat())).not.toContain('ec2:TerminateInstances')
+  })
+
+  it('spot: a node may end its own cluster\'s instances (one reclaimed node leaves the others unable to train), nothing else', () => {
+    const end = statementsOf(spot).find((st) => st.Action === 'ec2:TerminateInstances')!
+    expect(end).toEqual({ Effect: 'Allow', Action: 'ec2:TerminateInstances', Resource: 'arn:aws:ec2:*:*:instance/*', Condition: { StringEquals: { 'aws:ResourceTag/ftplan:cluster': 'bills' } } })
+    for (const i of spot.of('aws:ec2/instance:Instance')) expect(i.inputs.tags['ftplan:cluster']).toBe('bills')
+    expect(decode(spot.of('aws:ec2/launchTemplate:LaunchTemplate')[0]!.inputs.userData)).toContain('FTPLAN_MARKET=spot\n')
+  })
+
+  it('every node finds its bucket and key parameter in its own tags; the job starts with one command on node 0', async () => {
+    const [node] = one.of('aws:ec2/instance:Instance')
+    expect(node!.inputs.tags).toMatchObject({ 'ftplan:bucket': 'bill-checkpoints', 'ftplan:ssh-key': '/ftplan/bill/ssh/id_rsa', 'ftplan:cluster': 'bill' })
+    expect(await settle(one.r.outputs.startJob)).toBe('aws ssm start-session --region us-east-1 --document-name AWS-StartInteractiveCommand --parameters \'command=["sudo -iu ubuntu tmux new-session -A -s ftplan ftplan-train hf"]\' --target bill-node-0-id')
+    expect(one.r.outputs).toMatchObject({ bootstrapLog: '/var/log/ftplan-bootstrap.log', idleMinutes: 30, trainCommand: 'ftplan-train hf' })
+  })
+})
+
 describe('the stack file is the spec when there is one', () => {
   it('errors point at the stack file\'s line and column', async () => {
     const { stackSpec } = await import('./program.js')
@@ -334,6 +409,6 @@ describe('the stack file is the spec when there is one', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ftplan-stack-'))
     mkdirSync(join(dir, 'stacks'))
     writeFileSync(join(dir, 'stacks', 'Pulumi.dev.yaml'), 'config:\n  ftplan:spec:\n    model: meta-llama/Llama-3.1-8B\n    methd: lora\n')
-    expect(() => stackSpec(dir, 'dev', {})).toThrow('the spec has problems:\nstacks/Pulumi.dev.yaml:4:5: methd: unknown key; allowed: version, model, method, lora, freeze, quantization, precision, optimizer, scheduler, batch, seq_len, gradient_checkpointing, attention, loss, deepspeed, gpus, train, constraints, margin; did you mean method?')
+    expect(() => stackSpec(dir, 'dev', {})).toThrow('the spec has problems:\nstacks/Pulumi.dev.yaml:4:5: methd: unknown key; allowed: version, model, method, lora, freeze, quantization, precision, optimizer, scheduler, batch, seq_len, gradient_checkpointing, attention, loss, deepspeed, gpus, train, constraints, margin, software; did you mean method?')
   })
 })

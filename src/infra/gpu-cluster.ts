@@ -40,7 +40,34 @@ export const SSM_AGENT_POLICY = {
   }],
 }
 
-const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64')
+/**
+ * What a node does with AWS besides SSM: its checkpoints in this cluster's bucket; its own `ftplan:bootstrap` tag
+ * (only that key, only on this cluster's instances); on spot, ending this cluster's instances. DescribeInstances
+ * takes no resource or tag condition (Service Authorization Reference, Amazon EC2), so it is on `*`.
+ */
+export function nodePolicy(bucketArn: string, clusterId: string, spot: boolean) {
+  const ownInstances = { StringEquals: { 'aws:ResourceTag/ftplan:cluster': clusterId } }
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: bucketArn },
+      { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'], Resource: `${bucketArn}/*` },
+      {
+        Effect: 'Allow', Action: 'ec2:CreateTags', Resource: 'arn:aws:ec2:*:*:instance/*',
+        Condition: { ...ownInstances, 'ForAllValues:StringEquals': { 'aws:TagKeys': ['ftplan:bootstrap'] } },
+      },
+      ...(spot ? [
+        { Effect: 'Allow', Action: 'ec2:DescribeInstances', Resource: '*' },
+        { Effect: 'Allow', Action: 'ec2:TerminateInstances', Resource: 'arn:aws:ec2:*:*:instance/*', Condition: ownInstances },
+      ] : []),
+    ],
+  }
+}
+
+/** A Session Manager command that runs the job on node 0 as the user who holds the launch files, in tmux so it outlives the session. */
+function startJobCommand(region: string, trainCommand: string): string {
+  return `aws ssm start-session --region ${region} --document-name AWS-StartInteractiveCommand --parameters 'command=["sudo -iu ubuntu tmux new-session -A -s ftplan ${trainCommand}"]'`
+}
 
 /**
  * The planned nodes and what they need, and nothing more (pulumi-aws-gpu.md §2.1): one VPC and one private
@@ -51,13 +78,17 @@ const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64')
 export class GpuCluster extends pulumi.ComponentResource {
   readonly instanceIds: pulumi.Output<string>[]
   readonly privateIps: string[]
+  /** The checkpoint bucket's name. */
+  readonly bucketName: pulumi.Output<string>
+  /** Opens a session on node 0 and runs ftplan-train in tmux (attach again with the same command). */
+  readonly startJob: pulumi.Output<string>
 
   constructor(name: string, args: GpuClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super('ftplan:index:GpuCluster', name, {}, opts)
     const p = args.plan
     const provider = givenProvider(opts) ?? (args.inheritProvider ? undefined : new aws.Provider(`${name}-aws`, { region: p.region as aws.Region }, { parent: this }))
     const child = provider ? { parent: this, provider } : { parent: this }
-    const tags = { Name: name, 'ftplan:cluster': p.name }
+    const tags = { Name: name, 'ftplan:cluster': p.clusterId }
 
     // A reservation or Capacity Block launches only in its own zone: read it from the reservation (an existing
     // resource, read, never managed). Otherwise the first zone that offers the type.
@@ -108,6 +139,8 @@ export class GpuCluster extends pulumi.ComponentResource {
     new aws.vpc.SecurityGroupIngressRule(`${name}-efa-in`, { securityGroupId: sg.id, referencedSecurityGroupId: sg.id, ipProtocol: '-1', description: 'all traffic from the cluster itself (EFA, NCCL, SSH)', tags }, child)
     new aws.vpc.SecurityGroupEgressRule(`${name}-efa-out`, { securityGroupId: sg.id, referencedSecurityGroupId: sg.id, ipProtocol: '-1', description: 'all traffic to the cluster itself (EFA needs it, AWS EFA guide)', tags }, child)
     new aws.vpc.SecurityGroupEgressRule(`${name}-https-out`, { securityGroupId: sg.id, cidrIpv4: '0.0.0.0/0', ipProtocol: 'tcp', fromPort: 443, toPort: 443, description: 'HTTPS out: SSM, S3, package and model downloads', tags }, child)
+    // apt's Ubuntu mirrors on EC2 are http:// (the bootstrap installs pdsh); nothing to install when offline.
+    if (!p.offline) new aws.vpc.SecurityGroupEgressRule(`${name}-http-out`, { securityGroupId: sg.id, cidrIpv4: '0.0.0.0/0', ipProtocol: 'tcp', fromPort: 80, toPort: 80, description: 'HTTP out: Ubuntu package mirrors (apt)', tags }, child)
     if (p.sshCidr) new aws.vpc.SecurityGroupIngressRule(`${name}-ssh-in`, { securityGroupId: sg.id, cidrIpv4: p.sshCidr, ipProtocol: 'tcp', fromPort: 22, toPort: 22, description: 'SSH from the range the stack allows (ftplan:sshCidr)', tags }, child)
 
     if (p.subnet.create && p.endpoints) {
@@ -130,6 +163,14 @@ export class GpuCluster extends pulumi.ComponentResource {
       name: p.sshKeyParameter, type: 'SecureString', value: pulumi.secret(sshKey), description: 'ftplan: intra-cluster SSH key for the DeepSpeed launcher', tags,
     }, child)
 
+    // Checkpoints outlive the nodes: encrypted, versioned, never public; emptied on destroy unless kept.
+    const bucketOpts = p.checkpointBucket.retain ? { ...child, retainOnDelete: true } : child
+    const bucket = new aws.s3.Bucket(`${name}-checkpoints`, { forceDestroy: !p.checkpointBucket.retain, tags }, bucketOpts)
+    new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-checkpoints`, { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' }, bucketKeyEnabled: true }] }, bucketOpts)
+    new aws.s3.BucketVersioning(`${name}-checkpoints`, { bucket: bucket.id, versioningConfiguration: { status: 'Enabled' } }, bucketOpts)
+    new aws.s3.BucketPublicAccessBlock(`${name}-checkpoints`, { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }, bucketOpts)
+    this.bucketName = bucket.bucket
+
     const role = new aws.iam.Role(`${name}-node`, {
       assumeRolePolicy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] }), tags,
     }, child)
@@ -141,6 +182,7 @@ export class GpuCluster extends pulumi.ComponentResource {
       role: role.id,
       policy: key.arn.apply((arn) => JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ssm:GetParameter', Resource: arn }] })),
     }, child)
+    new aws.iam.RolePolicy(`${name}-node`, { role: role.id, policy: bucket.arn.apply((arn) => JSON.stringify(nodePolicy(arn, p.clusterId, p.market === 'spot'))) }, child)
     const profile = new aws.iam.InstanceProfile(`${name}-node`, { role: role.name, tags }, child)
 
     const group = p.placementGroup ? new aws.ec2.PlacementGroup(`${name}-pg`, { strategy: 'cluster', tags }, child) : null
@@ -167,17 +209,20 @@ export class GpuCluster extends pulumi.ComponentResource {
           : p.market === 'capacity-block' ? { instanceMarketOptions: { marketType: 'capacity-block' } } : {}),
         ...(p.capacityReservationId ? { capacityReservationSpecification: { capacityReservationTarget: { capacityReservationId: p.capacityReservationId } } } : {}),
         ...(p.keyName ? { keyName: p.keyName } : {}),
-        userData: base64(p.userData[i]!),
+        userData: p.userDataGzipBase64[i]!,
         tagSpecifications: ['instance', 'volume', 'network-interface'].map((resourceType) => ({ resourceType, tags: nodeTags })),
         tags: nodeTags,
       }, child)
-      // The time limit is an instance tag, not launch-template data: changing it updates the tag, not the node.
+      // What the node reads from its own tags at boot (time limit, bucket, key parameter) is instance data, not
+      // launch-template data: changing it updates a tag, not the node.
       const instance = new aws.ec2.Instance(`${name}-node-${i}`, {
-        launchTemplate: { id: template.id, version: template.latestVersion.apply(String) }, tags: { ...nodeTags, 'ftplan:max-minutes': String(p.maxMinutes) },
+        launchTemplate: { id: template.id, version: template.latestVersion.apply(String) },
+        tags: { ...nodeTags, 'ftplan:max-minutes': String(p.maxMinutes), 'ftplan:bucket': bucket.bucket, 'ftplan:ssh-key': p.sshKeyParameter },
       // A node's static IP can belong to one instance at a time: a replacement must go before its successor comes.
       }, { ...child, dependsOn: [key], customTimeouts: { create: '30m' }, deleteBeforeReplace: true })
       return instance.id
     })
-    this.registerOutputs({ instanceIds: this.instanceIds, privateIps: this.privateIps })
+    this.startJob = pulumi.interpolate`${startJobCommand(p.region, p.outputs.trainCommand)} --target ${this.instanceIds[0]!}`
+    this.registerOutputs({ instanceIds: this.instanceIds, privateIps: this.privateIps, bucketName: this.bucketName, startJob: this.startJob })
   }
 }

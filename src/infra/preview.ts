@@ -43,6 +43,7 @@ export async function mockPreview(loaded: LoadedSpec, settings: ClusterSettings,
       resources.push({ type: a.type, name: a.name, inputs, ...(a.id ? { read: true } : {}) })
       const computed: Record<string, unknown> = { name: a.name, arn: `(arn of ${a.name})` }
       if (a.type === 'aws:ec2/launchTemplate:LaunchTemplate') computed['latestVersion'] = 1
+      if (a.type === 'aws:s3/bucket:Bucket') computed['bucket'] = `(name of ${a.name}, chosen at deploy)`
       if (a.type === 'aws:ec2/capacityReservation:CapacityReservation') computed['availabilityZone'] = '(the reservation\'s zone, read at deploy)'
       return { id: `(id of ${a.name})`, state: { ...computed, ...a.inputs } }
     },
@@ -55,6 +56,6 @@ export async function mockPreview(loaded: LoadedSpec, settings: ClusterSettings,
   const r = buildCluster(loaded, settings, false, inheritProvider)
   await Promise.all(r.outputs.instanceIds.map((id) => new Promise<string>((resolve) => id.apply(resolve))))
   await pulumi.runtime.disconnect()
-  const { instanceIds: _ids, ssmCommands: _ssm, ...outputs } = r.outputs
+  const { instanceIds: _ids, ssmCommands: _ssm, checkpointBucket: _bucket, startJob: _start, ...outputs } = r.outputs
   return { resources, outputs }
 }

@@ -2,8 +2,6 @@ import { join } from 'node:path'
 import * as pulumi from '@pulumi/pulumi'
 import { stringify } from 'yaml'
 import { fileSources, readText } from '../cli/sources.js'
-import { dsConfigText } from '../deepspeed/config.js'
-import { dsConfigForPlan } from '../deepspeed/for-plan.js'
 import { SpecError } from '../errors.js'
 import { AWS_CATALOG } from '../instances/aws.js'
 import { planLoaded } from '../planner/plan-loaded.js'
@@ -16,7 +14,9 @@ import { readSettings, type ClusterSettings } from './settings.js'
 export interface ProgramResult {
   cluster: GpuCluster
   plan: ClusterPlan
-  outputs: ClusterOutputs & { instanceIds: pulumi.Output<string>[]; privateIps: string[]; ssmCommands: pulumi.Output<string>[] }
+  outputs: ClusterOutputs & {
+    instanceIds: pulumi.Output<string>[]; privateIps: string[]; ssmCommands: pulumi.Output<string>[]; checkpointBucket: pulumi.Output<string>; startJob: pulumi.Output<string>
+  }
 }
 
 /**
@@ -66,8 +66,7 @@ export function ftplanProgram(cwd = process.cwd()): ProgramResult {
 export function buildCluster(loaded: LoadedSpec, settings: ClusterSettings, log = true, inheritProvider = false): ProgramResult {
   const result = planLoaded(loaded, AWS_CATALOG)
   if (result.status !== 'fit') throw new Error(`nothing in the catalog fits this spec:\n  ${result.suggestions.join('\n  ')}\n(\`ftplan plan\` shows every rejected offer)`)
-  const dsConfig = dsConfigText(dsConfigForPlan(loaded, result.plan, 'deepspeed'))
-  const plan = clusterPlanFor(loaded, result.plan, settings, dsConfig, AWS_CATALOG.asOf)
+  const plan = clusterPlanFor(loaded, result.plan, settings, AWS_CATALOG.asOf)
   // With the stack's aws:region the plan is in that region, and the stack's own provider (all its aws:* settings) serves.
   const cluster = new GpuCluster(plan.name, { plan, inheritProvider })
   const o = plan.outputs
@@ -75,5 +74,5 @@ export function buildCluster(loaded: LoadedSpec, settings: ClusterSettings, log 
   if (log) pulumi.log.info(`ftplan: ${o.nodes} × ${o.instanceType} in ${o.region} (${o.gpus} × ${o.gpuModel}), $${o.hourlyCostUsd ?? '?'}/hour on-demand` +
     (o.estimatedJobCostUsd !== null ? `; job ≈ ${o.estimatedJobHours} hours, $${o.estimatedJobCostUsd} (${o.market})` : ''))
   const ssmCommands = cluster.instanceIds.map((id) => pulumi.interpolate`${o.ssmSession} --target ${id}`)
-  return { cluster, plan, outputs: { ...o, instanceIds: cluster.instanceIds, privateIps: cluster.privateIps, ssmCommands } }
+  return { cluster, plan, outputs: { ...o, instanceIds: cluster.instanceIds, privateIps: cluster.privateIps, ssmCommands, checkpointBucket: cluster.bucketName, startJob: cluster.startJob } }
 }

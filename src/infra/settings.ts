@@ -19,8 +19,19 @@ export interface ClusterSettings {
   /** null: the DLAMI for the instance's architecture (dlamiParameter). */
   amiParameter: string | null
   rootDeviceName: string
-  /** A NAT gateway for internet egress (pip, the Hugging Face hub); without it only the VPC endpoints reach out. */
+  /**
+   * A NAT gateway for internet egress (pip, apt, the Hugging Face hub). Default: on in a VPC of ftplan's unless
+   * offline; never in the user's VPC, which routes through its own.
+   */
   nat: boolean
+  /** The AMI holds the training stack: the bootstrap installs nothing, and no NAT is made by default. */
+  offline: boolean
+  /** Minutes of idle GPUs, after a job started, before a node shuts down; 0: no idle stop. */
+  idleMinutes: number
+  /** Keep the checkpoint bucket (and its objects) when the stack is destroyed. */
+  retainCheckpoints: boolean
+  /** The image's Python environment with PyTorch (the PyTorch DLAMI's /opt/pytorch). */
+  pythonEnv: string
   /** Hours after boot at which every node shuts down and terminates; null: maxHoursFor(the estimated job hours). */
   maxHours: number | null
   /**
@@ -35,12 +46,28 @@ export interface ClusterSettings {
  * $ami_type/latest/ami-id, architecture x86_64 or arm64): the Base OSS Nvidia Driver GPU AMI, Ubuntu 22.04, with the
  * NVIDIA driver, EFA and NCCL; its ARM64 edition serves G5g (DLAMI release notes, gpubaseossarm64-ul2204).
  */
-export function dlamiParameter(arch: 'x86_64' | 'arm64'): string {
-  return `/aws/service/deeplearning/ami/${arch}/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id`
+export function dlamiParameter(arch: 'x86_64' | 'arm64', instanceType = ''): string {
+  const family = instanceType.split('.')[0] ?? ''
+  return PYTORCH_DLAMI_FAMILIES[arch].includes(family)
+    ? `/aws/service/deeplearning/ami/${arch}/oss-nvidia-driver-gpu-pytorch-${PYTORCH_DLAMI_VERSION}-ubuntu-24.04/latest/ami-id`
+    : `/aws/service/deeplearning/ami/${arch}/base-oss-nvidia-driver-gpu-ubuntu-24.04/latest/ami-id`
 }
-export const DEFAULT_AMI_PARAMETER = dlamiParameter('x86_64')
 
-const KEYS = ['name', 'vpcId', 'subnetId', 'subnetCidr', 'availabilityZone', 'sshCidr', 'keyName', 'market', 'capacityReservationId', 'amiId', 'amiParameter', 'rootDeviceName', 'nat', 'maxHours', 'endpoints'] as const
+/**
+ * The PyTorch DLAMI: Ubuntu 24.04, PyTorch in /opt/pytorch, NVIDIA driver, EFA, NCCL and the OFI plugin. Its release
+ * notes list the instances it supports ("Deep Learning OSS Nvidia Driver AMI GPU PyTorch 2.11 (Ubuntu 24.04)",
+ * supported_ec2_instances, 2026-10): x86_64 G4dn, G5, G6, Gr6, G6e, P4, P4de, P5, P5e, P5en, P6-B200; arm64 G5g,
+ * P6e-GB200. Other families get the base DLAMI, and the bootstrap makes the environment with pip's torch.
+ */
+export const PYTORCH_DLAMI_VERSION = '2.11'
+export const PYTORCH_DLAMI_FAMILIES: Record<'x86_64' | 'arm64', readonly string[]> = {
+  x86_64: ['g4dn', 'g5', 'g6', 'gr6', 'g6e', 'p4d', 'p4de', 'p5', 'p5e', 'p5en', 'p6-b200'],
+  arm64: ['g5g', 'p6e-gb200'],
+}
+export const DEFAULT_AMI_PARAMETER = dlamiParameter('x86_64', 'p5.48xlarge')
+export const DEFAULT_IDLE_MINUTES = 30
+
+const KEYS = ['name', 'vpcId', 'subnetId', 'subnetCidr', 'availabilityZone', 'sshCidr', 'keyName', 'market', 'capacityReservationId', 'amiId', 'amiParameter', 'rootDeviceName', 'nat', 'maxHours', 'endpoints', 'offline', 'idleMinutes', 'retainCheckpoints', 'pythonEnv'] as const
 
 const PATTERNS: Record<string, [RegExp, string]> = {
   name: [/^[a-z][a-z0-9-]{0,30}$/, 'lower-case letters, digits and -, starting with a letter, at most 31'],
@@ -58,6 +85,10 @@ const PATTERNS: Record<string, [RegExp, string]> = {
   nat: [/^(true|false)$/, 'true or false'],
   maxHours: [/^(\d{1,4}(\.\d+)?|\.\d+)$/, 'hours, a number such as 12 or 0.5'],
   endpoints: [/^(true|false)$/, 'true or false'],
+  offline: [/^(true|false)$/, 'true or false'],
+  idleMinutes: [/^\d{1,5}$/, 'whole minutes, 0 for no idle stop'],
+  retainCheckpoints: [/^(true|false)$/, 'true or false'],
+  pythonEnv: [/^\/[\w./-]+$/, 'an absolute path to a Python environment, e.g. /opt/pytorch'],
 }
 
 /** Reads the settings; returns every problem, each naming the key, the value and what is allowed. */
@@ -88,12 +119,20 @@ export function readSettings(values: Record<string, string | undefined>, stack: 
     amiId: get('amiId'),
     amiParameter: get('amiParameter'),
     rootDeviceName: get('rootDeviceName') ?? '/dev/sda1',
-    nat: get('nat') === 'true',
+    nat: false,
+    offline: get('offline') === 'true',
+    idleMinutes: Number(get('idleMinutes') ?? DEFAULT_IDLE_MINUTES),
+    retainCheckpoints: get('retainCheckpoints') === 'true',
+    pythonEnv: get('pythonEnv') ?? '/opt/pytorch',
     maxHours: maxHoursText === null ? null : Number(maxHoursText),
     endpoints: false,
   }
+  const natText = get('nat')
+  settings.nat = natText === null ? settings.vpcId === null && settings.subnetId === null && !settings.offline : natText === 'true'
+  if (settings.offline && !settings.amiId && !settings.amiParameter) problems.push('ftplan:offline installs nothing, so it needs your image: give ftplan:amiId (or ftplan:amiParameter) of an AMI with PyTorch, DeepSpeed and pdsh')
   const endpointsText = get('endpoints')
-  settings.endpoints = endpointsText === null ? settings.vpcId === null && settings.subnetId === null : endpointsText === 'true'
+  // Through a NAT the nodes reach SSM without endpoints; without one (offline) they need them.
+  settings.endpoints = endpointsText === null ? settings.vpcId === null && settings.subnetId === null && !settings.nat : endpointsText === 'true'
   if (settings.maxHours !== null && !(settings.maxHours > 0)) problems.push(`ftplan:maxHours: ${values['maxHours']} would stop the nodes at once; give the hours the job may run`)
   if (settings.sshCidr && /\/0$/.test(settings.sshCidr)) problems.push(`ftplan:sshCidr: ${settings.sshCidr} opens SSH to the whole internet; give your own address range, or leave it out and use SSM Session Manager`)
   if (settings.subnetId && !settings.subnetCidr) problems.push('ftplan:subnetId needs ftplan:subnetCidr too: the nodes get static addresses in it, so the hostfile is known before they boot')
@@ -102,7 +141,7 @@ export function readSettings(values: Record<string, string | undefined>, stack: 
   if (settings.vpcId && !settings.subnetId && !settings.subnetCidr) problems.push('ftplan:vpcId without ftplan:subnetId needs ftplan:subnetCidr, a free /24 (or smaller) range inside that VPC for the new subnet')
   // A NAT of ours needs a public subnet and an internet gateway of ours: in the user's VPC those would clash with
   // their ranges and their gateway (a VPC takes one). Their own NAT serves through a subnet they route.
-  if (settings.nat && settings.vpcId) problems.push('ftplan:nat creates a public subnet and an internet gateway of its own, which a VPC of yours cannot take; route through your VPC\'s NAT instead: give ftplan:subnetId of a subnet whose route table reaches it')
+  if (natText === 'true' && settings.vpcId) problems.push('ftplan:nat creates a public subnet and an internet gateway of its own, which a VPC of yours cannot take; route through your VPC\'s NAT instead: give ftplan:subnetId of a subnet whose route table reaches it')
   if (endpointsText === 'true' && settings.subnetId) problems.push('ftplan:endpoints adds SSM endpoints to a subnet ftplan creates; with ftplan:subnetId your VPC must already reach SSM (endpoints or NAT)')
   if (settings.market === 'capacity-block' && !settings.capacityReservationId) problems.push('ftplan:market capacity-block needs ftplan:capacityReservationId, the cr-… id of the Capacity Block')
   if (settings.market === 'spot' && settings.capacityReservationId) problems.push('ftplan:market spot cannot use ftplan:capacityReservationId; reservations are on-demand or capacity-block')

@@ -29,8 +29,12 @@ export function renderPreview(p: MockPreview, note: string): string {
     `  estimatedJobHours     ${o.estimatedJobHours ?? 'no train section in the spec'}`,
     `  estimatedJobCostUsd   ${money(o.estimatedJobCostUsd)}`,
     `  privateIps            ${o.privateIps.join(', ')}`,
+    `  natCostUsd            ${o.natHourlyCostUsd === null ? 'no NAT gateway' : `$${o.natHourlyCostUsd.toFixed(3)}/hour while the stack exists, ≈ ${money(o.natDownloadCostUsd)} for the downloads (weights and pip, every node)`}`,
+    `  trainCommand          ${o.trainCommand} (on node 0: every node ready, an all-reduce check, then the launch)`,
     `  launchCommand         ${o.launchCommand}`,
+    `  bootstrapLog          ${o.bootstrapLog} (and each node's ftplan:bootstrap tag: ready or failed:<step>)`,
     `  maxHours              ${o.maxHours} (every node shuts down and terminates this long after boot)`,
+    `  idleMinutes           ${o.idleMinutes === 0 ? 'off' : `${o.idleMinutes} (a node stops when its GPUs stay idle this long after a job)`}`,
     '', note, '')
   return lines.join('\n')
 }

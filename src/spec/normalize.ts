@@ -5,6 +5,7 @@ import type { LMap, LNode } from './located.js'
 import { resolveModelNode, type ResolvedModel, type SpecSources } from './model-ref.js'
 import type { FieldReader } from './reader.js'
 import { stageRefusal } from './runtime-rules.js'
+import { readSoftware, SOFTWARE_KEYS } from './software.js'
 import {
   ATTENTIONS, LOSSES, METHODS, OFFLOAD_DEVICES, OFFLOADS, OPTIMIZERS, PRECISIONS, PROVIDERS, QUANTIZATIONS, SCHEDULERS, ZERO_STAGES,
   type Constraints, type FinetuneSpec, type OptimizerSettings, type SchedulerSettings, type TrainData, type TrainerFeature,
@@ -34,7 +35,7 @@ export interface Normalized {
 
 export const SPEC_KEYS = [
   'version', 'model', 'method', 'lora', 'freeze', 'quantization', 'precision', 'optimizer', 'scheduler', 'batch', 'seq_len',
-  'gradient_checkpointing', 'attention', 'loss', 'deepspeed', 'gpus', 'train', 'constraints', 'margin',
+  'gradient_checkpointing', 'attention', 'loss', 'deepspeed', 'gpus', 'train', 'constraints', 'margin', 'software',
 ] as const
 
 /**
@@ -177,6 +178,7 @@ export function normalizeSpec(root: LMap, r: FieldReader, src: SpecSources, prio
   const train = field(top, 'train', 'train', null as TrainData | null, (n, p) => readTrain(n, p, r, seqLenTokens, notes))
   const constraints = readConstraints(section('constraints', ['provider', 'regions', 'spot', 'max_nodes', 'gpus', 'max_hourly_usd', 'budget_usd', 'min_compute_capability']), r, field, notes)
   const margin = field(top, 'margin', 'margin', SPEC_DEFAULTS.margin as number, (n, p) => r.number(n, p, { min: 0, max: 0.9 }))
+  const software = readSoftware(section('software', SOFTWARE_KEYS), r, field)
 
   if (model) {
     const arch = model.arch
@@ -232,6 +234,7 @@ export function normalizeSpec(root: LMap, r: FieldReader, src: SpecSources, prio
     train,
     constraints,
     margin,
+    software,
   }
   // Defaults of a section the method does not use would only be noise in `spec check`.
   const relevant = defaults.filter((d) => !(d.path.startsWith('lora.') && method !== 'lora' && method !== 'qlora') && !(d.path.startsWith('freeze.') && method !== 'freeze'))

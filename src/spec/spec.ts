@@ -1,4 +1,5 @@
 import type { Method } from '../models/trainable.js'
+import type { Software } from './software.js'
 
 export const METHODS = ['full', 'lora', 'qlora', 'freeze'] as const satisfies readonly Method[]
 export const QUANTIZATIONS = ['none', '8bit', '4bit'] as const
@@ -98,6 +99,8 @@ export interface FinetuneSpec {
   constraints: Constraints
   /** Fraction of every GPU's memory kept free. */
   margin: number
+  /** What the provisioned nodes install (software.ts). */
+  software: Software
 }
 
 /** Where a spec came from: ftplan's own YAML, a Pulumi stack's `ftplan:spec`, or a LLaMA-Factory train YAML. */
