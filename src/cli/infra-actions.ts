@@ -1,17 +1,19 @@
 import { existsSync, readFileSync } from 'node:fs'
-import { basename, delimiter, join, resolve } from 'node:path'
+import { basename, delimiter, dirname, join, resolve } from 'node:path'
 import { parse } from 'yaml'
 import { AWS_CATALOG } from '../instances/aws.js'
 import { ClusterError } from '../infra/cluster-error.js'
-import { clusterPlanFor } from '../infra/cluster-plan.js'
+import { clusterPlanFor, type ClusterPlan } from '../infra/cluster-plan.js'
 import { COMPONENT_FILES, emittedProject } from '../infra/emit.js'
+import { describeLock, lockFileName, lockText, parseLock, stackFingerprint, stackInputs, type StackInputs } from '../infra/lock.js'
 import { readSettings, type ClusterSettings } from '../infra/settings.js'
 import { planLoaded } from '../planner/plan-loaded.js'
 import { renderPreview } from '../report/preview-view.js'
+import type { Candidate } from '../planner/plan.js'
 import type { LoadedSpec } from '../spec/load.js'
 import type { CommandContext } from './plan-command.js'
 import { readText } from './sources.js'
-import { writeDirAtomic } from './write.js'
+import { writeDirAtomic, writeFileAtomic } from './write.js'
 
 /** `Pulumi.<stack>.yaml` names its stack; any other spec file names the cluster after itself. */
 function stackName(file: string): string {
@@ -19,15 +21,15 @@ function stackName(file: string): string {
   return m ? m[1]! : basename(file).replace(/\.[^.]*$/, '')
 }
 
+/** A Pulumi stack file's inputs as the root program reads them (lock.ts stackInputs). */
+function inputsOf(ctx: CommandContext, file: string): StackInputs {
+  const doc = parse(readText(resolve(ctx.io.cwd, file)) ?? '') as { config?: Record<string, unknown> } | null
+  return stackInputs(doc?.config ?? {})
+}
+
 /** The `ftplan:*` settings of a Pulumi stack file (none for other spec files), validated. */
 function settingsOf(ctx: CommandContext, file: string, loaded: LoadedSpec): ClusterSettings {
-  const values: Record<string, string> = {}
-  if (loaded.source === 'pulumi-stack') {
-    const doc = parse(readText(resolve(ctx.io.cwd, file)) ?? '') as { config?: Record<string, unknown> } | null
-    for (const [key, value] of Object.entries(doc?.config ?? {})) {
-      if (key.startsWith('ftplan:') && key !== 'ftplan:spec') values[key.slice('ftplan:'.length)] = typeof value === 'string' ? value : JSON.stringify(value)
-    }
-  }
+  const values = loaded.source === 'pulumi-stack' ? inputsOf(ctx, file).settings : {}
   const { settings, problems } = readSettings(values, stackName(file))
   if (problems.length > 0) throw ctx.userError(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'} in the stack settings:\n  ${problems.join('\n  ')}`)
   return settings
@@ -74,9 +76,10 @@ export async function previewStack(ctx: CommandContext, file: string, opts: { js
   const loaded = ctx.readSpec(file)
   const settings = settingsOf(ctx, file, loaded)
   fitOrThrow(ctx, file, loaded)
+  const pinned = loaded.source === 'pulumi-stack' ? pinnedPlan(ctx, file) : null
   const { mockPreview } = await import('../infra/preview.js')
   // As the root program: a stack with aws:region uses the stack's own provider (spec/load.ts kept the plan in that region).
-  const preview = await userFacing(ctx, file, () => mockPreview(loaded, settings, loaded.stackRegion !== undefined))
+  const preview = await userFacing(ctx, file, () => mockPreview(loaded, settings, loaded.stackRegion !== undefined, pinned))
   if (opts.json) {
     ctx.io.stdout(JSON.stringify({ version: 1, resources: preview.resources, outputs: preview.outputs }, null, 2) + '\n')
     return
@@ -85,4 +88,50 @@ export async function previewStack(ctx: CommandContext, file: string, opts: { js
   ctx.io.stdout(renderPreview(preview, onPath('pulumi')
     ? `pulumi is installed: \`pulumi preview${stack ? ` -s ${stack}` : ''}\` shows the real plan with your AWS credentials${stack ? '' : ' (put the spec under ftplan:spec in a stack file first)'}`
     : `no pulumi CLI here: this is the program run against mocks; with the CLI and AWS credentials, \`pulumi preview -s ${stack ?? '<stack>'}\` shows the real plan`))
+}
+
+/**
+ * `ftplan plan <stack file> --update`: plan as the root program does and pin the result beside the stack file, where
+ * `pulumi up` reads it. Returns the line to print.
+ */
+export async function pinStackPlan(ctx: CommandContext, file: string, loaded: LoadedSpec, plan: Candidate, catalogAsOf: string): Promise<string> {
+  if (loaded.source !== 'pulumi-stack') throw ctx.userError(`--update pins the plan of a Pulumi stack file (stacks/Pulumi.<stack>.yaml), which \`pulumi up\` reads; ${file} is not one`)
+  const settings = settingsOf(ctx, file, loaded)
+  const cluster = await userFacing(ctx, file, () => clusterPlanFor(loaded, plan, settings, catalogAsOf))
+  const inputs = inputsOf(ctx, file)
+  const lockFile = join(dirname(file), lockFileName(stackName(file)))
+  const text = lockText(cluster, stackFingerprint(inputs.spec, inputs.settings, inputs.awsRegion), new Date())
+  // ftplan's own file, replaced on purpose: that is what --update asks for.
+  const failure = writeFileAtomic(resolve(ctx.io.cwd, lockFile), text, true)
+  if (failure) throw ctx.userError(failure)
+  const o = cluster.outputs
+  return `pinned: ${lockFile} now holds ${o.nodes} × ${o.instanceType} in ${o.region}; \`pulumi up -s ${stackName(file)}\` creates exactly that (commit it with the stack file)\n`
+}
+
+/** The stack's pinned plan, as the root program takes it: none without a lock; a refusal when the stack changed since. */
+function pinnedPlan(ctx: CommandContext, file: string): ClusterPlan | null {
+  const lockFile = join(dirname(file), lockFileName(stackName(file)))
+  const text = readText(resolve(ctx.io.cwd, lockFile))
+  if (text === null) return null
+  const lock = parseLock(text, lockFile)
+  if (typeof lock === 'string') throw ctx.userError(lock)
+  const inputs = inputsOf(ctx, file)
+  if (lock.fingerprint !== stackFingerprint(inputs.spec, inputs.settings, inputs.awsRegion)) {
+    throw ctx.userError(`the spec or settings of ${file} changed since ${lockFile} pinned its plan (${describeLock(lock)}): \`pulumi up\` refuses it too; re-plan with \`ftplan plan ${file} --update\``)
+  }
+  return lock.plan
+}
+
+/** For `ftplan plan` of a stack file: what its lock pins, and whether the stack still matches it. Null without a lock. */
+export function lockNote(ctx: CommandContext, file: string): string | null {
+  const lockFile = join(dirname(file), lockFileName(stackName(file)))
+  const text = readText(resolve(ctx.io.cwd, lockFile))
+  if (text === null) return `not pinned: the first \`pulumi up -s ${stackName(file)}\` pins this plan to ${lockFile} (or \`ftplan plan ${file} --update\` now)\n`
+  const lock = parseLock(text, lockFile)
+  if (typeof lock === 'string') return `${lock}\n`
+  const inputs = inputsOf(ctx, file)
+  const same = lock.fingerprint === stackFingerprint(inputs.spec, inputs.settings, inputs.awsRegion)
+  return same
+    ? `pinned: ${lockFile} (${describeLock(lock)}) is what \`pulumi up\` creates; \`--update\` replaces it with the plan above\n`
+    : `pinned: ${lockFile} (${describeLock(lock)}), but the stack's spec or settings changed since: \`pulumi up\` refuses until \`ftplan plan ${file} --update\`\n`
 }

@@ -80,7 +80,7 @@ export function buildProgram(io: CliIo, state: { exitCode: number } = { exitCode
     })
   addEstimateCommand(program, io, readSpec)
   const ctx = { io, readSpec, userError: (m: string) => new UserError(m), setExitCode: (c: number) => void (state.exitCode = c) }
-  addPlanCommands(program, ctx)
+  addPlanCommands(program, { ...ctx, stderr: io.stderr })
   addDeepSpeedCommands(program, { ...ctx, stderr: io.stderr })
   addInfraCommands(program, ctx)
   return program

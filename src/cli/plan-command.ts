@@ -34,7 +34,7 @@ export function readCatalog(ctx: CommandContext, file: string | undefined): Cata
   return loadCatalog(text, file)
 }
 
-export function addPlanCommands(program: Command, ctx: CommandContext): void {
+export function addPlanCommands(program: Command, ctx: CommandContext & { stderr(text: string): void }): void {
   program
     .command('plan')
     .description('the cheapest instance group that fits, the next cheapest, and why every cheaper offer does not')
@@ -42,13 +42,22 @@ export function addPlanCommands(program: Command, ctx: CommandContext): void {
     .option('--catalog <file>', "instance catalog CSV: ftplan's columns or SkyPilot's vms.csv (default: the built-in AWS catalog)")
     .option('--top <n>', 'alternatives to show', positiveInt, 5)
     .option('--json', 'print the plan contract as JSON')
-    .addHelpText('after', '\nExamples:\n  ftplan plan stacks/Pulumi.example.yaml\n  ftplan plan spec.yaml --catalog my-prices.csv --top 10 --json')
-    .action((file: string, opts: { catalog?: string; top: number; json?: boolean }) => {
+    .option('--update', 'a Pulumi stack file: re-plan and pin the result (stacks/Pulumi.<stack>.lock.json), which `pulumi up` creates')
+    .addHelpText('after', '\nExamples:\n  ftplan plan stacks/Pulumi.example.yaml\n  ftplan plan stacks/Pulumi.example.yaml --update\n  ftplan plan spec.yaml --catalog my-prices.csv --top 10 --json')
+    .action(async (file: string, opts: { catalog?: string; top: number; json?: boolean; update?: boolean }) => {
       const loaded = ctx.readSpec(file)
+      if (opts.update && loaded.source !== 'pulumi-stack') throw ctx.userError(`--update pins the plan of a Pulumi stack file (stacks/Pulumi.<stack>.yaml), which \`pulumi up\` reads; ${file} is not one`)
       const catalog = readCatalog(ctx, opts.catalog)
       const result = planLoaded(loaded, catalog)
+      if (opts.update && result.status !== 'fit') throw ctx.userError(`nothing fits, so there is no plan to pin; \`ftplan plan ${file}\` says why and what would fit`)
       ctx.io.stdout(opts.json ? JSON.stringify(planJson(loaded.spec, result, opts.top), null, 2) + '\n' : renderPlan(loaded, result, opts.top))
       if (result.status === 'no-fit') ctx.setExitCode(1)
+      // A stack file's pinned plan is what `pulumi up` creates: say so, or pin this one (infra code loads only here).
+      if (loaded.source === 'pulumi-stack' && (opts.update || !opts.json)) {
+        const { lockNote, pinStackPlan } = await import('./infra-actions.js')
+        const note = opts.update && result.status === 'fit' ? await pinStackPlan(ctx, file, loaded, result.plan, catalog.asOf) : lockNote(ctx, file)
+        if (note) (opts.json ? ctx.stderr : ctx.io.stdout)(note)
+      }
     })
 
   program

@@ -1,7 +1,7 @@
 import * as pulumi from '@pulumi/pulumi'
 import type { LoadedSpec } from '../spec/load.js'
-import type { ClusterOutputs } from './cluster-types.js'
-import { buildCluster } from './program.js'
+import type { ClusterOutputs, ClusterPlan } from './cluster-types.js'
+import { buildCluster, clusterFromPlan } from './program.js'
 import type { ClusterSettings } from './settings.js'
 
 export interface PreviewResource {
@@ -34,7 +34,7 @@ function redact(value: unknown): unknown {
  * it registers, with its inputs as the program passed them, and the stack outputs. The zone lookup cannot run
  * without AWS, so the preview shows where the zone will come from.
  */
-export async function mockPreview(loaded: LoadedSpec, settings: ClusterSettings, inheritProvider = false): Promise<MockPreview> {
+export async function mockPreview(loaded: LoadedSpec, settings: ClusterSettings, inheritProvider = false, pinned: ClusterPlan | null = null): Promise<MockPreview> {
   const resources: PreviewResource[] = []
   await pulumi.runtime.setMocks({
     newResource(a) {
@@ -53,7 +53,8 @@ export async function mockPreview(loaded: LoadedSpec, settings: ClusterSettings,
       return a.inputs
     },
   }, 'ftplan', 'preview', true)
-  const r = buildCluster(loaded, settings, false, inheritProvider)
+  // As the root program: a stack's pinned plan is what it creates.
+  const r = pinned ? clusterFromPlan(pinned, false, inheritProvider) : buildCluster(loaded, settings, false, inheritProvider)
   await Promise.all(r.outputs.instanceIds.map((id) => new Promise<string>((resolve) => id.apply(resolve))))
   await pulumi.runtime.disconnect()
   const { instanceIds: _ids, ssmCommands: _ssm, checkpointBucket: _bucket, startJob: _start, ...outputs } = r.outputs

@@ -1,7 +1,8 @@
 import { join } from 'node:path'
 import * as pulumi from '@pulumi/pulumi'
-import { stringify } from 'yaml'
+import { parse, stringify } from 'yaml'
 import { fileSources, readText } from '../cli/sources.js'
+import { writeFileAtomic } from '../cli/write.js'
 import { SpecError } from '../errors.js'
 import { AWS_CATALOG } from '../instances/aws.js'
 import { planLoaded } from '../planner/plan-loaded.js'
@@ -9,6 +10,7 @@ import { loadSpec, type LoadedSpec } from '../spec/load.js'
 import { withStackRegion } from '../spec/stack-region.js'
 import { clusterPlanFor, type ClusterOutputs, type ClusterPlan } from './cluster-plan.js'
 import { GpuCluster } from './gpu-cluster.js'
+import { describeLock, lockFileName, lockText, parseLock, stackFingerprint, stackInputs } from './lock.js'
 import { readSettings, type ClusterSettings } from './settings.js'
 
 export interface ProgramResult {
@@ -44,7 +46,23 @@ export function stackSpec(cwd: string, stack: string, config: Record<string, str
   }
 }
 
-/** The root program: read the spec and settings from the stack, plan, and create the cluster the plan chose. */
+/** The stack file's `config:` mapping, or Pulumi's config when the program runs without one. */
+function stackConfig(cwd: string, stack: string, config: Record<string, string>): Record<string, unknown> {
+  const text = readText(join(cwd, 'stacks', `Pulumi.${stack}.yaml`))
+  if (text === null || !text.includes('ftplan:spec')) return config
+  try {
+    const doc = parse(text) as { config?: Record<string, unknown> } | null
+    return doc?.config ?? config
+  } catch {
+    return config
+  }
+}
+
+/**
+ * The root program: the stack's pinned plan when its lock matches the stack's inputs; otherwise plan the spec, create
+ * the cluster the plan chose, and on `pulumi up` pin it (stacks/Pulumi.<stack>.lock.json), so the next run creates the
+ * same cluster whatever the catalog says by then.
+ */
 export function ftplanProgram(cwd = process.cwd()): ProgramResult {
   const stack = pulumi.getStack()
   const config = pulumi.runtime.allConfig()
@@ -52,6 +70,21 @@ export function ftplanProgram(cwd = process.cwd()): ProgramResult {
   const { settings, problems } = readSettings(ftplanKeys, stack)
   if (problems.length > 0) throw new Error(`stack ${stack} settings:\n  ${problems.join('\n  ')}`)
   const region = config['aws:region']
+  const inherit = region !== undefined && region !== ''
+  const inputs = stackInputs(stackConfig(cwd, stack, config))
+  const fingerprint = stackFingerprint(inputs.spec, inputs.settings, inputs.awsRegion)
+  const lockFile = join('stacks', lockFileName(stack))
+  const locked = readText(join(cwd, lockFile))
+  if (locked !== null) {
+    const lock = parseLock(locked, lockFile)
+    if (typeof lock === 'string') throw new Error(lock)
+    if (lock.fingerprint !== fingerprint) {
+      throw new Error(`the spec or ftplan:* settings of stack ${stack} changed since its plan was pinned (${lockFile}: ${describeLock(lock)}).\n` +
+        `Re-plan on purpose with \`ftplan plan stacks/Pulumi.${stack}.yaml --update\` (a running cluster whose type, nodes or user data change is replaced), or undo the change.`)
+    }
+    pulumi.log.info(`ftplan: the pinned plan of ${lockFile}: ${describeLock(lock)}; \`ftplan plan stacks/Pulumi.${stack}.yaml --update\` re-plans`)
+    return clusterFromPlan(lock.plan, true, inherit)
+  }
   let loaded = stackSpec(cwd, stack, config)
   // A stack file applies its aws:region when it is read; a spec from config gets it here.
   if (region && loaded.source !== 'pulumi-stack') {
@@ -59,15 +92,25 @@ export function ftplanProgram(cwd = process.cwd()): ProgramResult {
     if (applied.problem) throw new Error(`the spec has problems:\n${applied.problem}`)
     loaded = { ...loaded, spec: applied.spec }
   }
-  return buildCluster(loaded, settings, true, region !== undefined && region !== '')
+  const result = buildCluster(loaded, settings, true, inherit)
+  if (pulumi.runtime.isDryRun()) {
+    pulumi.log.info(`ftplan: this plan is not pinned yet: \`pulumi up\` pins it to ${lockFile} (or \`ftplan plan stacks/Pulumi.${stack}.yaml --update\` now)`)
+  } else {
+    const failure = writeFileAtomic(join(cwd, lockFile), lockText(result.plan, fingerprint, new Date()), false)
+    pulumi.log.info(failure ? `ftplan: could not pin the plan: ${failure}` : `ftplan: pinned the plan to ${lockFile}; commit it with the stack file`)
+  }
+  return result
 }
 
 /** Plans the spec and creates its cluster; shared by the root program and `ftplan preview`. */
 export function buildCluster(loaded: LoadedSpec, settings: ClusterSettings, log = true, inheritProvider = false): ProgramResult {
   const result = planLoaded(loaded, AWS_CATALOG)
   if (result.status !== 'fit') throw new Error(`nothing in the catalog fits this spec:\n  ${result.suggestions.join('\n  ')}\n(\`ftplan plan\` shows every rejected offer)`)
-  const plan = clusterPlanFor(loaded, result.plan, settings, AWS_CATALOG.asOf)
-  // With the stack's aws:region the plan is in that region, and the stack's own provider (all its aws:* settings) serves.
+  return clusterFromPlan(clusterPlanFor(loaded, result.plan, settings, AWS_CATALOG.asOf), log, inheritProvider)
+}
+
+/** Creates the cluster a plan describes. With the stack's aws:region the stack's own provider (all its aws:* settings) serves. */
+export function clusterFromPlan(plan: ClusterPlan, log = true, inheritProvider = false): ProgramResult {
   const cluster = new GpuCluster(plan.name, { plan, inheritProvider })
   const o = plan.outputs
   // Also in the preview's diagnostics: older CLIs print no outputs on a new stack's first preview (pulumi#10018).
