@@ -250,6 +250,27 @@ describe('the root program under mocks', () => {
     for (const i of instances) expect((i.opts as pulumi.CustomResourceOptions).deleteBeforeReplace).toBe(true)
   })
 
+  it('a looked-up zone stays: a later lookup that answers otherwise moves neither the subnet nor the nodes; a reservation\'s zone is its own', async () => {
+    const { AWS_CATALOG } = await import('../instances/aws.js')
+    const { clusterPlanFor } = await import('./cluster-plan.js')
+    const { readSettings } = await import('./settings.js')
+    const { GpuCluster } = await import('./gpu-cluster.js')
+    const big = await planOfBig()
+    const options = async (name: string, values: Record<string, string>) => {
+      const plan = clusterPlanFor(big.loaded, big.plan, readSettings(values, name).settings, AWS_CATALOG.asOf)
+      const seen: { type: string; name: string; opts: pulumi.CustomResourceOptions }[] = []
+      const cluster = new GpuCluster(name, { plan, sshPrivateKey: 'k' }, { transformations: [(a) => { seen.push({ type: a.type, name: a.name, opts: a.opts }); return undefined }] })
+      await Promise.all(cluster.instanceIds.map(settle))
+      return (type: string) => seen.filter((x) => x.type === type).map((x) => x.opts.ignoreChanges ?? [])
+    }
+    const looked = await options('zl', {})
+    expect(looked('aws:ec2/subnet:Subnet')).toEqual([['availabilityZone'], ['availabilityZone']])
+    expect(looked('aws:ec2/launchTemplate:LaunchTemplate')).toEqual(Array(4).fill(['placement.availabilityZone']))
+    const reserved = await options('zr', { market: 'capacity-block', capacityReservationId: 'cr-0123456789abcdef0' })
+    expect(reserved('aws:ec2/subnet:Subnet').flat()).toEqual([])
+    expect(reserved('aws:ec2/launchTemplate:LaunchTemplate').flat()).toEqual([])
+  })
+
   it('user data holds nothing that moves with the catalog or the estimate, so a newer catalog does not replace the nodes', () => {
     for (const t of four.of('aws:ec2/launchTemplate:LaunchTemplate')) {
       const text = decode(t.inputs.userData)

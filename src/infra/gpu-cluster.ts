@@ -95,6 +95,10 @@ export class GpuCluster extends pulumi.ComponentResource {
     const reserved = p.capacityReservationId && !p.subnet.availabilityZone
       ? aws.ec2.CapacityReservation.get(`${name}-reservation`, p.capacityReservationId, undefined, child).availabilityZone
       : null
+    // A looked-up zone is the one the cluster is created in, and stays: a later run whose lookup answers otherwise
+    // (AWS added or dropped a zone's offering) must not move the subnet and every node (ignoreChanges below).
+    const lookedUp = !p.subnet.availabilityZone && !reserved
+    const keepZone = (path: string): pulumi.CustomResourceOptions => (lookedUp ? { ...child, ignoreChanges: [path] } : child)
     const zone: pulumi.Input<string> = p.subnet.availabilityZone ?? reserved ?? aws.ec2.getInstanceTypeOfferingsOutput({
       locationType: 'availability-zone', filters: [{ name: 'instance-type', values: [p.instanceType] }],
     }, child).locations.apply((zones) => {
@@ -116,14 +120,14 @@ export class GpuCluster extends pulumi.ComponentResource {
       vpcCidr = aws.ec2.getVpcOutput({ id: p.vpc.id }, child).cidrBlock
     }
     if (p.subnet.create) {
-      const subnet = new aws.ec2.Subnet(`${name}-private`, { vpcId, cidrBlock: p.subnet.cidr, availabilityZone: zone, mapPublicIpOnLaunch: false, tags }, child)
+      const subnet = new aws.ec2.Subnet(`${name}-private`, { vpcId, cidrBlock: p.subnet.cidr, availabilityZone: zone, mapPublicIpOnLaunch: false, tags }, keepZone('availabilityZone'))
       subnetId = subnet.id
       const table = new aws.ec2.RouteTable(`${name}-private`, { vpcId, tags }, child)
       new aws.ec2.RouteTableAssociation(`${name}-private`, { subnetId: subnet.id, routeTableId: table.id }, child)
       routeTableId = table.id
       if (p.nat) {
         const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId, tags }, child)
-        const publicSubnet = new aws.ec2.Subnet(`${name}-public`, { vpcId, cidrBlock: '10.42.0.0/28', availabilityZone: zone, mapPublicIpOnLaunch: false, tags }, child)
+        const publicSubnet = new aws.ec2.Subnet(`${name}-public`, { vpcId, cidrBlock: '10.42.0.0/28', availabilityZone: zone, mapPublicIpOnLaunch: false, tags }, keepZone('availabilityZone'))
         const publicTable = new aws.ec2.RouteTable(`${name}-public`, { vpcId, routes: [{ cidrBlock: '0.0.0.0/0', gatewayId: igw.id }], tags }, child)
         new aws.ec2.RouteTableAssociation(`${name}-public`, { subnetId: publicSubnet.id, routeTableId: publicTable.id }, child)
         const eip = new aws.ec2.Eip(`${name}-nat`, { domain: 'vpc', tags }, child)
@@ -212,7 +216,7 @@ export class GpuCluster extends pulumi.ComponentResource {
         userData: p.userDataGzipBase64[i]!,
         tagSpecifications: ['instance', 'volume', 'network-interface'].map((resourceType) => ({ resourceType, tags: nodeTags })),
         tags: nodeTags,
-      }, child)
+      }, keepZone('placement.availabilityZone'))
       // What the node reads from its own tags at boot (time limit, bucket, key parameter) is instance data, not
       // launch-template data: changing it updates a tag, not the node.
       const instance = new aws.ec2.Instance(`${name}-node-${i}`, {
