@@ -1,11 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs'
-import { basename, delimiter, dirname, join, resolve } from 'node:path'
-import { parse } from 'yaml'
+import { delimiter, dirname, join, resolve } from 'node:path'
 import { AWS_CATALOG } from '../instances/aws.js'
 import { ClusterError } from '../infra/cluster-error.js'
 import { clusterPlanFor, type ClusterPlan } from '../infra/cluster-plan.js'
 import { COMPONENT_FILES, emittedProject } from '../infra/emit.js'
-import { describeLock, lockFileName, lockText, parseLock, stackFingerprint, stackInputs, type StackInputs } from '../infra/lock.js'
+import { describeLock, lockFileName, lockText, parseLock, stackFingerprint } from '../infra/lock.js'
+import { inputsOf, stackName } from './lock-actions.js'
 import { readSettings, type ClusterSettings } from '../infra/settings.js'
 import { planLoaded } from '../planner/plan-loaded.js'
 import { renderPreview } from '../report/preview-view.js'
@@ -14,18 +14,6 @@ import type { LoadedSpec } from '../spec/load.js'
 import type { CommandContext } from './plan-command.js'
 import { readText } from './sources.js'
 import { writeDirAtomic, writeFileAtomic } from './write.js'
-
-/** `Pulumi.<stack>.yaml` names its stack; any other spec file names the cluster after itself. */
-function stackName(file: string): string {
-  const m = /^Pulumi\.(.+)\.ya?ml$/.exec(basename(file))
-  return m ? m[1]! : basename(file).replace(/\.[^.]*$/, '')
-}
-
-/** A Pulumi stack file's inputs as the root program reads them (lock.ts stackInputs). */
-function inputsOf(ctx: CommandContext, file: string): StackInputs {
-  const doc = parse(readText(resolve(ctx.io.cwd, file)) ?? '') as { config?: Record<string, unknown> } | null
-  return stackInputs(doc?.config ?? {})
-}
 
 /** The `ftplan:*` settings of a Pulumi stack file (none for other spec files), validated. */
 function settingsOf(ctx: CommandContext, file: string, loaded: LoadedSpec): ClusterSettings {
@@ -120,18 +108,4 @@ function pinnedPlan(ctx: CommandContext, file: string): ClusterPlan | null {
     throw ctx.userError(`the spec or settings of ${file} changed since ${lockFile} pinned its plan (${describeLock(lock)}): \`pulumi up\` refuses it too; re-plan with \`ftplan plan ${file} --update\``)
   }
   return lock.plan
-}
-
-/** For `ftplan plan` of a stack file: what its lock pins, and whether the stack still matches it. Null without a lock. */
-export function lockNote(ctx: CommandContext, file: string): string | null {
-  const lockFile = join(dirname(file), lockFileName(stackName(file)))
-  const text = readText(resolve(ctx.io.cwd, lockFile))
-  if (text === null) return `not pinned: the first \`pulumi up -s ${stackName(file)}\` pins this plan to ${lockFile} (or \`ftplan plan ${file} --update\` now)\n`
-  const lock = parseLock(text, lockFile)
-  if (typeof lock === 'string') return `${lock}\n`
-  const inputs = inputsOf(ctx, file)
-  const same = lock.fingerprint === stackFingerprint(inputs.spec, inputs.settings, inputs.awsRegion)
-  return same
-    ? `pinned: ${lockFile} (${describeLock(lock)}) is what \`pulumi up\` creates; \`--update\` replaces it with the plan above\n`
-    : `pinned: ${lockFile} (${describeLock(lock)}), but the stack's spec or settings changed since: \`pulumi up\` refuses until \`ftplan plan ${file} --update\`\n`
 }

@@ -54,8 +54,9 @@ export function addPlanCommands(program: Command, ctx: CommandContext & { stderr
       if (result.status === 'no-fit') ctx.setExitCode(1)
       // A stack file's pinned plan is what `pulumi up` creates: say so, or pin this one (infra code loads only here).
       if (loaded.source === 'pulumi-stack' && (opts.update || !opts.json)) {
-        const { lockNote, pinStackPlan } = await import('./infra-actions.js')
-        const note = opts.update && result.status === 'fit' ? await pinStackPlan(ctx, file, loaded, result.plan, catalog.asOf) : lockNote(ctx, file)
+        const note = opts.update && result.status === 'fit'
+          ? await (await import('./infra-actions.js')).pinStackPlan(ctx, file, loaded, result.plan, catalog.asOf)
+          : (await import('./lock-actions.js')).lockNote(ctx, file)
         if (note) (opts.json ? ctx.stderr : ctx.io.stdout)(note)
       }
     })
