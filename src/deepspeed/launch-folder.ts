@@ -18,12 +18,25 @@ export interface LaunchFolder {
   notes: string[]
 }
 
+/** Where the folder runs when ftplan provisions the nodes: their static IPs, and no LLaMA-Factory checkout. */
+export interface ClusterPlace {
+  hosts: readonly string[]
+}
+
+/**
+ * A provisioned node has no LLaMA-Factory checkout, so no data/ folder with the demo set: LLaMA-Factory's own copy
+ * on the Hugging Face hub (data/dataset_info.json: alpaca_en → llamafactory/alpaca_en), read with dataset_dir ONLINE
+ * (data/parser.py:100, every name a hub dataset).
+ */
+export const ONLINE_DEMO = { dataset: 'llamafactory/alpaca_en', datasetDir: 'ONLINE' } as const
+
 /**
  * Everything a plan needs to start, consistent by construction: the config, the TrainingArguments every
  * launcher passes (trainerArgs), the LLaMA-Factory YAML (the user's own, edited, when the spec was one), and
  * launch.sh. `lfText` is the LLaMA-Factory YAML the spec was read from.
  */
-export function launchFolderFor(loaded: LoadedSpec, plan: Candidate, style: 'hf' | 'deepspeed', lfText: string | null, hosts?: readonly string[]): LaunchFolder {
+export function launchFolderFor(loaded: LoadedSpec, plan: Candidate, style: 'hf' | 'deepspeed', lfText: string | null, cluster?: ClusterPlace): LaunchFolder {
+  const hosts = cluster?.hosts
   const input = dsInputForPlan(loaded, plan, style)
   const config = dsConfigFor(input)
   const s = plan.strategy
@@ -33,7 +46,7 @@ export function launchFolderFor(loaded: LoadedSpec, plan: Candidate, style: 'hf'
     { nodes: plan.nodes, gpusPerNode: plan.offer.gpuCount, efa: (plan.offer.efaInterfaces ?? 0) > 0, configDir: '"$HERE"', ...(hosts ? { hosts } : {}) },
     { args: trainerArgs(input), deepspeed, script: '"$TRAIN_SCRIPT"' },
   )
-  const lf = lfText !== null ? editLlamaFactoryYaml(lfText, loaded.spec, input) : { text: llamaFactoryYamlFor(loaded.spec, loaded.model.arch, input), edits: [] }
+  const lf = lfText !== null ? editLlamaFactoryYaml(lfText, loaded.spec, input) : { text: llamaFactoryYamlFor(loaded.spec, loaded.model.arch, input, cluster ? ONLINE_DEMO : undefined), edits: [] }
   const header = [
     `ftplan: ${plan.nodes} × ${plan.offer.instanceType} (${s.gpus} × ${plan.offer.gpu}), ZeRO-${s.zeroStage}${s.offload !== 'none' ? ` + ${s.offload} offload to ${s.offloadDevice}` : ''}, micro-batch ${s.microBatch} × accumulation ${s.accumulation}, ${input.precision}, ${style}-style config`,
   ]

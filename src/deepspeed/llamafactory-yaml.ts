@@ -76,7 +76,7 @@ export function editLlamaFactoryYaml(text: string, spec: FinetuneSpec, input: Ds
  * A LLaMA-Factory YAML for a spec written in ftplan's own format: the model, method and every value the plan
  * and the config rely on. The dataset is the user's to name: LLaMA-Factory's demo set keeps it runnable.
  */
-export function llamaFactoryYamlFor(spec: FinetuneSpec, arch: ModelArch, input: DsConfigInput): string {
+export function llamaFactoryYamlFor(spec: FinetuneSpec, arch: ModelArch, input: DsConfigInput, data: { dataset: string; datasetDir: string } = { dataset: 'alpaca_en_demo', datasetDir: 'data' }): string {
   const model = spec.model.kind === 'catalog' ? spec.model.id : spec.model.kind === 'config-file' ? spec.model.path.replace(/[\\/]?config\.json$/, '') || '.' : arch.name
   const out: Record<string, unknown> = { model_name_or_path: model, stage: 'sft', do_train: true }
   const lora = spec.method === 'lora' || spec.method === 'qlora'
@@ -87,7 +87,8 @@ export function llamaFactoryYamlFor(spec: FinetuneSpec, arch: ModelArch, input: 
   }
   if (spec.method === 'freeze') out['freeze_trainable_layers'] = spec.freeze.trainableLayers
   if (spec.quantization !== 'none') Object.assign(out, { quantization_bit: spec.quantization === '4bit' ? 4 : 8, quantization_method: 'bnb' })
-  Object.assign(out, { dataset: 'alpaca_en_demo', cutoff_len: spec.seqLenTokens, output_dir: `saves/${arch.name.split('/').pop()}/${spec.method}`, overwrite_output_dir: true })
+  if (data.datasetDir !== 'data') out['dataset_dir'] = data.datasetDir
+  Object.assign(out, { dataset: data.dataset, cutoff_len: spec.seqLenTokens, output_dir: `saves/${arch.name.split('/').pop()}/${spec.method}`, overwrite_output_dir: true })
   out['flash_attn'] = spec.attention === 'flash' ? 'fa2' : spec.attention === 'sdpa' ? 'sdpa' : 'disabled'
   if (spec.loss === 'fused') out['enable_liger_kernel'] = true
   if (spec.train) out['num_train_epochs'] = spec.train.epochs

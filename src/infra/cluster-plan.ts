@@ -37,9 +37,11 @@ export function clusterPlanFor(loaded: LoadedSpec, plan: Candidate, settings: Cl
   const market = settings.market ?? (loaded.spec.constraints.spot ? 'spot' : 'on-demand')
   const subnetCidr = settings.subnetCidr ?? SUBNET_CIDR
   const ips = nodeIps(subnetCidr, nodes)
-  const folder = launchFolderFor(loaded, plan, 'hf', lfText, ips)
+  const folder = launchFolderFor(loaded, plan, 'hf', lfText, { hosts: ips })
   const software = loaded.spec.software
-  const launcher = loaded.source === 'llamafactory' ? 'llamafactory' : 'hf'
+  // LLaMA-Factory runs the folder's train.yaml as it is (the user's, or ftplan's on LLaMA-Factory's hub copy of its
+  // demo set); without it installed, HF Trainer on the user's script.
+  const launcher = software.llamafactory !== null ? 'llamafactory' : 'hf'
   const clusterId = settings.name
   const sshKeyParameter = `/ftplan/${clusterId}/ssh/id_rsa`
   const hourly = plan.onDemandUsdPerHour

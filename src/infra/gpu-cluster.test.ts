@@ -166,6 +166,8 @@ describe('the root program under mocks', () => {
       expect(file('/etc/ftplan/launch/.deepspeed_env')).toContain('FI_PROVIDER=efa\n')
       expect(file('/etc/ftplan/requirements.txt')).toBe('deepspeed==0.19.5\nllamafactory @ git+https://github.com/hiyouga/LLaMA-Factory.git@ff6d4d12eeb035d6ce06805a5733dd7b29f2ac30\n')
       expect(file('/etc/ftplan/cluster.env')).toContain('FTPLAN_MARKET=on-demand\n')
+      // no LLaMA-Factory checkout on a node: its demo set from the hub (dataset_dir ONLINE, data/parser.py:100)
+      expect(parse(file('/etc/ftplan/launch/train.yaml'))).toMatchObject({ model_name_or_path: 'meta-llama/Llama-3.1-70B', dataset_dir: 'ONLINE', dataset: 'llamafactory/alpaca_en', finetuning_type: 'full' })
       expect(file('/etc/ftplan/node.env')).toContain(`NODE_RANK=${rank}\n`)
       expect(file('/etc/ftplan/node.env')).toContain('MASTER_ADDR=10.42.1.10\n')
       expect(text).not.toContain('PRIVATE KEY')
@@ -285,9 +287,9 @@ describe('the root program under mocks', () => {
     expect(typeof o.estimatedJobHours).toBe('number')
     // hours are rounded to the hundredth for display; the cost is from the unrounded hours
     expect(Math.abs(o.estimatedJobCostUsd! - o.estimatedJobHours! * o.hourlyCostUsd!)).toBeLessThan(0.005 * o.hourlyCostUsd! + 0.01)
-    // what ftplan-train runs from the job folder: DeepSpeed's launcher over the static IPs, on the user's HF Trainer script
-    expect(o.launchCommand.startsWith('deepspeed --hostfile launch/hostfile --num_nodes 4 --num_gpus 8 --master_addr 10.42.1.10 --master_port 29500 "$TRAIN_SCRIPT" --deepspeed launch/ds_config.json --per_device_train_batch_size ')).toBe(true)
-    expect(o.trainCommand).toBe('ftplan-train hf')
+    // what ftplan-train runs from the job folder on every node: LLaMA-Factory's CLI on the folder's YAML and config
+    expect(o.launchCommand).toBe('FORCE_TORCHRUN=1 NNODES=4 NODE_RANK=$NODE_RANK NPROC_PER_NODE=8 MASTER_ADDR=10.42.1.10 MASTER_PORT=29500 llamafactory-cli train launch/train.yaml deepspeed=launch/ds_config.json')
+    expect(o.trainCommand).toBe('ftplan-train llamafactory')
     // the NAT's own hour (gateway $0.045 + its IPv4 $0.005) and its per-GB processing of 4 × (2 B × 70.55e9 + 3 GB)
     expect(o.natHourlyCostUsd).toBe(0.05)
     expect(o.natDownloadCostUsd).toBeCloseTo(4 * (2 * 70.553706496 + 3) * 0.045, 1)
@@ -416,8 +418,8 @@ describe('what trains and what stops the bill', () => {
   it('every node finds its bucket and key parameter in its own tags; the job starts with one command on node 0', async () => {
     const [node] = one.of('aws:ec2/instance:Instance')
     expect(node!.inputs.tags).toMatchObject({ 'ftplan:bucket': 'bill-checkpoints', 'ftplan:ssh-key': '/ftplan/bill/ssh/id_rsa', 'ftplan:cluster': 'bill' })
-    expect(await settle(one.r.outputs.startJob)).toBe('aws ssm start-session --region us-east-1 --document-name AWS-StartInteractiveCommand --parameters \'command=["sudo -iu ubuntu tmux new-session -A -s ftplan ftplan-train hf"]\' --target bill-node-0-id')
-    expect(one.r.outputs).toMatchObject({ bootstrapLog: '/var/log/ftplan-bootstrap.log', idleMinutes: 30, trainCommand: 'ftplan-train hf' })
+    expect(await settle(one.r.outputs.startJob)).toBe('aws ssm start-session --region us-east-1 --document-name AWS-StartInteractiveCommand --parameters \'command=["sudo -iu ubuntu tmux new-session -A -s ftplan ftplan-train llamafactory"]\' --target bill-node-0-id')
+    expect(one.r.outputs).toMatchObject({ bootstrapLog: '/var/log/ftplan-bootstrap.log', idleMinutes: 30, trainCommand: 'ftplan-train llamafactory' })
   })
 })
 
