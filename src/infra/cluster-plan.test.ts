@@ -58,13 +58,18 @@ describe('stack settings', () => {
       'ftplan:subnetId needs ftplan:subnetCidr too: the nodes get static addresses in it, so the hostfile is known before they boot',
       'ftplan:subnetId needs ftplan:availabilityZone, the subnet\'s zone',
       'ftplan:subnetId needs ftplan:vpcId, the subnet\'s VPC',
-      'ftplan:amiID is not a setting; did you mean ftplan:amiId? (allowed: spec, name, vpcId, subnetId, subnetCidr, availabilityZone, sshCidr, keyName, market, capacityReservationId, amiId, amiParameter, rootDeviceName, nat, maxHours, endpoints, offline, idleMinutes, retainCheckpoints, pythonEnv)',
+      'ftplan:amiID is not a setting; did you mean ftplan:amiId? (allowed: spec, name, vpcId, subnetId, subnetCidr, availabilityZone, sshCidr, keyName, market, capacityReservationId, amiId, amiParameter, rootDeviceName, nat, maxHours, endpoints, natGatewayId, offline, idleMinutes, retainCheckpoints, pythonEnv)',
     ])
     expect(readSettings({ market: 'capacity-block' }, 'dev').problems).toEqual(['ftplan:market capacity-block needs ftplan:capacityReservationId, the cr-… id of the Capacity Block'])
     // a NAT of ours in the user's VPC would need their ranges and a second internet gateway
-    expect(readSettings({ vpcId: 'vpc-0123456789abcdef0', subnetCidr: '172.31.200.0/24', nat: 'true' }, 'dev').problems).toEqual([
+    expect(readSettings({ vpcId: 'vpc-0123456789abcdef0', subnetCidr: '172.31.200.0/24', natGatewayId: 'nat-0123456789abcdef0', nat: 'true' }, 'dev').problems).toEqual([
       'ftplan:nat creates a public subnet and an internet gateway of its own, which a VPC of yours cannot take; route through your VPC\'s NAT instead: give ftplan:subnetId of a subnet whose route table reaches it',
     ])
+    // a subnet of ours in their VPC needs a way out for the installs: their NAT, or offline
+    expect(readSettings({ vpcId: 'vpc-0123456789abcdef0', subnetCidr: '172.31.200.0/24' }, 'dev').problems).toEqual([
+      'a subnet of ftplan\'s in your VPC (ftplan:vpcId + ftplan:subnetCidr) has no route out, and the bootstrap installs with pip and apt: give ftplan:natGatewayId (your NAT, nat-…), or ftplan:subnetId of a subnet that reaches the internet, or ftplan:offline: true with your AMI (and SSM endpoints in the VPC)',
+    ])
+    expect(readSettings({ natGatewayId: 'nat-0123456789abcdef0' }, 'dev').problems).toEqual(['ftplan:natGatewayId routes the subnet ftplan creates in your VPC: it needs ftplan:vpcId and ftplan:subnetCidr, without ftplan:subnetId (your own subnet routes as it does)'])
   })
   it('offline: no NAT, SSM endpoints instead, and it needs the user\'s image', () => {
     const offline = readSettings({ offline: 'true', amiId: 'ami-0123456789abcdef0' }, 'dev')

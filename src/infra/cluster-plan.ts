@@ -107,6 +107,7 @@ export function clusterPlanFor(loaded: LoadedSpec, plan: Candidate, settings: Cl
       ? { create: false, id: settings.subnetId, cidr: subnetCidr, availabilityZone: settings.availabilityZone! }
       : { create: true, cidr: subnetCidr, availabilityZone: settings.availabilityZone },
     nat: settings.nat,
+    natGatewayId: settings.natGatewayId,
     offline: settings.offline,
     checkpointBucket: { retain: settings.retainCheckpoints },
     endpoints: settings.endpoints,

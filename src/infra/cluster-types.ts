@@ -32,6 +32,8 @@ export interface ClusterPlan {
   vpc: { create: true; cidr: string } | { create: false; id: string }
   subnet: { create: true; cidr: string; availabilityZone: string | null } | { create: false; id: string; cidr: string; availabilityZone: string }
   nat: boolean
+  /** The user's NAT gateway, for the subnet ftplan creates in their VPC: its route table's default route. */
+  natGatewayId: string | null
   /** The image holds the training stack: no installs, so no HTTP egress for apt. */
   offline: boolean
   /** The S3 bucket for checkpoints (encrypted, versioned, public access blocked); kept on destroy when retain. */

@@ -336,9 +336,12 @@ describe('the root program under mocks', () => {
   })
 
   it('a subnet of ours in the user\'s VPC, at their CIDR: no VPC, gateway or SSM endpoints of ours (theirs may hold the private DNS), S3 through our route table', async () => {
-    const theirs = await runStack('theirs', BIG, { 'ftplan:vpcId': 'vpc-0123456789abcdef0', 'ftplan:subnetCidr': '172.31.200.0/24' })
+    const theirs = await runStack('theirs', BIG, { 'ftplan:vpcId': 'vpc-0123456789abcdef0', 'ftplan:subnetCidr': '172.31.200.0/24', 'ftplan:natGatewayId': 'nat-0123456789abcdef0' })
     expect(theirs.of('aws:ec2/vpc:Vpc')).toHaveLength(0)
     expect(theirs.of('aws:ec2/internetGateway:InternetGateway')).toHaveLength(0)
+    expect(theirs.of('aws:ec2/natGateway:NatGateway')).toHaveLength(0)
+    // out through their NAT, from our subnet's own route table
+    expect(theirs.of('aws:ec2/route:Route').map((r) => r.inputs)).toEqual([{ routeTableId: 'theirs-private-id', destinationCidrBlock: '0.0.0.0/0', natGatewayId: 'nat-0123456789abcdef0' }])
     expect(theirs.of('aws:ec2/subnet:Subnet').map((x) => [x.inputs.vpcId, x.inputs.cidrBlock])).toEqual([['vpc-0123456789abcdef0', '172.31.200.0/24']])
     const endpoints = theirs.of('aws:ec2/vpcEndpoint:VpcEndpoint')
     expect(endpoints.map((e) => e.inputs.vpcEndpointType)).toEqual(['Gateway'])

@@ -125,6 +125,7 @@ export class GpuCluster extends pulumi.ComponentResource {
       const table = new aws.ec2.RouteTable(`${name}-private`, { vpcId, tags }, child)
       new aws.ec2.RouteTableAssociation(`${name}-private`, { subnetId: subnet.id, routeTableId: table.id }, child)
       routeTableId = table.id
+      if (p.natGatewayId) new aws.ec2.Route(`${name}-egress`, { routeTableId: table.id, destinationCidrBlock: '0.0.0.0/0', natGatewayId: p.natGatewayId }, child)
       if (p.nat) {
         const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId, tags }, child)
         const publicSubnet = new aws.ec2.Subnet(`${name}-public`, { vpcId, cidrBlock: '10.42.0.0/28', availabilityZone: zone, mapPublicIpOnLaunch: false, tags }, keepZone('availabilityZone'))

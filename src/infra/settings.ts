@@ -24,6 +24,8 @@ export interface ClusterSettings {
    * offline; never in the user's VPC, which routes through its own.
    */
   nat: boolean
+  /** The user's NAT gateway, which the subnet ftplan makes in their VPC routes through. */
+  natGatewayId: string | null
   /** The AMI holds the training stack: the bootstrap installs nothing, and no NAT is made by default. */
   offline: boolean
   /** Minutes of idle GPUs, after a job started, before a node shuts down; 0: no idle stop. */
@@ -67,7 +69,7 @@ export const PYTORCH_DLAMI_FAMILIES: Record<'x86_64' | 'arm64', readonly string[
 export const DEFAULT_AMI_PARAMETER = dlamiParameter('x86_64', 'p5.48xlarge')
 export const DEFAULT_IDLE_MINUTES = 30
 
-const KEYS = ['name', 'vpcId', 'subnetId', 'subnetCidr', 'availabilityZone', 'sshCidr', 'keyName', 'market', 'capacityReservationId', 'amiId', 'amiParameter', 'rootDeviceName', 'nat', 'maxHours', 'endpoints', 'offline', 'idleMinutes', 'retainCheckpoints', 'pythonEnv'] as const
+const KEYS = ['name', 'vpcId', 'subnetId', 'subnetCidr', 'availabilityZone', 'sshCidr', 'keyName', 'market', 'capacityReservationId', 'amiId', 'amiParameter', 'rootDeviceName', 'nat', 'maxHours', 'endpoints', 'natGatewayId', 'offline', 'idleMinutes', 'retainCheckpoints', 'pythonEnv'] as const
 
 const PATTERNS: Record<string, [RegExp, string]> = {
   name: [/^[a-z][a-z0-9-]{0,30}$/, 'lower-case letters, digits and -, starting with a letter, at most 31'],
@@ -85,6 +87,7 @@ const PATTERNS: Record<string, [RegExp, string]> = {
   nat: [/^(true|false)$/, 'true or false'],
   maxHours: [/^(\d{1,4}(\.\d+)?|\.\d+)$/, 'hours, a number such as 12 or 0.5'],
   endpoints: [/^(true|false)$/, 'true or false'],
+  natGatewayId: [/^nat-[0-9a-f]{8,17}$/, 'a NAT gateway id, nat-0123456789abcdef0'],
   offline: [/^(true|false)$/, 'true or false'],
   idleMinutes: [/^\d{1,5}$/, 'whole minutes, 0 for no idle stop'],
   retainCheckpoints: [/^(true|false)$/, 'true or false'],
@@ -120,6 +123,7 @@ export function readSettings(values: Record<string, string | undefined>, stack: 
     amiParameter: get('amiParameter'),
     rootDeviceName: get('rootDeviceName') ?? '/dev/sda1',
     nat: false,
+    natGatewayId: get('natGatewayId'),
     offline: get('offline') === 'true',
     idleMinutes: Number(get('idleMinutes') ?? DEFAULT_IDLE_MINUTES),
     retainCheckpoints: get('retainCheckpoints') === 'true',
@@ -142,6 +146,11 @@ export function readSettings(values: Record<string, string | undefined>, stack: 
   // A NAT of ours needs a public subnet and an internet gateway of ours: in the user's VPC those would clash with
   // their ranges and their gateway (a VPC takes one). Their own NAT serves through a subnet they route.
   if (natText === 'true' && settings.vpcId) problems.push('ftplan:nat creates a public subnet and an internet gateway of its own, which a VPC of yours cannot take; route through your VPC\'s NAT instead: give ftplan:subnetId of a subnet whose route table reaches it')
+  if (settings.natGatewayId && !(settings.vpcId && !settings.subnetId)) problems.push('ftplan:natGatewayId routes the subnet ftplan creates in your VPC: it needs ftplan:vpcId and ftplan:subnetCidr, without ftplan:subnetId (your own subnet routes as it does)')
+  // The subnet ftplan makes in the user's VPC has its own route table: without a route out, pip, apt and SSM are unreachable.
+  if (settings.vpcId && !settings.subnetId && !settings.natGatewayId && !settings.offline) {
+    problems.push('a subnet of ftplan\'s in your VPC (ftplan:vpcId + ftplan:subnetCidr) has no route out, and the bootstrap installs with pip and apt: give ftplan:natGatewayId (your NAT, nat-…), or ftplan:subnetId of a subnet that reaches the internet, or ftplan:offline: true with your AMI (and SSM endpoints in the VPC)')
+  }
   if (endpointsText === 'true' && settings.subnetId) problems.push('ftplan:endpoints adds SSM endpoints to a subnet ftplan creates; with ftplan:subnetId your VPC must already reach SSM (endpoints or NAT)')
   if (settings.market === 'capacity-block' && !settings.capacityReservationId) problems.push('ftplan:market capacity-block needs ftplan:capacityReservationId, the cr-… id of the Capacity Block')
   if (settings.market === 'spot' && settings.capacityReservationId) problems.push('ftplan:market spot cannot use ftplan:capacityReservationId; reservations are on-demand or capacity-block')
