@@ -181,12 +181,17 @@ describe('ftplan-train', () => {
     mkdirSync(join(s.dir, 'home/ftplan/launch'), { recursive: true })
     writeFileSync(join(s.dir, 'home/ftplan/launch/launch.sh'), `#!/bin/bash\necho "launch.sh $* in $PWD" >> ${join(s.dir, 'calls.log')}\n`, { mode: 0o755 })
   }
-  it('two nodes: every node ready (through pdsh), the all-reduce check against the planned bus bandwidth, then the launch', () => {
+  /** Two ready nodes: pdsh runs its command here, deepspeed only logs. */
+  const twoReady = () => {
     const s = sandbox()
     ready(s)
     withLaunch(s)
     s.stub('pdsh', 'bash -c "${@: -1}"')
     s.stub('deepspeed', '')
+    return s
+  }
+  it('two nodes: every node ready (through pdsh), the all-reduce check against the planned bus bandwidth, then the launch', () => {
+    const s = twoReady()
     const r = s.run('ftplan-train', ['hf'])
     expect(r.code, r.out).toBe(0)
     const log = s.log()
@@ -198,11 +203,7 @@ describe('ftplan-train', () => {
   })
 
   it('LLaMA-Factory and torchrun run on every node, each with its own rank', () => {
-    const s = sandbox()
-    ready(s)
-    withLaunch(s)
-    s.stub('pdsh', 'bash -c "${@: -1}"')
-    s.stub('deepspeed', '')
+    const s = twoReady()
     expect(s.run('ftplan-train', ['--skip-check', 'llamafactory']).code).toBe(0)
     const log = s.log()
     expect(log.some((l) => l.startsWith('deepspeed'))).toBe(false)
