@@ -224,7 +224,8 @@ export class GpuCluster extends pulumi.ComponentResource {
         launchTemplate: { id: template.id, version: template.latestVersion.apply(String) },
         tags: { ...nodeTags, 'ftplan:max-minutes': String(p.maxMinutes), 'ftplan:bucket': bucket.bucket, 'ftplan:ssh-key': p.sshKeyParameter },
       // A node's static IP can belong to one instance at a time: a replacement must go before its successor comes.
-      }, { ...child, dependsOn: [key], customTimeouts: { create: '30m' }, deleteBeforeReplace: true })
+      // The bootstrap writes its own status tag: a refreshed `pulumi up` must leave it alone.
+      }, { ...child, dependsOn: [key], customTimeouts: { create: '30m' }, deleteBeforeReplace: true, ignoreChanges: ['tags["ftplan:bootstrap"]'] })
       return instance.id
     })
     this.startJob = pulumi.interpolate`${startJobCommand(p.region, p.outputs.trainCommand)} --target ${this.instanceIds[0]!}`
