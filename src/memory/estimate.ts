@@ -88,7 +88,8 @@ export function estimateMemory(spec: FinetuneSpec, arch: ModelArch, strategy: St
   const peak = phases.reduce((x, y) => (y.allocatedBytes > x.allocatedBytes ? y : x))
 
   const context = cudaContextBytes(strategy.gpus)
-  const allocatorOverhead = allocatorOverheadBytes(peak.allocatedBytes)
+  const reserve = allocatorOverheadBytes(l.largestBlock, peak.allocatedBytes)
+  const allocatorOverhead = reserve.bytes
   const peakAllocatedBytes = peak.allocatedBytes
   const peakReservedBytes = peakAllocatedBytes + allocatorOverhead
   const totalBytes = peakReservedBytes + context.bytes + o.paged
@@ -113,7 +114,7 @@ export function estimateMemory(spec: FinetuneSpec, arch: ModelArch, strategy: St
       logits: l.detail,
       zeroBuffers: z.detail,
       cudaContext: context.detail,
-      allocatorOverhead: 'caching-allocator reserve above the allocated peak, 10%',
+      allocatorOverhead: reserve.detail,
     },
   }
 }

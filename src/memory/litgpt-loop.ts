@@ -60,6 +60,8 @@ export function litgptLoopBytes(spec: FinetuneSpec, arch: ModelArch, facts: Mode
       forwardPeak: 2 * a * elements + dequantized + headInput,
       // Logits and every chunk's log-softmax, one chunk's two gradients, the dequantized head, its input.
       backwardPeak: 2 * a * elements + 2 * a * chunk + dequantized + headInput,
+      // LitGPT's chunks: one chunk's log-softmax gradient is the largest block the loss frees.
+      largestBlock: a * chunk,
       detail: `LitGPT chunked cross-entropy in ${a === 2 ? '16-bit' : 'fp32'}: ${2 * a} B per logit, previous step's logits alive through forward${quantized ? ', 4-bit lm_head dequantized per chunk (fp16, then a copy)' : ''}`,
     },
   }

@@ -7,6 +7,8 @@ export interface LogitsBytes {
   forwardPeak: number
   /** Peak while the loss runs backward, with the layers' activations still alive. */
   backwardPeak: number
+  /** The largest single block the loss allocates and frees (what the caching allocator keeps cached after it). */
+  largestBlock: number
   detail: string
 }
 
@@ -31,18 +33,18 @@ export function logitsBytes(arch: ModelArch, loss: Loss, tokens: number, regime:
   switch (loss) {
     case 'standard': {
       const forward = a + (a === 2 ? 4 : 0) + 4
-      return { forwardPeak: forward * elements, backwardPeak: 12 * elements, detail: `standard cross-entropy: ${forward} B forward, 12 B backward per logit (${tokens} tokens × ${V} vocab)` }
+      return { forwardPeak: forward * elements, backwardPeak: 12 * elements, largestBlock: 4 * elements, detail: `standard cross-entropy: ${forward} B forward, 12 B backward per logit (${tokens} tokens × ${V} vocab)` }
     }
     case 'chunked': {
       const forward = a + 4 + 4 / LOSS_CHUNKS
       const backward = 4 + 12 / LOSS_CHUNKS
-      return { forwardPeak: forward * elements, backwardPeak: backward * elements, detail: `chunked cross-entropy (${LOSS_CHUNKS} chunks): ${forward} B forward, ${backward} B backward per logit` }
+      return { forwardPeak: forward * elements, backwardPeak: backward * elements, largestBlock: (4 * elements) / LOSS_CHUNKS, detail: `chunked cross-entropy (${LOSS_CHUNKS} chunks): ${forward} B forward, ${backward} B backward per logit` }
     }
     case 'fused': {
       const chunk = nextPow2(Math.ceil(tokens / Math.ceil(V / arch.hiddenSize)))
       const chunkBytes = Math.min(chunk, tokens) * V * (a + 4)
       const inputGrad = tokens * arch.hiddenSize * a
-      return { forwardPeak: chunkBytes + inputGrad, backwardPeak: inputGrad, detail: `fused linear cross-entropy: ${Math.min(chunk, tokens)}-token chunks, logits never whole` }
+      return { forwardPeak: chunkBytes + inputGrad, backwardPeak: inputGrad, largestBlock: chunkBytes, detail: `fused linear cross-entropy: ${Math.min(chunk, tokens)}-token chunks, logits never whole` }
     }
   }
 }

@@ -67,7 +67,8 @@ describe('hand-checked plans', () => {
     expect(r.plan.nodes).toBeGreaterThanOrEqual(3)
     const p5 = r.rejected.find((x) => x.instanceType === 'p5.48xlarge')
     expect(p5?.nodes).toEqual([1, 2])
-    expect(p5?.reason).toMatch(/^needs (8\d|9\d)\.\d GB per GPU, 77\.3 GB usable$/)
+    const needs = /^needs (\d+\.\d) GB per GPU, 77\.3 GB usable$/.exec(p5?.reason ?? '')
+    expect(Number(needs?.[1])).toBeGreaterThan(77.3)
   })
 
   it("a 32B full fine-tune's cheapest plan against the seed rule of thumb (192 GB)", () => {

@@ -3,31 +3,56 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import { ALLOCATOR_PEAK_FRACTION } from '../../src/memory/constants.js'
 import { estimateMemory } from '../../src/memory/estimate.js'
 import { strategyFromSpec } from '../../src/memory/strategy.js'
 import { loadSpec } from '../../src/spec/load.js'
 import { memorySources } from '../helpers/memory-sources.js'
-import { loadProbeRecords, probeSpec, type ProbeRecord } from './probe-rows.js'
+import { loadProbeRecords, probePeak, probeSpec, type ProbeRecord } from './probe-rows.js'
 
-// GPU measurements from shared/tools/gpu-probe/probe.py, committed under test/fixtures/measured/ by a task
-// that had a GPU (issue #3: each estimate's peakAllocatedBytes within 10% of the measured max_allocated).
+// GPU measurements from tools/gpu-probe/probe.py: 65 HF transformers 5.17 + PEFT 0.21 steps on one H200, torch 2.11,
+// 2026-12-04 (test/fixtures/measured/README.md). ftplan's estimate of a HF Trainer step, plus what the probe's own loop
+// keeps (probeLoopExtra), against max_allocated (within 10 %) and max_reserved (within 12 %, issue #13).
 const DIR = fileURLToPath(new URL('../fixtures/measured/', import.meta.url))
 const measured = loadProbeRecords(DIR)
 
-function estimateOf(r: ProbeRecord): number {
+function estimateOf(r: ProbeRecord) {
   const l = loadSpec(probeSpec(r), `${r.model}.yaml`, memorySources())
-  return estimateMemory(l.spec, l.model.arch, strategyFromSpec(l.spec, l.model.arch)).perGpu.peakAllocatedBytes
+  const e = estimateMemory(l.spec, l.model.arch, strategyFromSpec(l.spec, l.model.arch))
+  const allocated = probePeak(e.phases, r)
+  // The reserve's fragmentation share follows the probe's larger peak (constants.ts ALLOCATOR_PEAK_FRACTION).
+  const reserve = e.perGpu.breakdown.allocatorOverhead + ALLOCATOR_PEAK_FRACTION * (allocated - e.perGpu.peakAllocatedBytes)
+  return { allocated, reserved: allocated + reserve, context: e.perGpu.breakdown.cudaContext }
 }
 
+const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
 describe('GPU probe measurements (test/fixtures/measured/)', () => {
-  it('every measured peak is estimated within 10% by peakAllocatedBytes', () => {
-    const rows = measured.map(({ file, record }) => ({ file, record, estimated: estimateOf(record) }))
-    for (const { file, record, estimated } of rows) {
-      const error = (estimated - record.max_allocated) / record.max_allocated
-      console.log(`${file} ${record.env.gpu} ${record.model} ${record.method} ${record.precision} b=${record.micro_batch} s=${record.seq_len} ckpt=${record.grad_ckpt} ${record.attention}: measured ${(record.max_allocated / 1e9).toFixed(2)} GB, estimated ${(estimated / 1e9).toFixed(2)} GB, ${(error * 100).toFixed(1)}%`)
-      expect(Math.abs(error), `${file}: ${record.model} ${record.method} ${record.precision}`).toBeLessThanOrEqual(0.1)
-    }
-    if (rows.length === 0) console.log('no GPU probe measurements committed yet (no task with a GPU has run probe.py)')
+  const rows = measured.map(({ file, record }) => ({ file, record, est: estimateOf(record) }))
+  const allocErr = rows.map(({ record, est }) => (est.allocated - record.max_allocated) / record.max_allocated)
+  const resRows = rows.filter(({ record }) => record.max_reserved !== undefined)
+  const resErr = resRows.map(({ record, est }) => (est.reserved - record.max_reserved!) / record.max_reserved!)
+
+  it('the table: every row, measured and estimated, allocated and reserved', () => {
+    console.log(['model            method precision  b  seq   ckpt attn   | allocated meas   est    err  | reserved meas   est    err',
+      ...rows.map(({ record: r, est }, i) => `${r.model.padEnd(16)} ${r.method.padEnd(6)} ${r.precision.padEnd(10)} ${String(r.micro_batch).padStart(2)} ${String(r.seq_len).padStart(5)} ${r.grad_ckpt ? 'on ' : 'off'}  ${r.attention.padEnd(6)} | ${(r.max_allocated / 1e9).toFixed(2).padStart(13)} ${(est.allocated / 1e9).toFixed(2).padStart(6)} ${pct(allocErr[i]!).padStart(6)} | ${r.max_reserved === undefined ? '' : `${(r.max_reserved / 1e9).toFixed(2).padStart(12)} ${(est.reserved / 1e9).toFixed(2).padStart(6)} ${pct((est.reserved - r.max_reserved) / r.max_reserved).padStart(6)}`}`),
+      `allocated: median |error| ${pct(median(allocErr.map(Math.abs)))}, worst ${pct(allocErr.reduce((a, b) => (Math.abs(b) > Math.abs(a) ? b : a), 0))} over ${rows.length} rows`,
+      `reserved:  median |error| ${pct(median(resErr.map(Math.abs)))}, worst ${pct(resErr.reduce((a, b) => (Math.abs(b) > Math.abs(a) ? b : a), 0))} over ${resRows.length} rows`,
+    ].join('\n'))
+    expect(rows.length).toBe(65)
+  })
+
+  it('every measured allocated peak within 10%', () => {
+    rows.forEach(({ record: r }, i) => expect(Math.abs(allocErr[i]!), `${r.model} ${r.method} ${r.precision} b=${r.micro_batch} s=${r.seq_len} ckpt=${r.grad_ckpt} ${r.attention}`).toBeLessThanOrEqual(0.1))
+  })
+
+  it('every measured reserved peak within 12%', () => {
+    resRows.forEach(({ record: r }, i) => expect(Math.abs(resErr[i]!), `${r.model} ${r.method} ${r.precision} b=${r.micro_batch} s=${r.seq_len} ckpt=${r.grad_ckpt} ${r.attention}`).toBeLessThanOrEqual(0.12))
+  })
+
+  it('the CUDA context ftplan counts is what the process held beyond the reserve (device_used − max_reserved), within 0.05 GB', () => {
+    for (const { record: r, est } of rows) if (r.device_used !== undefined) expect(Math.abs(r.device_used - r.max_reserved! - est.context)).toBeLessThanOrEqual(0.05e9)
   })
 
   it('a probe case becomes the spec probe.py ran: PEFT LoRA over a bf16 base is fp32 adapters under autocast', () => {

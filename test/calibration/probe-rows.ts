@@ -15,6 +15,9 @@ export interface ProbeRecord {
   lora: { r: number; lora_alpha: number; lora_dropout: number; target_modules: string[] } | null
   freeze_trainable_layers: number | null
   max_allocated: number
+  /** torch.cuda.max_memory_reserved and the whole process's device memory (reserved + CUDA context); absent in older probe output. */
+  max_reserved?: number
+  device_used?: number
   env: { gpu: string; torch: string; transformers: string; peft?: string }
 }
 
@@ -41,4 +44,27 @@ export function probeSpec(r: ProbeRecord): string {
   if (r.lora) lines.push(`lora: { rank: ${r.lora.r}, alpha: ${r.lora.lora_alpha}, dropout: ${r.lora.lora_dropout}, targets: [${r.lora.target_modules.join(', ')}] }`)
   if (r.freeze_trainable_layers) lines.push(`freeze: { trainable_layers: ${r.freeze_trainable_layers} }`)
   return lines.join('\n') + '\n'
+}
+
+/**
+ * What probe.py's own loop keeps beyond a HF Trainer step, as bytes per phase of ftplan's estimate:
+ * - `out = model(...)` lives until the next forward returns, so the step's bf16 logits (micro × seq × vocab × 2:
+ *   the lm_head runs in bf16, under autocast or not) are alive through its backward and optimizer step, and the
+ *   previous step's through the next forward. HF Trainer's compute_loss returns the loss only, and drops them.
+ * - torch.optim.AdamW(foreach=False) steps one tensor at a time through `exp_avg_sq.sqrt() / bias_correction2_sqrt`
+ *   (torch/optim/adamw.py, _single_tensor_adam): two temporaries the size of the largest trained tensor in the state's
+ *   dtype. HF Trainer's default, the fused AdamW, updates in place.
+ */
+export function probeLoopExtra(r: ProbeRecord): { everyPhase: number; optimizerStep: number } {
+  const a = r.arch as Record<string, number>
+  const logits = r.micro_batch * r.seq_len * a['vocab_size']! * 2
+  const stateBytes = r.precision === 'pure_bf16' || r.method === 'freeze' ? 2 : 4
+  const largest = r.method === 'full' ? a['vocab_size']! * a['hidden_size']! : r.method === 'freeze' ? a['intermediate_size']! * a['hidden_size']! : 0
+  return { everyPhase: logits, optimizerStep: 2 * largest * stateBytes }
+}
+
+/** The peak allocated bytes of the probe's step: ftplan's phases plus what the probe's loop keeps (probeLoopExtra). */
+export function probePeak(phases: readonly { phase: string; allocatedBytes: number }[], r: ProbeRecord): number {
+  const extra = probeLoopExtra(r)
+  return Math.max(...phases.map((p) => p.allocatedBytes + extra.everyPhase + (p.phase === 'optimizer step' ? extra.optimizerStep : 0)))
 }
