@@ -10,6 +10,7 @@ import { checkJson, renderCheck } from '../report/check-view.js'
 import { batchFixed, planLoaded, readCatalog, type CommandContext } from './plan-command.js'
 import { readText } from './sources.js'
 import { writeDirAtomic, writeFileAtomic } from './write.js'
+import { gpuVisibleBytes } from '../instances/visible-memory.js'
 
 export interface DsConfigOptions { output?: string; style?: 'hf' | 'deepspeed'; launchDir?: string; catalog?: string; force?: boolean }
 export interface CheckOptions { spec: string; plan?: boolean; gpus?: number; gpuMemoryGb?: number; instance?: string; nodes: number; catalog?: string; json?: boolean }
@@ -77,14 +78,14 @@ export function checkAction(ctx: Ctx, configFile: string, opts: CheckOptions): v
     const result = planLoaded(loaded, readCatalog(ctx, opts.catalog))
     if (result.status !== 'fit') throw ctx.userError(`nothing fits ${opts.spec}, so there is no plan to check against; \`ftplan plan ${opts.spec}\` says why`)
     const p = result.plan
-    hw = { gpus: p.strategy.gpus, gpusPerNode: p.offer.gpuCount, gpuMemoryBytes: p.offer.gpuMemoryMiB * 2 ** 20, hostMemoryBytes: p.offer.hostMemoryGiB * 2 ** 30 }
+    hw = { gpus: p.strategy.gpus, gpusPerNode: p.offer.gpuCount, gpuMemoryBytes: gpuVisibleBytes(p.offer), hostMemoryBytes: p.offer.hostMemoryGiB * 2 ** 30 }
     const precision = runPrecision(loaded.spec, p)
     run = { microBatch: p.strategy.microBatch, accumulation: p.strategy.accumulation, precision: precision === 'fp32' ? 'fp32' : precision === 'fp16' ? 'fp16' : 'bf16', gradientCheckpointing: p.strategy.gradientCheckpointing }
     where = `the plan, ${p.nodes} × ${p.offer.instanceType} (${hw.gpus} × ${p.offer.gpu})`
   } else if (opts.instance) {
     const offer = readCatalog(ctx, opts.catalog).offers.find((o) => o.instanceType === opts.instance)
     if (!offer) throw ctx.userError(`unknown instance type ${opts.instance}; \`ftplan instances\` lists them`)
-    hw = { gpus: offer.gpuCount * opts.nodes, gpusPerNode: offer.gpuCount, gpuMemoryBytes: offer.gpuMemoryMiB * 2 ** 20, hostMemoryBytes: offer.hostMemoryGiB * 2 ** 30 }
+    hw = { gpus: offer.gpuCount * opts.nodes, gpusPerNode: offer.gpuCount, gpuMemoryBytes: gpuVisibleBytes(offer), hostMemoryBytes: offer.hostMemoryGiB * 2 ** 30 }
     run = runFromSpec(loaded.spec, GPU_MODELS[offer.gpu].bf16)
     where = `${opts.nodes} × ${offer.instanceType} (${hw.gpus} × ${offer.gpu})`
     // What the spec leaves open (micro-batch, checkpointing) is what ftplan would plan on exactly this hardware.

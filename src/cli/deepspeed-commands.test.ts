@@ -110,7 +110,9 @@ describe('ftplan check', () => {
   it('a config that cannot fit: exit 1, the overflowing term and what fits', async () => {
     const r = await run('check', 'test/fixtures/ds/too-big.json', '--spec', 'test/fixtures/specs/llama2-7b-full.yaml', '--instance', 'p4de.24xlarge')
     expect(r.code).toBe(1)
-    expect(r.stdout).toMatch(/^does not fit: needs \d+\.\d\d GB per GPU, 77\.31 GB usable, over by \d+\.\d\d GB$/m)
+    // A100-80GB: nvidia-smi's 81920 MiB × CUDA's share (150,109,880,320 B of 143771 MiB on our H200) × (1 − 0.12) = 75.27 GB
+    expect(81920 * 150_109_880_320 / 143771 * 0.88 / 1e9).toBeCloseTo(75.27, 2)
+    expect(r.stdout).toMatch(/^does not fit: needs \d+\.\d\d GB per GPU, 75\.27 GB usable, over by \d+\.\d\d GB$/m)
     expect(r.stdout).toMatch(/^ {2}largest terms: activations /m)
     expect(r.stdout).toContain('any one of these fits:')
   })

@@ -125,7 +125,7 @@ const SPECS: [string, string][] = [
   ['8B full, ZeRO-2 optimizer offload, 8-bit AdamW asked', 'model: meta-llama/Llama-3.1-8B\nmethod: full\nseq_len: 2048\ngradient_checkpointing: true\noptimizer: adamw_8bit\ndeepspeed: { zero: 2, offload: optimizer }\nconstraints: { gpus: [L40S, A100-40GB], max_nodes: 1 }\n'],
   ['70B full, ZeRO-3 NVMe offload on one node', 'model: meta-llama/Llama-3.1-70B\nmethod: full\nseq_len: 2048\ngradient_checkpointing: true\ndeepspeed: { zero: 3, offload: optimizer+params, offload_device: nvme }\nconstraints: { gpus: [H100], max_nodes: 1 }\n'],
   ['small model, Lion, T4 nodes, fixed global batch', 'model: HuggingFaceTB/SmolLM2-360M\nmethod: full\nseq_len: 1024\noptimizer: { type: lion, lr: 3.0e-5, betas: [0.9, 0.99] }\nscheduler: { type: cosine, warmup_steps: 20 }\nbatch: { micro: 4, accumulation: 4 }\ngpus: 4\ntrain: { samples: 100000, avg_tokens: 600 }\nconstraints: { gpus: [T4], max_nodes: 2 }\n'],
-  ['Gemma QLoRA, constant with warm-up', 'model: google/gemma-2-2b\nmethod: qlora\nseq_len: 4096\nscheduler: { type: constant_with_warmup, warmup_steps: 10 }\nconstraints: { gpus: [L4, A10G] }\n'],
+  ['Gemma QLoRA, constant with warm-up', 'model: google/gemma-2-2b\nmethod: qlora\nseq_len: 4096\nscheduler: { type: constant_with_warmup, warmup_steps: 10 }\nconstraints: { gpus: [L4, A10G, L40S] }\n'],
   ['Mistral LoRA pure bf16 on A100-40GB nodes', 'model: mistralai/Mistral-7B-v0.1\nmethod: lora\nlora: { rank: 64, modules_to_save: [lm_head] }\nprecision: pure_bf16\nseq_len: 8192\ngradient_checkpointing: true\ndeepspeed: { zero: 2 }\ngpus: 16\nbatch: { micro: 1, accumulation: 2 }\nconstraints: { gpus: [A100-40GB], max_nodes: 2 }\n'],
 ]
 

@@ -71,5 +71,3 @@ export const DS_DEFAULTS = {
   offloadOptimizerBufferCount: 4,
 } as const
 
-/** Sizes people buy GPUs by, in GB (10^9 bytes) as marketed: what `estimate` checks a fit against. */
-export const COMMON_GPU_SIZES_GB = [16, 24, 40, 48, 80, 141, 180] as const

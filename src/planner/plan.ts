@@ -8,6 +8,7 @@ import { defaultZeroSettings, offloadDeviceFor, tightZeroSettings, type Strategy
 import { stageRefusals, stageRefusal } from '../spec/runtime-rules.js'
 import type { FinetuneSpec, Offload, ZeroStage } from '../spec/spec.js'
 import { jobTime, type JobTime } from './job-time.js'
+import { gpuVisibleBytes } from '../instances/visible-memory.js'
 
 /** Host RAM a node may give to offloaded state and pinned buffers (the rest runs the OS and the processes). */
 export const HOST_RAM_FRACTION = 0.9
@@ -165,7 +166,7 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
       reject(offer, 1, `no ${c.spot ? 'spot' : 'on-demand'} price in the catalog (unpriced offers are never ranked)`)
       continue
     }
-    const usable = offer.gpuMemoryMiB * 2 ** 20 * (1 - spec.margin)
+    const usable = gpuVisibleBytes(offer) * (1 - spec.margin)
     const precisionNote = !gpu.bf16 && (spec.precision === 'bf16' || spec.precision === 'pure_bf16')
       ? `${offer.gpu} has no bf16: the run uses fp16 with dynamic loss scaling (same memory)` : null
     for (let nodes = 1; nodes <= maxNodes; nodes++) {
@@ -236,7 +237,7 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
   assumptions.push(tokensKnown
     ? 'ranked by job cost: price × nodes × estimated hours (time model: FLOPs per token at the GPU\'s utilisation, ZeRO traffic where compute cannot hide it, offload; README "Time model"), then by fewer nodes and hours'
     : 'the spec has no train section: ranked by hourly price (add train: { tokens } to rank by job cost)')
-  assumptions.push(`fits when the estimate's total per GPU ≤ the GPU memory the provider reports × (1 − margin ${spec.margin}), and CPU RAM per node ≤ ${HOST_RAM_FRACTION * 100}% of host RAM`)
+  assumptions.push(`fits when the estimate's total per GPU (reserved + CUDA context) ≤ the memory the GPU shows (nvidia-smi's total as CUDA gives it to a process; EC2's figure when smaller) × (1 − margin ${spec.margin}), and CPU RAM per node ≤ ${HOST_RAM_FRACTION * 100}% of host RAM`)
   if (c.spot) assumptions.push('constraints.spot: ranked by spot price (a median per region; spot capacity can vanish)')
 
   const ranked = candidates.sort(byCost)

@@ -1,4 +1,4 @@
-import { COMMON_GPU_SIZES_GB } from '../memory/constants.js'
+import { gpuVisibleBytes, NVIDIA_SMI_TOTAL_MIB } from '../instances/visible-memory.js'
 import type { MemoryEstimate, Term, TimeSection } from '../memory/estimate.js'
 import type { Strategy } from '../memory/strategy.js'
 import type { LoadedSpec } from '../spec/load.js'
@@ -15,17 +15,26 @@ export const gb = (bytes: number) => (bytes / 1e9).toFixed(2)
 export const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(2)
 
 export interface FitRow {
-  sizeGb: number
+  label: string
+  /** What the GPU shows a process (visible-memory.ts), or the size given with --gpu-memory-gb. */
+  shownBytes: number
   usableBytes: number
   fits: boolean
   spareBytes: number
 }
 
-/** Whether the estimate's total fits a GPU of `sizeGb` (10^9 bytes, as marketed) with `margin` kept free. */
-export function fitRows(totalBytes: number, margin: number, sizes: readonly number[]): FitRow[] {
-  return sizes.map((sizeGb) => {
-    const usableBytes = sizeGb * 1e9 * (1 - margin)
-    return { sizeGb, usableBytes, fits: totalBytes <= usableBytes, spareBytes: usableBytes - totalBytes }
+/**
+ * Whether the estimate's total fits each common training GPU, on the memory the card shows (nvidia-smi's total as
+ * CUDA gives it to a process, visible-memory.ts), and each extra size given in GB, with `margin` kept free.
+ */
+export function fitRows(totalBytes: number, margin: number, extraSizesGb: readonly number[] = []): FitRow[] {
+  const rows = [
+    ...Object.entries(NVIDIA_SMI_TOTAL_MIB).filter(([gpu]) => gpu !== 'T4G').map(([gpu, m]) => ({ label: gpu, shownBytes: gpuVisibleBytes({ gpu, gpuMemoryMiB: m.mib }) })),
+    ...extraSizesGb.map((g) => ({ label: `${g} GB`, shownBytes: g * 1e9 })),
+  ].sort((a, b) => a.shownBytes - b.shownBytes)
+  return rows.map(({ label, shownBytes }) => {
+    const usableBytes = shownBytes * (1 - margin)
+    return { label, shownBytes, usableBytes, fits: totalBytes <= usableBytes, spareBytes: usableBytes - totalBytes }
   })
 }
 
@@ -60,10 +69,9 @@ export function renderEstimate(loaded: LoadedSpec, s: Strategy, e: MemoryEstimat
     out.push(`Time on ${time.gpus} × ${time.gpu}${time.nodes > 1 ? ` over ${time.nodes} nodes` : ''}: ${time.stepSeconds.toFixed(2)} s per step, ${formatInt(Math.round(time.tokensPerSecond))} tokens/s (${formatInt(Math.round(time.tokensPerSecondPerGpu))} per GPU), MFU ${(time.mfu * 100).toFixed(1)}%${time.jobHours !== null ? `, job ${time.jobHours.toFixed(2)} hours` : ''}`, '')
   }
   const margin = loaded.spec.margin
-  out.push(`Fits a GPU of (sizes as marketed, GB = 10^9 bytes; ${Math.round(margin * 100)}% kept free):`)
-  const sizes = [...new Set([...COMMON_GPU_SIZES_GB, ...extraSizesGb])].sort((x, y) => x - y)
-  for (const f of fitRows(total, margin, sizes)) {
-    out.push(`  ${String(f.sizeGb).padStart(5)} GB  ${f.fits ? 'yes' : 'no '}  ${f.fits ? `${gb(f.spareBytes)} GB to spare` : `needs ${gb(total)} GB, ${gb(f.usableBytes)} GB usable`}`)
+  out.push(`Fits a GPU (the memory it shows a process, GB = 10^9 bytes; margin ${margin}: ${Math.round(margin * 100)}% kept free):`)
+  for (const f of fitRows(total, margin, extraSizesGb)) {
+    out.push(`  ${f.label.padEnd(10)} ${gb(f.shownBytes).padStart(7)} GB  ${f.fits ? 'yes' : 'no '}  ${f.fits ? `${gb(f.spareBytes)} GB to spare` : `needs ${gb(total)} GB, ${gb(f.usableBytes)} GB usable`}`)
   }
   out.push('')
   const cpu = e.perNode.cpuBytes

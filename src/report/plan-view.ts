@@ -2,6 +2,7 @@ import type { Candidate, PlanResult } from '../planner/plan.js'
 import type { LoadedSpec } from '../spec/load.js'
 import { formatCount, formatInt, renderTable } from './format.js'
 import { gb } from './estimate-view.js'
+import { gpuVisibleBytes } from '../instances/visible-memory.js'
 
 const usd = (x: number) => `$${x.toFixed(2)}`
 
@@ -28,7 +29,7 @@ export function renderPlan(loaded: LoadedSpec, r: PlanResult, top: number): stri
     const b = p.estimate.perGpu
     out.push(`Chosen: ${p.nodes} × ${p.offer.instanceType} in ${p.offer.region}: ${p.nodes * p.offer.gpuCount} × ${p.offer.gpu}, ${usd(p.priceUsdPerHour)}/hour${spec.constraints.spot ? ' spot' : ' on-demand'}${p.spotUsdPerHour !== null && !spec.constraints.spot ? ` (spot ${usd(p.spotUsdPerHour)}/hour)` : ''}`)
     out.push(`Strategy: ${strategyText(p)}${p.precisionNote ? `; ${p.precisionNote}` : ''}`)
-    out.push(`Memory per GPU: ${memoryBar(p)} ${gb(b.totalBytes)} GB of ${gb(p.usableBytesPerGpu)} GB usable (${gb(p.offer.gpuMemoryMiB * 2 ** 20)} GB reported, margin ${spec.margin}), headroom ${gb(p.usableBytesPerGpu - b.totalBytes)} GB`)
+    out.push(`Memory per GPU: ${memoryBar(p)} ${gb(b.totalBytes)} GB of ${gb(p.usableBytesPerGpu)} GB usable (${gb(gpuVisibleBytes(p.offer))} GB the GPU shows, margin ${spec.margin}), headroom ${gb(p.usableBytesPerGpu - b.totalBytes)} GB`)
     const t = b.breakdown
     out.push(`  weights ${gb(t.weights)} · gradients ${gb(t.gradients)} · optimizer ${gb(t.optimizerStates)} · activations ${gb(t.activations)} · logits ${gb(t.logits)} · ZeRO ${gb(t.zeroBuffers)} · reserve ${gb(t.allocatorOverhead)} · context ${gb(t.cudaContext)} GB; peak in ${p.estimate.peakPhase}`)
     if (p.estimate.perNode.cpuBytes > 0) out.push(`  CPU RAM per node: ${gb(p.estimate.perNode.cpuBytes)} GB of ${gb(p.offer.hostMemoryGiB * 2 ** 30)} GB`)

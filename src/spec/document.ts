@@ -37,5 +37,6 @@ export function specToDocument(spec: FinetuneSpec): Record<string, unknown> {
       max_hourly_usd: c.maxHourlyUsd, budget_usd: c.budgetUsd, min_compute_capability: c.minComputeCapability,
     },
     margin: spec.margin,
+    software: { deepspeed: spec.software.deepspeed, llamafactory: spec.software.llamafactory ?? 'none', packages: [...spec.software.packages] },
   }
 }

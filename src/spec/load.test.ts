@@ -82,7 +82,7 @@ describe('normalization', () => {
       method: 'lora', lora: { rank: 16, alpha: 32, dropout: 0, targets: 'all', modulesToSave: [] }, quantization: 'none',
       precision: 'bf16', optimizer: 'adamw', batch: { micro: 1, accumulation: 1 }, seqLenTokens: 2048, gradientCheckpointing: 'auto',
       attention: 'flash', loss: 'standard', deepspeed: { zero: 'auto', offload: 'auto', offloadDevice: 'cpu' }, gpus: 1, train: null,
-      constraints: { provider: 'aws', regions: [], spot: false, maxNodes: 4, gpus: [], maxHourlyUsd: null, budgetUsd: null }, margin: 0.1,
+      constraints: { provider: 'aws', regions: [], spot: false, maxNodes: 4, gpus: [], maxHourlyUsd: null, budgetUsd: null }, margin: 0.12,
     })
     expect(r.defaults.map((d) => d.path)).toContain('seq_len')
     expect(r.defaults.find((d) => d.path === 'lora.alpha')).toEqual({ path: 'lora.alpha', value: 32, from: 'ftplan' })

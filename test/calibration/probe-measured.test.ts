@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { ALLOCATOR_PEAK_FRACTION } from '../../src/memory/constants.js'
 import { estimateMemory } from '../../src/memory/estimate.js'
+import { DEFAULT_MARGIN } from '../../src/spec/normalize.js'
 import { strategyFromSpec } from '../../src/memory/strategy.js'
 import { loadSpec } from '../../src/spec/load.js'
 import { memorySources } from '../helpers/memory-sources.js'
@@ -49,6 +50,13 @@ describe('GPU probe measurements (test/fixtures/measured/)', () => {
 
   it('every measured reserved peak within 12%', () => {
     resRows.forEach(({ record: r }, i) => expect(Math.abs(resErr[i]!), `${r.model} ${r.method} ${r.precision} b=${r.micro_batch} s=${r.seq_len} ckpt=${r.grad_ckpt} ${r.attention}`).toBeLessThanOrEqual(0.12))
+  })
+
+  it('the default margin is the largest under-estimate of a measured total (reserved + context), rounded up to a whole percent', () => {
+    const unders = rows.filter(({ record }) => record.device_used !== undefined).map(({ record, est }) => (record.device_used! - (est.reserved + est.context)) / record.device_used!)
+    const worst = Math.max(...unders)
+    console.log(`largest under-estimate of the total on the GPU: ${(worst * 100).toFixed(1)}%; default margin ${DEFAULT_MARGIN}`)
+    expect(DEFAULT_MARGIN).toBe(Math.ceil(worst * 100) / 100)
   })
 
   it('the CUDA context ftplan counts is what the process held beyond the reserve (device_used − max_reserved), within 0.05 GB', () => {
