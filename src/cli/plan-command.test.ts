@@ -17,7 +17,7 @@ describe('ftplan plan', () => {
   it('--json prints the plan contract', async () => {
     const r = await run('plan', 'stacks/Pulumi.example.yaml', '--json', '--top', '2')
     const j = JSON.parse(r.stdout) as Record<string, any>
-    expect(Object.keys(j)).toEqual(['version', 'status', 'plan', 'alternatives', 'rejected', 'catalog', 'assumptions'])
+    expect(Object.keys(j)).toEqual(['version', 'status', 'plan', 'alternatives', 'rejected', 'catalog', 'assumptions', 'advice'])
     expect(Object.keys(j['plan'])).toEqual(['provider', 'region', 'instanceType', 'nodes', 'gpusPerNode', 'gpu', 'gpuMemoryBytes', 'usableBytesPerGpu', 'strategy', 'memory', 'priceUsdPerHour', 'spotPriceUsdPerHour', 'jobHours', 'jobCostUsd'])
     expect(Object.keys(j['plan']['strategy'])).toEqual(['zeroStage', 'offload', 'gradientCheckpointing', 'microBatch', 'accumulation', 'precision'])
     expect(j['plan']['memory']['time']['gpu']).toBe(j['plan']['gpu'])

@@ -4,7 +4,9 @@ import { AWS_CATALOG } from '../instances/aws.js'
 import { loadCatalog } from '../instances/load.js'
 import type { Catalog } from '../instances/types.js'
 import { planJson } from '../planner/contract.js'
-import { planLoaded } from '../planner/plan-loaded.js'
+import { adviceFor } from '../planner/advice.js'
+import { planFinetune } from '../planner/plan.js'
+import { planInputOf } from '../planner/plan-loaded.js'
 import { renderInstances } from '../report/instances-view.js'
 import { renderPlan } from '../report/plan-view.js'
 import type { LoadedSpec } from '../spec/load.js'
@@ -48,9 +50,12 @@ export function addPlanCommands(program: Command, ctx: CommandContext & { stderr
       const loaded = ctx.readSpec(file)
       if (opts.update && loaded.source !== 'pulumi-stack') throw ctx.userError(`--update pins the plan of a Pulumi stack file (stacks/Pulumi.<stack>.yaml), which \`pulumi up\` reads; ${file} is not one`)
       const catalog = readCatalog(ctx, opts.catalog)
-      const result = planLoaded(loaded, catalog)
+      const input = planInputOf(loaded, catalog)
+      const result = planFinetune(input)
+      // Changes that make the run cheaper: tried, offered, never applied (planner/advice.ts).
+      const advice = adviceFor(input, result)
       if (opts.update && result.status !== 'fit') throw ctx.userError(`nothing fits, so there is no plan to pin; \`ftplan plan ${file}\` says why and what would fit`)
-      ctx.io.stdout(opts.json ? JSON.stringify(planJson(loaded.spec, result, opts.top), null, 2) + '\n' : renderPlan(loaded, result, opts.top))
+      ctx.io.stdout(opts.json ? JSON.stringify({ ...planJson(loaded.spec, result, opts.top), advice }, null, 2) + '\n' : renderPlan(loaded, result, opts.top, advice))
       if (result.status === 'no-fit') ctx.setExitCode(1)
       // A stack file's pinned plan is what `pulumi up` creates: say so, or pin this one (infra code loads only here).
       if (loaded.source === 'pulumi-stack' && (opts.update || !opts.json)) {

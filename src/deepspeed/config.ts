@@ -6,7 +6,7 @@ import { optimizerThatRuns } from '../memory/optimizer.js'
 import { defaultZeroSettings, offloadDeviceFor, type Strategy } from '../memory/strategy.js'
 import type { ModelArch } from '../models/arch.js'
 import { largestParamElements } from '../models/largest-param.js'
-import type { Optimizer, OptimizerSettings, SchedulerSettings } from '../spec/spec.js'
+import type { Loss, Optimizer, OptimizerSettings, SchedulerSettings } from '../spec/spec.js'
 import { warmupSteps } from './steps.js'
 
 export type Auto = 'auto'
@@ -81,6 +81,8 @@ export interface DsConfigInput {
   /** The DLAMI mounts instance-store NVMe at /opt/dlami/nvme (aws-gpu-catalog.md §8). */
   nvmePath?: string
   style: 'deepspeed' | 'hf'
+  /** The spec's loss: `fused` is Liger's kernel, which HF Trainer turns on with --use_liger_kernel. */
+  loss?: Loss
 }
 
 export const DLAMI_NVME_PATH = '/opt/dlami/nvme'

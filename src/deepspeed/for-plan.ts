@@ -12,7 +12,7 @@ export function dsInputForPlan(loaded: LoadedSpec, plan: Candidate, style: 'hf' 
   return {
     strategy: s, arch: loaded.model.arch, precision: precision === 'fp32' ? 'fp32' : precision === 'fp16' ? 'fp16' : 'bf16',
     optimizer: spec.optimizer, optim: spec.optim, scheduler: spec.scheduler,
-    totalSteps: optimizerSteps(spec.train, spec.seqLenTokens, s.microBatch, s.accumulation, s.gpus), style,
+    totalSteps: optimizerSteps(spec.train, spec.seqLenTokens, s.microBatch, s.accumulation, s.gpus), style, loss: spec.loss,
   }
 }
 

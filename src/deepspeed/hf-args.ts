@@ -62,6 +62,8 @@ export function trainerArgs(input: DsConfigInput): [string, ArgValue][] {
   // transformers ≥ 5 reads a warmup_steps below 1 as a ratio and has dropped warmup_ratio (PR #41326).
   else if (input.scheduler.warmupRatio > 0) out.push(['warmup_steps', input.scheduler.warmupRatio])
   if (s.gradientCheckpointing) out.push(['gradient_checkpointing', true])
+  // transformers TrainingArguments.use_liger_kernel: Liger's kernels, its fused linear cross-entropy among them.
+  if (input.loss === 'fused') out.push(['use_liger_kernel', true])
   return out
 }
 

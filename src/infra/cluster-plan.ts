@@ -85,7 +85,8 @@ export function clusterPlanFor(loaded: LoadedSpec, plan: Candidate, settings: Cl
   const arch = cpuArchitecture(plan.offer.instanceType)
   const userData = ips.map((_, rank) => cloudInit({
     nodeRank: rank, nodes, gpusPerNode, masterAddr: ips[0]!, masterPort: MASTER_PORT, launch: folder.files, planJson,
-    requirements: requirementsTxt(software),
+    // Liger's kernel, when the spec's loss is the fused one (LLaMA-Factory enable_liger_kernel, HF --use_liger_kernel).
+    requirements: requirementsTxt(loaded.spec.loss === 'fused' && !software.packages.some((p) => /^liger[-_]kernel\b/i.test(p)) ? { ...software, packages: [...software.packages, 'liger-kernel'] } : software),
     cluster: {
       region: plan.offer.region, subnetCidr, market, offline: settings.offline, idleMinutes: settings.idleMinutes,
       busGbps: round2(ringBandwidth(plan.offer, nodes) / 1e9), launcher, deepspeed: software.deepspeed, llamafactory: software.llamafactory !== null,

@@ -314,6 +314,11 @@ function suggestFixes(input: PlanInput, options: SearchOptions): string[] {
   }
   if (spec.deepspeed.zero !== 'auto' || spec.deepspeed.offload !== 'auto') tryWith('let ftplan choose ZeRO and offload (deepspeed: { zero: auto, offload: auto })', { deepspeed: { ...spec.deepspeed, zero: 'auto', offload: 'auto' } })
   if (spec.gradientCheckpointing === false) tryWith('turn gradient checkpointing on', { gradientCheckpointing: true })
+  // Each names the term it shrinks: the logits (Liger's fused cross-entropy), optimizer state (8-bit AdamW), a full
+  // fine-tune's weights and states (LoRA, then QLoRA).
+  if (spec.loss !== 'fused') tryWith('loss: fused (Liger\'s fused linear cross-entropy never holds the logits whole; LLaMA-Factory enable_liger_kernel, HF --use_liger_kernel)', { loss: 'fused' })
+  if (spec.optimizer === 'adamw') tryWith('optimizer: adamw_8bit (optimizer state in 8 bits)', { optimizer: 'adamw_8bit' })
+  if (spec.method === 'full') tryWith('method: lora (adapters instead of every weight, its gradient and optimizer state)', { method: 'lora' })
   if (spec.method === 'full' || spec.method === 'lora' || spec.method === 'freeze') tryWith('QLoRA (method: qlora, 4-bit base)', { method: 'qlora', quantization: '4bit' })
   for (let s = Math.floor(spec.seqLenTokens / 2); s >= 256; s = Math.floor(s / 2)) {
     if (tryWith(`shorter sequences (seq_len: ${s})`, { seqLenTokens: s })) break

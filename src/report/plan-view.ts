@@ -19,7 +19,7 @@ function memoryBar(c: Candidate, width = 30): string {
 }
 
 /** The human view of `ftplan plan`. */
-export function renderPlan(loaded: LoadedSpec, r: PlanResult, top: number): string {
+export function renderPlan(loaded: LoadedSpec, r: PlanResult, top: number, advice: readonly string[] = []): string {
   const out: string[] = []
   const spec = loaded.spec
   out.push(`Plan for ${loaded.model.arch.name} (${formatCount(loaded.params.total)}) · ${spec.method} · ${formatInt(loaded.trainable.trainable)} trainable · seq ${spec.seqLenTokens}`)
@@ -54,6 +54,7 @@ export function renderPlan(loaded: LoadedSpec, r: PlanResult, top: number): stri
       for (const x of cheaper) out.push(`  ${x.instanceType} ×${x.nodes[0] === x.nodes[1] ? x.nodes[0] : `${x.nodes[0]}–${x.nodes[1]}`}: ${x.reason} (${x.regions.join(', ')})`)
       out.push('')
     }
+    if (advice.length > 0) out.push('Cheaper with a change to the spec (tried, not applied):', ...advice.map((a) => `  ${a}`), '')
   } else {
     out.push('Nothing fits.', '')
     out.push('Rejected:')
