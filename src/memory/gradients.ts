@@ -36,5 +36,9 @@ export function gradientBytes(facts: ModelFacts, regime: Regime, s: Strategy): G
   }
   const full = partition * regime.gradBytes
   const stepExtra = s.zeroStage === 3 ? 4 * Math.min(partition, s.zero.subGroupSize) : 4 * partition
-  return { full, carried: carry ? full : 0, stepExtra, detail: `ZeRO-${s.zeroStage}: 1/${s.gpus} partition, ${regime.gradBytes} B, + fp32 copy at the step` }
+  // ZeRO-3 allocates the partition's gradient buffer when the optimizer is built (stage3.py:742-744,
+  // grad_partitions_flat_buffer = torch.zeros(Σ partition_numel, gradient_accumulation_dtype) on the GPU without
+  // optimizer offload), so it is there through every forward, accumulation or not.
+  const carried = s.zeroStage === 3 || carry ? full : 0
+  return { full, carried, stepExtra, detail: `ZeRO-${s.zeroStage}: 1/${s.gpus} partition, ${regime.gradBytes} B${s.zeroStage === 3 ? ' (a buffer from the start)' : ''}, + fp32 copy at the step` }
 }

@@ -130,6 +130,11 @@ export function modelFacts(spec: FinetuneSpec, arch: ModelArch, adapterCastBytes
 
   for (let i = 0; i < arch.numLayers; i++) {
     const linears = layerLinears(arch, i)
+    // transformers ≥ 5 keeps a layer's experts in one module with fused 3-D parameters (gate_up_proj, down_proj), which
+    // ZeRO-3 gathers whole: DeepSpeed fetches a module's own parameters together (partitioned_param_coordinator.py
+    // fetch_sub_module).
+    const experts = linears.filter((m) => m.count > 1).reduce((sum, m) => sum + m.count * m.inFeatures * m.outFeatures, 0)
+    largestModuleParams = Math.max(largestModuleParams, experts)
     for (const m of linears) {
       const perCopy = m.inFeatures * m.outFeatures
       largestModuleParams = Math.max(largestModuleParams, perCopy + (m.bias ? m.outFeatures : 0))

@@ -29,17 +29,21 @@ export function nvmeParamBufferElements(largestParamElements: number, gpus: numb
 export function hostBytes(facts: ModelFacts, regime: Regime, s: Strategy, optimizerBytesPerParam: number): HostBytes {
   if (!regime.deepspeed || s.offload === 'none') return { cpuBytes: 0, nvmeBytes: 0, detail: 'nothing offloaded' }
   const perGpuTrainable = Math.ceil(facts.trainableParams / s.gpus)
-  const optimizer = perGpuTrainable * (optimizerBytesPerParam + 4) // + fp32 gradient partition
+  // Gradients on the host: ZeRO-3 keeps the partition in its accumulation dtype, the model's 16-bit by default
+  // (stage3.py:742-746 grad_partitions_flat_buffer on the CPU, pinned; engine.py:1492 grad_accum_dtype = model
+  // dtype), and makes one sub-group's fp32 copy at the step; ZeRO-1/2 keep an fp32 partition.
+  const grads = s.zeroStage === 3 ? perGpuTrainable * regime.gradBytes + 4 * Math.min(perGpuTrainable, s.zero.subGroupSize) : perGpuTrainable * 4
+  const optimizer = perGpuTrainable * optimizerBytesPerParam + grads
   const params = s.offload === 'optimizer+params' ? Math.ceil(((facts.trainableParams + facts.frozenParams) * regime.trainableWeightBytes) / s.gpus) : 0
   const n = s.gpusPerNode
   if (s.offloadDevice === 'cpu') {
-    return { cpuBytes: n * (optimizer + params), nvmeBytes: 0, detail: `${n} GPUs × (optimizer ${(optimizerBytesPerParam + 4).toFixed(0)} B per parameter of the partition${params ? ' + 16-bit parameters' : ''}), pinned` }
+    return { cpuBytes: n * (optimizer + params), nvmeBytes: 0, detail: `${n} GPUs × (optimizer ${optimizerBytesPerParam.toFixed(0)} B per parameter of the partition + its gradients${params ? ' + 16-bit parameters' : ''}), pinned` }
   }
   const optimizerBuffers = DS_DEFAULTS.offloadOptimizerBufferCount * Math.min(perGpuTrainable, s.zero.subGroupSize) * 4
   const paramBuffers = params ? DS_DEFAULTS.offloadParamBufferCount * nvmeParamBufferElements(facts.largestParamElements, s.gpus) * regime.trainableWeightBytes : 0
   return {
-    cpuBytes: n * (optimizerBuffers + paramBuffers + perGpuTrainable * 4),
-    nvmeBytes: n * (optimizer - perGpuTrainable * 4 + params),
+    cpuBytes: n * (optimizerBuffers + paramBuffers + grads),
+    nvmeBytes: n * (perGpuTrainable * optimizerBytesPerParam + params),
     detail: `NVMe holds the optimizer state${params ? ' and parameters' : ''}; RAM holds pinned swap buffers and fp32 gradients`,
   }
 }

@@ -11,8 +11,8 @@ export interface ZeroBufferBytes {
 /**
  * DeepSpeed's GPU buffers (memory-model §4.1, from deepspeed/runtime/zero @38327e07):
  * - ZeRO-1/2: the contiguous-gradients bucket, reduce_bucket_size × 2 B, doubled by overlap_comm;
- * - ZeRO-3: the gathered parameters of the module being computed plus the prefetched ones (up to
- *   stage3_prefetch_bucket_size, capped by stage3_max_live_parameters) and, in backward, their gradients:
+ * - ZeRO-3: the gathered parameters of the module being computed, whole even beyond stage3_max_live_parameters,
+ *   plus the prefetched ones (up to stage3_prefetch_bucket_size while below that cap) and, in backward, their gradients:
  *   DeepSpeed's own estimator counts 4 B × the largest module (estimate_zero3_model_states_mem_needs);
  *   one reduce bucket; and the parameters below stage3_param_persistence_threshold, never partitioned.
  */
@@ -24,8 +24,12 @@ export function zeroBufferBytes(facts: ModelFacts, regime: Regime, s: Strategy):
     const bucket = z.reduceBucketSize * b * (z.overlapComm ? 2 : 1)
     return { steady: bucket, detail: `reduce bucket ${z.reduceBucketSize.toExponential(2)} × ${b} B${z.overlapComm ? ' × 2 (overlap_comm)' : ''}` }
   }
-  const live = Math.min(facts.largestModuleParams + z.prefetchBucketSize, z.maxLiveParameters)
-  const gathered = live * b + facts.largestModuleParams * b
+  // The running module's parameters are gathered whatever stage3_max_live_parameters says; prefetching adds up to
+  // stage3_prefetch_bucket_size more while fewer than max_live_parameters are available
+  // (partitioned_param_coordinator.py:452-454, max_params_to_prefetch = min(max_available − available, bucket)).
+  const module = facts.largestModuleParams
+  const live = module + Math.max(0, Math.min(z.prefetchBucketSize, z.maxLiveParameters - module))
+  const gathered = live * b + module * b
   const persistent = facts.smallTensorParams(z.paramPersistenceThreshold) * 2 * b
   const bucket = z.reduceBucketSize * b
   return {
