@@ -27,7 +27,8 @@ export function changesFor(spec: FinetuneSpec, c: Candidate): Change[] {
   if (spec.loss !== 'fused' && t.logits >= 0.2 * total) {
     out.push({ change: 'loss: fused', because: `the logits and loss are ${share(t.logits)}; Liger's fused cross-entropy never holds them whole (LLaMA-Factory enable_liger_kernel, HF --use_liger_kernel)`, spec: { loss: 'fused' } })
   }
-  if (!c.strategy.gradientCheckpointing && spec.gradientCheckpointing !== true && t.activations >= 0.2 * total) {
+  // With `auto` the planner has already tried checkpointing both ways; only a spec that turned it off can gain.
+  if (spec.gradientCheckpointing === false && t.activations >= 0.2 * total) {
     out.push({ change: 'gradient_checkpointing: true', because: `activations are ${share(t.activations)}`, spec: { gradientCheckpointing: true } })
   }
   if (spec.optimizer === 'adamw' && t.optimizerStates >= 0.2 * total) {
