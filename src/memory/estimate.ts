@@ -2,13 +2,12 @@ import type { ModelArch } from '../models/arch.js'
 import type { FinetuneSpec } from '../spec/spec.js'
 import { activationBytes } from './activations.js'
 import { gradientBytes } from './gradients.js'
-import { logitsBytes } from './logits.js'
+import { logitsBytes, type LogitsBytes } from './logits.js'
 import { adapterInputCopyBytes, modelFacts, type ModelFacts } from './model-facts.js'
-import { litgptLoopBytes, type TrainingLoop } from './litgpt-loop.js'
 import { hostBytes } from './offload.js'
 import { optimizerBytes, optimizerThatRuns } from './optimizer.js'
 import { allocatorOverheadBytes, cudaContextBytes } from './overhead.js'
-import { precisionRegime } from './regime.js'
+import { precisionRegime, type Regime } from './regime.js'
 import type { Strategy } from './strategy.js'
 import { weightBytes } from './weights.js'
 import { zeroBufferBytes } from './zero-buffers.js'
@@ -42,21 +41,40 @@ export interface MemoryEstimate {
   details: Record<Term, string>
 }
 
+/** What a training loop keeps beyond a HF Trainer step, for calibration against runs of other frameworks. */
+export interface LoopExtras {
+  /** lm_head parameters the loop quantizes as well as the decoder Linears. */
+  quantizedHeadParams: number
+  /** The previous step's tensors still alive through the next forward. */
+  forwardCarry: number
+  /** The loop's own logits and loss. */
+  logits: LogitsBytes
+}
+
+/**
+ * Another framework's training loop (test/calibration/litgpt-loop.ts describes LitGPT's): whether its 4-bit Linears
+ * keep their inputs, and what else it keeps. ftplan plans the HF Trainer step, which needs none of this.
+ */
+export interface TrainingLoop {
+  nf4KeepsInputs: boolean
+  extras(spec: FinetuneSpec, arch: ModelArch, facts: ModelFacts, microBatch: number, regime: Regime): LoopExtras
+}
+
 /**
  * Per-GPU memory of one training step: every term from its formula (memory-model.md), the peak taken over
  * the phases of a step (end of forward, backward, optimizer step), not a sum of each term's maximum.
  * `facts` can be computed once per spec and model and reused across strategies (the planner does); facts
  * made for the other adapter regime (LoRA under autocast or not) are recomputed.
  */
-export function estimateMemory(spec: FinetuneSpec, arch: ModelArch, strategy: Strategy, facts?: ModelFacts, loop: TrainingLoop = 'hf'): MemoryEstimate {
+export function estimateMemory(spec: FinetuneSpec, arch: ModelArch, strategy: Strategy, facts?: ModelFacts, loop?: TrainingLoop): MemoryEstimate {
   const regime = precisionRegime(spec, strategy)
   const castBytes = adapterInputCopyBytes(spec, regime.adaptersInAutocast)
-  // LitGPT pins bitsandbytes 0.42.0, whose 4-bit Linears keep their inputs; current releases do not.
-  const nf4KeepsInputs = loop === 'litgpt'
+  // Current bitsandbytes releases free a 4-bit Linear's input after backward; older ones (a loop's own pin) keep it.
+  const nf4KeepsInputs = loop?.nf4KeepsInputs ?? false
   // Facts computed for another adapter regime (autocast or not) or bitsandbytes behaviour cannot be reused.
   const f = facts && facts.adapterCastBytes === castBytes && facts.nf4KeepsInputs === nf4KeepsInputs ? facts : modelFacts(spec, arch, castBytes, nf4KeepsInputs)
   const tokens = strategy.microBatch * spec.seqLenTokens
-  const lit = loop === 'litgpt' ? litgptLoopBytes(spec, arch, f, strategy.microBatch, regime) : null
+  const lit = loop ? loop.extras(spec, arch, f, strategy.microBatch, regime) : null
   const w = weightBytes(spec, f, regime, strategy, lit?.quantizedHeadParams)
   const g = gradientBytes(f, regime, strategy)
   const o = optimizerBytes(spec.optimizer, f, regime, strategy)
@@ -110,7 +128,7 @@ export function estimateMemory(spec: FinetuneSpec, arch: ModelArch, strategy: St
       weights: w.detail,
       gradients: g.detail,
       optimizerStates: o.detail,
-      activations: carried > 0 ? `${a.detail}; + the previous step's quantized-Linear inputs (LitGPT loop)` : a.detail,
+      activations: carried > 0 ? `${a.detail}; + the previous step's tensors (the calibrated run's own loop)` : a.detail,
       logits: l.detail,
       zeroBuffers: z.detail,
       cudaContext: context.detail,

@@ -1,4 +1,5 @@
-import type { TrainingLoop } from '../../src/memory/litgpt-loop.js'
+import type { TrainingLoop } from '../../src/memory/estimate.js'
+import { LITGPT_LOOP } from './litgpt-loop.js'
 import measurements from '../fixtures/calibration/memory-measurements.json' with { type: 'json' }
 
 /** One published measurement (test/fixtures/calibration/memory-measurements.json, from measured-calibration.yaml). */
@@ -31,8 +32,8 @@ export const ROWS = (measurements as unknown as { rows: MeasuredRow[] }).rows
 export type Metric = 'peakAllocatedBytes' | 'peakReservedBytes' | 'totalBytes'
 
 export type Expressed =
-  /** `loop`: LitGPT's finetune loop keeps more than a HF Trainer step (src/memory/litgpt-loop.ts). */
-  | { ok: true; spec: string; metric: Metric; measuredBytes: number; loop: TrainingLoop }
+  /** `loop`: LitGPT's finetune loop keeps more than a HF Trainer step (litgpt-loop.ts); undefined: the HF step. */
+  | { ok: true; spec: string; metric: Metric; measuredBytes: number; loop: TrainingLoop | undefined }
   | { ok: false; reason: string }
 
 const MODEL_TYPE: Record<string, string> = {
@@ -103,7 +104,7 @@ export function expressRow(r: MeasuredRow, includeOom = false): Expressed {
   }
   const metric: Metric = r.measured.kind === 'max_allocated' ? 'peakAllocatedBytes' : r.measured.kind === 'max_reserved' ? 'peakReservedBytes' : 'totalBytes'
   const measuredBytes = r.measured.gpu_peak_gib ? r.measured.gpu_peak_gib * 2 ** 30 : (r.measured.gpu_peak_gb ?? 0) * 1e9
-  return { ok: true, spec: lines.join('\n') + '\n', metric, measuredBytes, loop: litgpt ? 'litgpt' : 'hf' }
+  return { ok: true, spec: lines.join('\n') + '\n', metric, measuredBytes, loop: litgpt ? LITGPT_LOOP : undefined }
 }
 
 /** Gradient accumulation as the row states it, or global batch ÷ micro-batch from its config notes. */

@@ -1,15 +1,12 @@
-import type { ModelArch } from '../models/arch.js'
-import type { FinetuneSpec } from '../spec/spec.js'
-import type { LogitsBytes } from './logits.js'
-import type { ModelFacts } from './model-facts.js'
-import type { Regime } from './regime.js'
+import type { TrainingLoop } from '../../src/memory/estimate.js'
+import type { LogitsBytes } from '../../src/memory/logits.js'
+import type { ModelFacts } from '../../src/memory/model-facts.js'
+import type { Regime } from '../../src/memory/regime.js'
+import type { ModelArch } from '../../src/models/arch.js'
+import type { FinetuneSpec } from '../../src/spec/spec.js'
 
-/**
- * Which training loop an estimate describes. `hf` is HF Trainer, DeepSpeed and LLaMA-Factory (and torchtune,
- * whose recipes `del logits` before backward): what ftplan plans for. `litgpt` is LitGPT's finetune scripts,
- * which the published LitGPT measurements ran; spec v1 cannot name it, the calibration passes it.
- */
-export type TrainingLoop = 'hf' | 'litgpt'
+// LitGPT's finetune loop, which the published LitGPT measurements ran: ftplan never launches it, so it lives beside the
+// calibration that needs it, and estimateMemory takes it as a TrainingLoop.
 
 /** Tokens per lm_head chunk in LitGPT's finetune loop: `model(input_ids, lm_head_chunk_size=128)`. */
 export const LITGPT_HEAD_CHUNK = 128
@@ -85,3 +82,6 @@ function quantizedInputElementsPerToken(arch: ModelArch, facts: ModelFacts): num
   }
   return perLayerSum + h
 }
+
+/** LitGPT 2024 pins bitsandbytes 0.42.0 ("LitGPT only supports bitsandbytes v0.42.0", finetune/lora.py), whose 4-bit Linears keep their inputs. */
+export const LITGPT_LOOP: TrainingLoop = { nf4KeepsInputs: true, extras: litgptLoopBytes }

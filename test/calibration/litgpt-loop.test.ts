@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { memorySources } from '../../test/helpers/memory-sources.js'
-import { loadSpec } from '../spec/load.js'
-import { NF4_DQ_BYTES_PER_PARAM } from './constants.js'
-import { estimateMemory } from './estimate.js'
-import { litgptLoopBytes } from './litgpt-loop.js'
-import { modelFacts } from './model-facts.js'
-import { precisionRegime } from './regime.js'
-import { strategyFromSpec } from './strategy.js'
+import { NF4_DQ_BYTES_PER_PARAM } from '../../src/memory/constants.js'
+import { estimateMemory } from '../../src/memory/estimate.js'
+import { modelFacts } from '../../src/memory/model-facts.js'
+import { precisionRegime } from '../../src/memory/regime.js'
+import { strategyFromSpec } from '../../src/memory/strategy.js'
+import { loadSpec } from '../../src/spec/load.js'
+import { memorySources } from '../helpers/memory-sources.js'
+import { LITGPT_LOOP, litgptLoopBytes } from './litgpt-loop.js'
 
 // LitGPT's config_hub llama-3.2-1B/qlora.yaml: bf16-true, bnb.nf4, LoRA r32 on query and value, dropout 0.05,
 // micro-batch 2, max_seq_length 512. LitGPT's GPT keeps its own lm_head, so the model is untied here.
@@ -43,7 +43,7 @@ describe("LitGPT's finetune loop, Llama-3.2-1B QLoRA (litgpt-loop.ts, derived by
   })
   it('in the estimate: weights lose 2 − NF4 bytes per head weight; forward carries the previous step and peaks', () => {
     const hf = estimateMemory(l.spec, l.model.arch, strategy, facts)
-    const lit = estimateMemory(l.spec, l.model.arch, strategy, facts, 'litgpt')
+    const lit = estimateMemory(l.spec, l.model.arch, strategy, facts, LITGPT_LOOP)
     expect(hf.perGpu.breakdown.weights - lit.perGpu.breakdown.weights).toBeCloseTo(V * h * (2 - NF4_DQ_BYTES_PER_PARAM), -1)
     const forward = lit.phases.find((p) => p.phase === 'forward')!
     const hfForward = hf.phases.find((p) => p.phase === 'forward')!
