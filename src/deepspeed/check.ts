@@ -262,6 +262,7 @@ export function checkDsConfig(text: string, file: string, spec: FinetuneSpec, ar
     prefetchBucketSize: stage3?.prefetchBucketSize ?? bucket([zero('stage3_prefetch_bucket_size'), zero('prefetch_bucket_size')], auto.prefetchBucketSize, DS_DEFAULTS.prefetchBucketSize),
     paramPersistenceThreshold: stage3?.paramPersistenceThreshold ?? bucket([zero('stage3_param_persistence_threshold'), zero('param_persistence_threshold')], auto.paramPersistenceThreshold, DS_DEFAULTS.paramPersistenceThreshold),
     maxLiveParameters: stage3?.maxLiveParameters ?? bucket([zero('stage3_max_live_parameters'), zero('max_live_parameters')], DS_DEFAULTS.maxLiveParameters, DS_DEFAULTS.maxLiveParameters),
+    maxReuseDistance: stage3?.maxReuseDistance ?? bucket([zero('stage3_max_reuse_distance'), zero('max_reuse_distance')], DS_DEFAULTS.maxReuseDistance, DS_DEFAULTS.maxReuseDistance),
     subGroupSize: stage3?.subGroupSize ?? bucket([zero('sub_group_size')], DS_DEFAULTS.subGroupSize, DS_DEFAULTS.subGroupSize),
   }
   const offload: Offload = paramDevice && effectiveOptDevice ? 'optimizer+params' : effectiveOptDevice ? 'optimizer' : 'none'

@@ -164,7 +164,7 @@ export function dsConfigFor(input: DsConfigInput): DeepSpeedConfig {
       reduce_bucket_size: auto('reduceBucketSize'),
       stage3_prefetch_bucket_size: auto('prefetchBucketSize'),
       stage3_param_persistence_threshold: auto('paramPersistenceThreshold'),
-      stage3_max_live_parameters: Math.floor(z.maxLiveParameters), stage3_max_reuse_distance: DS_DEFAULTS.maxReuseDistance,
+      stage3_max_live_parameters: Math.floor(z.maxLiveParameters), stage3_max_reuse_distance: Math.floor(z.maxReuseDistance),
       stage3_gather_16bit_weights_on_model_save: true,
     })
   }

@@ -10,6 +10,8 @@ export interface ZeroSettings {
   prefetchBucketSize: number
   paramPersistenceThreshold: number
   maxLiveParameters: number
+  /** stage3_max_reuse_distance: a gathered parameter whose next use is this close (in parameters) stays gathered. */
+  maxReuseDistance: number
   subGroupSize: number
 }
 
@@ -42,6 +44,7 @@ export function defaultZeroSettings(arch: ModelArch, stage: ZeroStage): ZeroSett
     prefetchBucketSize: Math.floor(0.9 * h * h),
     paramPersistenceThreshold: 10 * h,
     maxLiveParameters: DS_DEFAULTS.maxLiveParameters,
+    maxReuseDistance: DS_DEFAULTS.maxReuseDistance,
     subGroupSize: DS_DEFAULTS.subGroupSize,
   }
 }

@@ -28,12 +28,18 @@ export function zeroBufferBytes(facts: ModelFacts, regime: Regime, s: Strategy):
   // stage3_prefetch_bucket_size more while fewer than max_live_parameters are available
   // (partitioned_param_coordinator.py:452-454, max_params_to_prefetch = min(max_available − available, bucket)).
   const module = facts.largestModuleParams
-  const live = module + Math.max(0, Math.min(z.prefetchBucketSize, z.maxLiveParameters - module))
+  const prefetched = Math.max(0, Math.min(z.prefetchBucketSize, z.maxLiveParameters - module))
+  // A parameter whose next use is within stage3_max_reuse_distance parameters of the trace is not released
+  // (partitioned_param_coordinator.py:653-659). Where forward turns into backward, the last modules' next use is
+  // twice their distance from the end away, so those in the last max_reuse_distance / 2 parameters stay gathered.
+  const total = facts.params.total
+  const retained = Math.min(Math.floor(z.maxReuseDistance / 2), Math.max(0, total - module))
+  const live = module + Math.max(prefetched, retained)
   const gathered = live * b + module * b
   const persistent = facts.smallTensorParams(z.paramPersistenceThreshold) * 2 * b
   const bucket = z.reduceBucketSize * b
   return {
     steady: gathered + persistent + bucket,
-    detail: `gathered ${(facts.largestModuleParams / 1e6).toFixed(1)}M-param largest module + ${(z.prefetchBucketSize / 1e6).toFixed(1)}M prefetch, its grads, reduce bucket, persistent small params`,
+    detail: `gathered ${(module / 1e6).toFixed(1)}M-param largest module + ${(Math.max(prefetched, retained) / 1e6).toFixed(1)}M kept for reuse or prefetched, its grads, reduce bucket, persistent small params`,
   }
 }
