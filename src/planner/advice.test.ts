@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { memorySources } from '../../test/helpers/memory-sources.js'
 import { AWS_CATALOG } from '../instances/aws.js'
+import { estimateMemory } from '../memory/estimate.js'
+import { strategyFromSpec } from '../memory/strategy.js'
 import { loadSpec } from '../spec/load.js'
 import { adviceFor } from './advice.js'
 import { planFinetune } from './plan.js'
@@ -27,6 +29,17 @@ describe('changes that make the run cheaper, tried and offered (issue #13)', () 
   it('8B LoRA at 2k tokens on A10G: the fused loss fits the one-GPU g5.xlarge; an 8-bit AdamW is not offered where optimizer state is small', () => {
     const { result, advice } = advise('model: meta-llama/Llama-3.1-8B\nmethod: lora\nseq_len: 2048\ngradient_checkpointing: true\nconstraints: { gpus: [A10G], max_nodes: 1 }\n')
     expect(result.status === 'fit' && result.plan.offer.instanceType).toBe('g5.2xlarge')
+    // The decision on the one-GPU g5.xlarge, as plan prints it: the calibrated total (reserved + context) against
+    // what an A10G shows: EC2's 22886 MiB (below nvidia-smi's 23028) × CUDA's share 0.99573 × (1 − 0.12) = 21.03 GB.
+    expect(22886 * 2 ** 20 * (150_109_880_320 / (143771 * 2 ** 20)) * 0.88 / 1e9).toBeCloseTo(21.03, 2)
+    expect(result.rejected.map((x) => x.instanceType)).toContain('g5.xlarge')
+    // Without DeepSpeed the run needs 23.64 GB: 16.06 GB frozen bf16 weights, the fp32 logits and loss (2048 × 128256
+    // × 12 B = 3.15 GB) and the calibrated reserve; with the fused loss it would fit (the advice below).
+    const l = loadSpec('model: meta-llama/Llama-3.1-8B\nmethod: lora\nseq_len: 2048\ngradient_checkpointing: true\n', 'spec.yaml', memorySources())
+    const e = estimateMemory(l.spec, l.model.arch, strategyFromSpec(l.spec, l.model.arch))
+    expect(e.perGpu.breakdown.logits).toBe(2048 * 128256 * 12)
+    expect(e.perGpu.totalBytes / 1e9).toBeCloseTo(23.64, 2)
+    expect(e.perGpu.totalBytes).toBeGreaterThan(21.03e9)
     expect(advice.map((a) => a.split(':')[0] + ':' + a.split(':')[1])).toEqual(['loss: fused'])
     expect(advice[0]).toContain('1 × g5.xlarge (1 × A10G) in us-east-1, $1.01/hour instead of $1.21')
   })
