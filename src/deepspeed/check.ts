@@ -271,6 +271,8 @@ export function checkDsConfig(text: string, file: string, spec: FinetuneSpec, ar
   const strategyWith = (gradientCheckpointing: boolean): Strategy => ({
     gpus: world, gpusPerNode: hw.gpusPerNode, zeroStage: stage, offload: paramDevice ? 'optimizer+params' : offload,
     offloadDevice: paramDevice ?? effectiveOptDevice ?? 'cpu', gradientCheckpointing, microBatch: mb!, accumulation: ga!, zero: zeroSettings,
+    // A DeepSpeed config runs DeepSpeed, stage 0 included.
+    ...(stage === 0 ? { deepspeedAtZero0: true } : {}),
   })
   const usableBytes = hw.gpuMemoryBytes === null ? null : hw.gpuMemoryBytes * (1 - spec.margin)
   const fitsIn = (e: MemoryEstimate) => usableBytes === null ? null : e.perGpu.totalBytes <= usableBytes && (hw.hostMemoryBytes === null || e.perNode.cpuBytes <= HOST_RAM_FRACTION * hw.hostMemoryBytes)

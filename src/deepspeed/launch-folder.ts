@@ -40,7 +40,7 @@ export function launchFolderFor(loaded: LoadedSpec, plan: Candidate, style: 'hf'
   const input = dsInputForPlan(loaded, plan, style)
   const config = dsConfigFor(input)
   const s = plan.strategy
-  const deepspeed = s.zeroStage > 0
+  const deepspeed = s.zeroStage > 0 || s.deepspeedAtZero0 === true
   const multi = plan.nodes > 1
   const launch = launchFilesFor(
     { nodes: plan.nodes, gpusPerNode: plan.offer.gpuCount, efa: (plan.offer.efaInterfaces ?? 0) > 0, configDir: '"$HERE"', ...(hosts ? { hosts } : {}) },
@@ -64,7 +64,8 @@ function configNotes(loaded: LoadedSpec, plan: Candidate, input: DsConfigInput, 
   const spec = loaded.spec
   const s = plan.strategy
   const out: string[] = []
-  if (s.zeroStage === 0) out.push('the plan runs without ZeRO: its estimate is HF autocast without DeepSpeed, so the HF and LLaMA-Factory commands pass no config; under DeepSpeed stage 0 adds an fp32 gradient accumulator, 4 B per parameter')
+  if (s.zeroStage === 0 && !s.deepspeedAtZero0) out.push('the plan runs without ZeRO: its estimate is HF autocast without DeepSpeed, so the HF and LLaMA-Factory commands pass no config (under DeepSpeed, stage 0 would run its FP16_Optimizer: 16-bit weights and grads, an fp32 master copy, and fp32 grads at the step)')
+  if (s.zeroStage === 0 && s.deepspeedAtZero0) out.push('DeepSpeed runs at ZeRO stage 0, as the input\'s config says: its FP16_Optimizer (16-bit weights and grads, fp32 master and optimizer state), nothing sharded; the estimate counts that')
   if (spec.deepspeed.offloadDevice === 'nvme' && s.offload !== 'none' && s.zeroStage < 3) out.push(`NVMe offload needs ZeRO-3; at stage ${s.zeroStage} DeepSpeed runs it as CPU offload (runtime/zero/stage_1_and_2.py:186), so the config says cpu and the estimate counts host RAM`)
   if (config.optimizer && s.offload !== 'none' && config.optimizer.type === 'AdamW' && spec.optimizer !== 'adamw') out.push(`${spec.optimizer} cannot step on the CPU: under offload DeepSpeed runs its CPU Adam with fp32 state, and the estimate counts that`)
   if (input.style === 'deepspeed' && !config.optimizer) out.push(`DeepSpeed cannot build ${spec.optimizer}: the config has no optimizer block, so under the plain launcher your script passes the optimizer to deepspeed.initialize (HF Trainer builds it from --optim)`)

@@ -99,7 +99,7 @@ export function estimateMemory(spec: FinetuneSpec, arch: ModelArch, strategy: St
   const lastLayer = phase('backward', { weights, gradients: Math.max(g.full, g.carried), optimizerStates: o.gpu, activations: a.lastLayer, logits: 0, zeroBuffers: z.steady })
   const step = phase('optimizer step', {
     weights: w.resident, gradients: g.full + g.stepExtra, optimizerStates: o.gpu, activations: 0, logits: 0,
-    zeroBuffers: regime.deepspeed ? strategy.zero.reduceBucketSize * regime.gradBytes : 0,
+    zeroBuffers: regime.deepspeed ? (strategy.zeroStage === 0 ? z.atStep ?? 0 : strategy.zero.reduceBucketSize * regime.gradBytes) : 0,
   })
   const backward = [lossBackward, firstLayer, lastLayer].reduce((x, y) => (y.allocatedBytes > x.allocatedBytes ? y : x))
   const phases = [forward, backward, step]
@@ -141,7 +141,7 @@ function assumptionsFor(spec: FinetuneSpec, s: Strategy, regime: string, peak: P
   const out = [
     `peak in the ${peak} phase; the peak is the largest of forward, backward and optimizer step, not a sum of each term's maximum`,
     `precision: ${regime}`,
-    s.zeroStage === 0 ? (s.gpus > 1 ? `${s.gpus} GPUs in plain data parallelism: every GPU holds the whole model` : 'one GPU, no DeepSpeed') : `DeepSpeed ZeRO-${s.zeroStage} over ${s.gpus} GPUs, HF "auto" bucket sizes (reduce_bucket_size = hidden²)`,
+    s.zeroStage === 0 ? (s.deepspeedAtZero0 ? `DeepSpeed at ZeRO stage 0 on ${s.gpus} GPU${s.gpus > 1 ? 's' : ''}: its FP16_Optimizer (16-bit weights and grads, fp32 master and state), nothing sharded` : s.gpus > 1 ? `${s.gpus} GPUs in plain data parallelism: every GPU holds the whole model` : 'one GPU, no DeepSpeed') : `DeepSpeed ZeRO-${s.zeroStage} over ${s.gpus} GPUs, HF "auto" bucket sizes (reduce_bucket_size = hidden²)`,
     `every sample padded to seq_len ${spec.seqLenTokens} (an upper bound: packing or shorter samples use less)`,
     `gradient checkpointing ${s.gradientCheckpointing ? 'on: one checkpoint per decoder layer' : 'off'}`,
     `attention ${spec.attention}${spec.attention === 'sdpa' ? ' (transformers repeats K/V to all heads)' : ''}; loss ${spec.loss}`,
@@ -150,7 +150,7 @@ function assumptionsFor(spec: FinetuneSpec, s: Strategy, regime: string, peak: P
   if (optimizerThatRuns(spec.optimizer, s).startsWith('paged')) out.push('paged optimizer state lives in CUDA unified memory: counted in totalBytes, not in peakAllocated/peakReserved')
   if (spec.quantization !== 'none') out.push('quantized base loaded one tensor at a time, as transformers + bitsandbytes and Lightning do; loading is not a phase of the estimate')
   if (spec.quantization === '4bit') out.push('bitsandbytes ≥ 0.43.2: a frozen 4-bit Linear keeps no input for backward (up to 0.43.1 it kept it)')
-  if (spec.method === 'lora' || spec.method === 'qlora') out.push(`LoRA adapters ${spec.precision === 'pure_bf16' || s.zeroStage > 0 ? 'in bf16' : 'in fp32 (LLaMA-Factory / PEFT upcast) under autocast'}`)
+  if (spec.method === 'lora' || spec.method === 'qlora') out.push(`LoRA adapters ${spec.precision === 'pure_bf16' || s.zeroStage > 0 || s.deepspeedAtZero0 ? 'in bf16' : 'in fp32 (LLaMA-Factory / PEFT upcast) under autocast'}`)
   if (s.offload !== 'none') out.push(`offload ${s.offload} to ${s.offloadDevice}: host memory per node excludes model loading and the Python processes`)
   const runs = optimizerThatRuns(spec.optimizer, s)
   if (runs !== spec.optimizer) out.push(`optimizer ${spec.optimizer} runs as DeepSpeed's CPU ${runs === 'lion' ? 'Lion' : 'Adam'} under offload (fp32 state): estimated as ${runs}`)

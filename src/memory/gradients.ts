@@ -26,6 +26,12 @@ export function gradientBytes(facts: ModelFacts, regime: Regime, s: Strategy): G
     return { full, carried: carry ? full : 0, stepExtra: 0, detail: `${regime.gradBytes} B per trainable parameter` }
   }
   const offload = s.offload !== 'none'
+  if (s.zeroStage === 0) {
+    // FP16_Optimizer: 16-bit grads on the parameters, converted to one fp32 flat buffer at the step
+    // (runtime/fp16/fused_optimizer.py:290-294).
+    const full = T * regime.gradBytes
+    return { full, carried: carry ? full : 0, stepExtra: 4 * T, detail: `DeepSpeed at ZeRO-0: full ${regime.gradBytes}-byte grads, fp32 copy at the step` }
+  }
   const partition = Math.ceil(T / s.gpus)
   if (s.zeroStage === 1) {
     const full = T * regime.gradBytes

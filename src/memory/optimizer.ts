@@ -62,7 +62,7 @@ export function optimizerThatRuns(optimizer: Optimizer, s: Pick<Strategy, 'zeroS
 export function optimizerBytes(asked: Optimizer, facts: ModelFacts, regime: Regime, s: Strategy): OptimizerBytes {
   const optimizer = optimizerThatRuns(asked, s)
   const { total, perParam, paged } = optimizerStateBytes(optimizer, facts, regime)
-  const shard = regime.deepspeed ? s.gpus : 1
+  const shard = regime.deepspeed && s.zeroStage > 0 ? s.gpus : 1
   const offloaded = regime.deepspeed && s.offload !== 'none'
   const gpu = offloaded ? 0 : Math.ceil(total / shard)
   const detail = [

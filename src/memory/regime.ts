@@ -33,7 +33,9 @@ export interface Regime {
 
 export function precisionRegime(spec: FinetuneSpec, strategy: Strategy): Regime {
   const fp32 = spec.precision === 'fp32'
-  if (strategy.zeroStage > 0) {
+  // DeepSpeed at ZeRO 0 in bf16 or fp16 wraps the optimizer in its FP16_Optimizer (engine.py:2019, 2065-2067: a 16-bit
+  // model with 16-bit gradient accumulation): 16-bit weights and grads, an fp32 master copy and fp32 optimizer state.
+  if (strategy.zeroStage > 0 || strategy.deepspeedAtZero0) {
     const b = fp32 ? 4 : 2
     return {
       deepspeed: true, trainableWeightBytes: b, frozenWeightBytes: b, autocastCopyBytes: 0, gradBytes: b,

@@ -21,8 +21,10 @@ export interface Strategy {
   gpus: number
   /** GPUs in one node, for the CPU RAM a node needs. */
   gpusPerNode: number
-  /** 0: no DeepSpeed (HF Trainer / PyTorch DDP); 1–3: DeepSpeed ZeRO. */
+  /** 0: no DeepSpeed (HF Trainer / PyTorch DDP), unless deepspeedAtZero0; 1–3: DeepSpeed ZeRO. */
   zeroStage: ZeroStage
+  /** DeepSpeed runs at ZeRO stage 0 (a config that names stage 0): its bf16 optimizer, no sharding. */
+  deepspeedAtZero0?: boolean
   offload: Offload
   offloadDevice: OffloadDevice
   gradientCheckpointing: boolean
@@ -97,5 +99,6 @@ export function strategyFromSpec(spec: FinetuneSpec, arch: ModelArch, o: Strateg
     microBatch: spec.batch.micro,
     accumulation: spec.batch.accumulation,
     zero: defaultZeroSettings(arch, zeroStage),
+    ...(zeroStage === 0 && spec.deepspeed.engine === 'deepspeed' ? { deepspeedAtZero0: true } : {}),
   }
 }

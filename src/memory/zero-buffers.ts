@@ -5,6 +5,8 @@ import type { Strategy } from './strategy.js'
 export interface ZeroBufferBytes {
   /** Alive through forward and backward. */
   steady: number
+  /** Alive at the gradient boundary only (ZeRO-0's all-reduce bucket). */
+  atStep?: number
   detail: string
 }
 
@@ -20,6 +22,12 @@ export function zeroBufferBytes(facts: ModelFacts, regime: Regime, s: Strategy):
   if (!regime.deepspeed) return { steady: 0, detail: 'no DeepSpeed' }
   const z = s.zero
   const b = regime.gradBytes
+  if (s.zeroStage === 0) {
+    // engine.allreduce_gradients flattens the gradients into buckets of 5e8 elements to all-reduce them
+    // (engine.py:160 MEMORY_OPT_ALLREDUCE_SIZE, buffered_allreduce_fallback): several GPUs only.
+    const bucket = s.gpus > 1 ? Math.min(5e8, facts.trainableParams) * b : 0
+    return { steady: 0, detail: s.gpus > 1 ? `DeepSpeed at ZeRO-0: all-reduce bucket of ${(bucket / b / 1e6).toFixed(0)}M gradients` : 'DeepSpeed at ZeRO-0 on one GPU', ...(bucket ? { atStep: bucket } : {}) }
+  }
   if (s.zeroStage < 3) {
     const bucket = z.reduceBucketSize * b * (z.overlapComm ? 2 : 1)
     return { steady: bucket, detail: `reduce bucket ${z.reduceBucketSize.toExponential(2)} × ${b} B${z.overlapComm ? ' × 2 (overlap_comm)' : ''}` }

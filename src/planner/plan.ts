@@ -117,7 +117,10 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
       layouts.set(key, choices && choices.flatMap((choice) => {
         const zeros = choice.zeroStage === 0 ? [defaultZeroSettings(arch, 0)] : [defaultZeroSettings(arch, choice.zeroStage), tightZeroSettings(arch, choice.zeroStage)]
         return zeros.map((zero) => {
-          const strategy: Strategy = { gpus, gpusPerNode, offloadDevice: choice.offload === 'none' ? 'cpu' : offloadDeviceFor(spec.deepspeed.offloadDevice, choice.zeroStage), zero, ...choice }
+          const strategy: Strategy = {
+            gpus, gpusPerNode, offloadDevice: choice.offload === 'none' ? 'cpu' : offloadDeviceFor(spec.deepspeed.offloadDevice, choice.zeroStage), zero, ...choice,
+            ...(choice.zeroStage === 0 && spec.deepspeed.engine === 'deepspeed' ? { deepspeedAtZero0: true } : {}),
+          }
           return { choice, strategy, estimate: estimateMemory(spec, arch, strategy, facts(strategy)) }
         })
       }))

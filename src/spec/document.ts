@@ -29,7 +29,7 @@ export function specToDocument(spec: FinetuneSpec): Record<string, unknown> {
     gradient_checkpointing: spec.gradientCheckpointing,
     attention: spec.attention,
     loss: spec.loss,
-    deepspeed: { zero: spec.deepspeed.zero, offload: spec.deepspeed.offload, offload_device: spec.deepspeed.offloadDevice },
+    deepspeed: { zero: spec.deepspeed.zero, offload: spec.deepspeed.offload, offload_device: spec.deepspeed.offloadDevice, engine: spec.deepspeed.engine },
     gpus: spec.gpus,
     train,
     constraints: {

@@ -199,6 +199,9 @@ function readDeepSpeed(node: LNode, r: FieldReader, src: SpecSources, put: (p: s
   const offload = param !== 'none' ? 'optimizer+params' : opt !== 'none' ? 'optimizer' : 'none'
   if (param !== 'none' && opt === 'none') notes.push(`${file.path}: parameters offloaded without the optimizer; estimated as optimizer+params offload`)
   put('deepspeed.zero', scalar(stage, pos, 'deepspeed'))
+  // LLaMA-Factory hands the config to HF Trainer, which starts DeepSpeed whatever the stage: ds_z0_config.json runs
+  // DeepSpeed at stage 0, not HF autocast.
+  if (stage === 0) put('deepspeed.engine', scalar('deepspeed', pos, 'deepspeed'))
   put('deepspeed.offload', scalar(offload, pos, 'deepspeed'))
   if (offload !== 'none') put('deepspeed.offload_device', scalar(param === 'nvme' || opt === 'nvme' ? 'nvme' : 'cpu', pos, 'deepspeed'))
 }

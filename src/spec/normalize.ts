@@ -53,7 +53,7 @@ export const DEFAULT_MARGIN = 0.12
 export const SPEC_DEFAULTS = {
   method: 'lora', lora: { rank: 16, dropout: 0, targets: 'all', modules_to_save: [] as string[] }, freeze: { trainable_layers: 2 },
   quantization: 'none', precision: 'bf16', optimizer: 'adamw', batch: { micro: 1, accumulation: 1 }, seq_len: 2048,
-  gradient_checkpointing: 'auto', attention: 'flash', loss: 'standard', deepspeed: { zero: 'auto', offload: 'auto', offload_device: 'cpu' },
+  gradient_checkpointing: 'auto', attention: 'flash', loss: 'standard', deepspeed: { zero: 'auto', offload: 'auto', offload_device: 'cpu', engine: 'auto' },
   gpus: 1, train: null, constraints: { provider: 'aws', regions: [] as string[], spot: false, max_nodes: 4, gpus: [] as string[], max_hourly_usd: null, budget_usd: null, min_compute_capability: null },
   margin: DEFAULT_MARGIN,
 } as const
@@ -166,10 +166,11 @@ export function normalizeSpec(root: LMap, r: FieldReader, src: SpecSources, prio
   const attention = field(top, 'attention', 'attention', SPEC_DEFAULTS.attention as FinetuneSpec['attention'], (n, p) => r.choice(n, p, ATTENTIONS))
   const loss = field(top, 'loss', 'loss', SPEC_DEFAULTS.loss as FinetuneSpec['loss'], (n, p) => r.choice(n, p, LOSSES))
 
-  const dsMap = section('deepspeed', ['zero', 'offload', 'offload_device'])
+  const dsMap = section('deepspeed', ['zero', 'offload', 'offload_device', 'engine'])
   const zero = field(dsMap, 'zero', 'deepspeed.zero', 'auto' as FinetuneSpec['deepspeed']['zero'], (n, p) => r.choice(n, p, [...ZERO_STAGES, 'auto'] as const))
   const offload = field(dsMap, 'offload', 'deepspeed.offload', 'auto' as FinetuneSpec['deepspeed']['offload'], (n, p) => r.choice(n, p, [...OFFLOADS, 'auto'] as const))
   const offloadDevice = field(dsMap, 'offload_device', 'deepspeed.offload_device', SPEC_DEFAULTS.deepspeed.offload_device as FinetuneSpec['deepspeed']['offloadDevice'], (n, p) => r.choice(n, p, OFFLOAD_DEVICES))
+  const engine = field(dsMap, 'engine', 'deepspeed.engine', 'auto' as FinetuneSpec['deepspeed']['engine'], (n, p) => r.choice(n, p, ['auto', 'deepspeed'] as const))
   const offloadNode = dsMap.get('offload')
   if (offloadNode && zero !== 'auto') {
     // DeepSpeed: offload_param exists only in ZeRO-3; offload_optimizer needs ZeRO 1, 2 or 3.
@@ -237,7 +238,7 @@ export function normalizeSpec(root: LMap, r: FieldReader, src: SpecSources, prio
     gradientCheckpointing,
     attention,
     loss,
-    deepspeed: { zero, offload, offloadDevice },
+    deepspeed: { zero, offload, offloadDevice, engine },
     gpus,
     train,
     constraints,

@@ -93,7 +93,11 @@ export interface FinetuneSpec {
   gradientCheckpointing: boolean | 'auto'
   attention: Attention
   loss: Loss
-  deepspeed: { zero: ZeroStage | 'auto'; offload: Offload | 'auto'; offloadDevice: OffloadDevice }
+  /**
+   * `engine: deepspeed` runs DeepSpeed even at ZeRO stage 0 (a LLaMA-Factory YAML that names a DeepSpeed config does):
+   * its bf16 optimizer, not HF autocast. `auto`: DeepSpeed only for ZeRO 1–3.
+   */
+  deepspeed: { zero: ZeroStage | 'auto'; offload: Offload | 'auto'; offloadDevice: OffloadDevice; engine: 'auto' | 'deepspeed' }
   gpus: number
   train: TrainData | null
   constraints: Constraints
