@@ -58,6 +58,21 @@ export function flopsPerToken(spec: FinetuneSpec, arch: ModelArch, facts: ModelF
 }
 
 /** Throughput of one optimizer step on given hardware, whether or not the spec says how much to train. */
+/**
+ * Host time per pass of one decoder layer (forward, or half a backward), seconds: HF transformers runs in PyTorch eager
+ * mode, where every op is dispatched from Python and launched one by one, so a layer whose kernels are short is bound
+ * by issuing them. Fitted on our 65 H200 runs (test/fixtures/measured/h200-probe.jsonl, torch 2.11, transformers 5.17:
+ * step time against tokens is flat for small models, about 0.14 s for Qwen2.5-0.5B from 512 to 8192 tokens), with the
+ * probe's per-tensor optimizer counted apart (test/calibration/probe-rows.ts probeOptimizerSeconds).
+ */
+export const LAUNCH_SECONDS_PER_LAYER_PASS = 1.6e-3
+
+/** The launch-bound floor of one micro-step: every layer forward, the trained ones backward (twice a forward), and their recompute. */
+export function launchFloorSeconds(arch: ModelArch, facts: ModelFacts, checkpointing: boolean): number {
+  const b = facts.backwardLayers
+  return LAUNCH_SECONDS_PER_LAYER_PASS * (arch.numLayers + 2 * b + (checkpointing ? b : 0))
+}
+
 export interface StepTime {
   modelFlopsPerToken: number
   hardwareFlopsPerToken: number
@@ -80,7 +95,8 @@ export function stepTime(spec: FinetuneSpec, arch: ModelArch, facts: ModelFacts,
   const flops = flopsPerToken(spec, arch, facts, s.gradientCheckpointing)
   const microTokens = s.microBatch * spec.seqLenTokens
   const gemm = smallBatchEfficiency(arch, microTokens, gpu.name)
-  let compute = (microTokens * flops.hardware) / (gpu.denseTflops * 1e12 * hfu * gemm)
+  // A micro-step is never faster than the host can issue its kernels (launchFloorSeconds).
+  let compute = Math.max((microTokens * flops.hardware) / (gpu.denseTflops * 1e12 * hfu * gemm), launchFloorSeconds(arch, facts, s.gradientCheckpointing))
   if (spec.quantization !== 'none' && gpu.memoryBandwidthGBps !== null) {
     const passes = s.gradientCheckpointing ? 3 : 2
     compute += (passes * facts.quantizedParams * DEQUANT_BYTES_PER_PARAM[spec.quantization]) / (gpu.memoryBandwidthGBps * 1e9)

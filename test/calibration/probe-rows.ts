@@ -68,3 +68,21 @@ export function probePeak(phases: readonly { phase: string; allocatedBytes: numb
   const extra = probeLoopExtra(r)
   return Math.max(...phases.map((p) => p.allocatedBytes + extra.everyPhase + (p.phase === 'optimizer step' ? extra.optimizerStep : 0)))
 }
+
+/**
+ * Seconds the probe's torch.optim.AdamW(foreach=False) spends stepping tensor by tensor: a dozen small kernels per
+ * trained tensor (torch/optim/adamw.py _single_tensor_adam), about 0.22 ms each tensor on the H200 host (fitted with
+ * LAUNCH_SECONDS_PER_LAYER_PASS on the same runs). HF Trainer's fused AdamW steps all tensors in a few kernels.
+ */
+export const PROBE_SECONDS_PER_TRAINED_TENSOR = 0.22e-3
+
+/** Trained tensors of a probe case: every weight, bias and norm (full), LoRA's A and B per adapted module, or the last layers (freeze). */
+export function probeTrainedTensors(r: ProbeRecord): number {
+  const a = r.arch as Record<string, number | string | boolean>
+  const layers = Number(a['num_hidden_layers'])
+  // Llama: q, k, v, o, gate, up, down and two norms; Qwen2 adds the q, k and v biases.
+  const perLayer = a['model_type'] === 'qwen2' ? 12 : 9
+  if (r.method === 'lora') return 2 * r.lora!.target_modules.length * layers
+  if (r.method === 'freeze') return perLayer * (r.freeze_trainable_layers ?? 2)
+  return layers * perLayer + 2 + (a['tie_word_embeddings'] ? 0 : 1)
+}
