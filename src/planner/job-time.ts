@@ -73,6 +73,21 @@ export function launchFloorSeconds(arch: ModelArch, facts: ModelFacts, checkpoin
   return LAUNCH_SECONDS_PER_LAYER_PASS * (arch.numLayers + 2 * b + (checkpointing ? b : 0))
 }
 
+/**
+ * Bytes eager attention moves through HBM for its b × heads × s × s score matrix, per micro-step. Per score element,
+ * from transformers' eager_attention_forward: forward 29 B (QKᵀ written 2; × scaling 2 + 2; + causal mask 2 + 2;
+ * softmax in fp32 2 + 4; back to bf16 4 + 2; dropout, which runs even at p = 0, 2 + 2 + a 1-byte mask; read by the
+ * product with V 2), backward 33 B (the same chain's gradients); Gemma 2's soft-capping adds ÷ cap, tanh and × cap:
+ * 12 B forward, 14 B backward. Flash and SDPA kernels keep the scores on chip and move none of this.
+ */
+export function eagerScoreBytes(arch: ModelArch, facts: ModelFacts, microBatch: number, seqLen: number, checkpointing: boolean): number {
+  const elements = microBatch * arch.numHeads * seqLen * seqLen
+  const forward = 29 + (arch.attnSoftcapping ? 12 : 0)
+  const backward = 33 + (arch.attnSoftcapping ? 14 : 0)
+  const b = facts.backwardLayers
+  return elements * (forward * arch.numLayers + backward * b + (checkpointing ? forward * b : 0))
+}
+
 export interface StepTime {
   modelFlopsPerToken: number
   hardwareFlopsPerToken: number
@@ -97,6 +112,9 @@ export function stepTime(spec: FinetuneSpec, arch: ModelArch, facts: ModelFacts,
   const gemm = smallBatchEfficiency(arch, microTokens, gpu.name)
   // A micro-step is never faster than the host can issue its kernels (launchFloorSeconds).
   let compute = Math.max((microTokens * flops.hardware) / (gpu.denseTflops * 1e12 * hfu * gemm), launchFloorSeconds(arch, facts, s.gradientCheckpointing))
+  if (spec.attention === 'eager' && gpu.memoryBandwidthGBps !== null) {
+    compute += eagerScoreBytes(arch, facts, s.microBatch, spec.seqLenTokens, s.gradientCheckpointing) / (gpu.memoryBandwidthGBps * 1e9)
+  }
   if (spec.quantization !== 'none' && gpu.memoryBandwidthGBps !== null) {
     const passes = s.gradientCheckpointing ? 3 : 2
     compute += (passes * facts.quantizedParams * DEQUANT_BYTES_PER_PARAM[spec.quantization]) / (gpu.memoryBandwidthGBps * 1e9)

@@ -56,3 +56,17 @@ describe('the launch-bound floor of a micro-step, derived by hand', () => {
     expect(t.stepSeconds).toBeGreaterThan(0.154 * 4)
   })
 })
+
+describe('eager attention\'s score traffic, derived by hand from transformers\' eager_attention_forward', () => {
+  it('gemma-2-2b at 2048 tokens: 8 heads × 2048 keys × (29 + 12 soft-capping) B = 671,744 B per token per layer forward; the micro-step moves 76.8 GB', async () => {
+    const { eagerScoreBytes } = await import('../../src/planner/job-time.js')
+    const l = loadSpec('model: google/gemma-2-2b\nmethod: full\nattention: eager\nseq_len: 2048\n', 'spec.yaml', memorySources())
+    expect(8 * 2048 * (29 + 12)).toBe(671_744)
+    // 26 layers forward (41 B) and backward (33 + 14 = 47 B) over 1 × 8 × 2048² score elements, no checkpointing
+    const bytes = 8 * 2048 * 2048 * (41 * 26 + 47 * 26)
+    expect(bytes).toBe(76_772_540_416)
+    expect(eagerScoreBytes(l.model.arch, modelFacts(l.spec, l.model.arch), 1, 2048, false)).toBe(bytes)
+    // with checkpointing the forward is recomputed for every trained layer
+    expect(eagerScoreBytes(l.model.arch, modelFacts(l.spec, l.model.arch), 1, 2048, true)).toBe(bytes + 8 * 2048 * 2048 * 41 * 26)
+  })
+})
