@@ -60,7 +60,10 @@ describe('ftplan estimate', () => {
     expect(t.jobHours).toBeCloseTo((50_000 * 1800 * 2) / t.tokensPerSecond / 3600, 9)
     expect((await run('estimate', 'stacks/Pulumi.example.yaml', '--gpu', 'H100', '--gpus', '3', '--nodes', '2')).code).toBe(2)
     const human = await run('estimate', 'stacks/Pulumi.example.yaml', '--gpu', 'H100', '--gpus', '16', '--nodes', '2', '--zero', '3')
-    expect(human.stdout).toMatch(/^Time on 16 × H100 over 2 nodes: \d+\.\d\d s per step, [\d,]+ tokens\/s \([\d,]+ per GPU\), MFU \d+\.\d%, job \d+\.\d\d hours$/m)
+    const m = /^Time on 16 × H100 over 2 nodes: \d+\.\d\d s per step, [\d,]+ tokens\/s \([\d,]+ per GPU\), MFU \d+\.\d%, job (\d+\.\d\d) hours \(p10–p90 (\d+\.\d\d)–(\d+\.\d\d)\)$/m.exec(human.stdout)
+    // the band: the job's hours × 0.82 and × 1.21 (time-band.ts, from the calibration residuals)
+    expect(Number(m?.[2])).toBeCloseTo(Number(m?.[1]) * 0.82, 1)
+    expect(Number(m?.[3])).toBeCloseTo(Number(m?.[1]) * 1.21, 1)
   })
 
   it('bad flags are usage errors (exit 2); a bad spec is a user error (exit 1)', async () => {

@@ -7,6 +7,7 @@ import type { LoadedSpec } from '../spec/load.js'
 import type { ClusterOutputs, ClusterPlan } from './cluster-types.js'
 import { nicLayout } from './efa.js'
 import { ringBandwidth } from '../planner/collectives.js'
+import { band } from '../planner/time-band.js'
 import { requirementsTxt } from '../spec/software.js'
 import { natCost } from './nat-cost.js'
 import { nodeIps, SUBNET_CIDR, VPC_CIDR } from './network.js'
@@ -63,6 +64,8 @@ export function clusterPlanFor(loaded: LoadedSpec, plan: Candidate, settings: Cl
     spotHourlyCostUsd: spot === null ? null : round2(spot),
     estimatedJobHours: hours === null ? null : round2(hours),
     estimatedJobCostUsd: hours === null || ranked === null ? null : round2(hours * ranked),
+    estimatedJobHoursRange: hours === null ? null : band(hours).map(round2) as [number, number],
+    estimatedJobCostUsdRange: hours === null || ranked === null ? null : band(hours * ranked).map(round2) as [number, number],
     catalogAsOf,
     // What ftplan-train runs from the job folder (its launch/ is this folder).
     launchCommand: (launcher === 'llamafactory' ? commands.llamafactory : commands.hfTrainer).split('"$HERE"').join('launch'),

@@ -73,6 +73,9 @@ export interface ClusterOutputs {
   spotHourlyCostUsd: number | null
   estimatedJobHours: number | null
   estimatedJobCostUsd: number | null
+  /** p10–p90 of the job's hours and cost, from the time model's calibration residuals (planner/time-band.ts). */
+  estimatedJobHoursRange: [number, number] | null
+  estimatedJobCostUsdRange: [number, number] | null
   catalogAsOf: string
   launchCommand: string
   /** Every node terminates itself this many hours after boot: what bounds the bill. */

@@ -1,6 +1,7 @@
 import { estimateJson } from '../memory/estimate.js'
 import type { FinetuneSpec } from '../spec/spec.js'
 import type { Candidate, PlanResult } from './plan.js'
+import { band } from './time-band.js'
 
 /** The precision a candidate really runs: fp16 on GPUs without bf16. */
 export function runPrecision(spec: FinetuneSpec, c: Candidate): string {
@@ -25,6 +26,8 @@ export function candidateJson(spec: FinetuneSpec, c: Candidate): Record<string, 
     strategy: { zeroStage: s.zeroStage, offload: s.offload, gradientCheckpointing: s.gradientCheckpointing, microBatch: s.microBatch, accumulation: s.accumulation, precision: runPrecision(spec, c) },
     memory, priceUsdPerHour: c.priceUsdPerHour, spotPriceUsdPerHour: c.spotUsdPerHour,
     jobHours: t?.hours ?? null, jobCostUsd: c.jobCostUsd,
+    // p10–p90 of what the job really takes, from the calibration's residuals (time-band.ts)
+    jobHoursRange: t ? band(t.hours) : null, jobCostUsdRange: c.jobCostUsd !== null ? band(c.jobCostUsd) : null,
   }
 }
 

@@ -3,6 +3,7 @@ import type { MemoryEstimate, Term, TimeSection } from '../memory/estimate.js'
 import type { Strategy } from '../memory/strategy.js'
 import type { LoadedSpec } from '../spec/load.js'
 import { formatCount, formatInt } from './format.js'
+import { band } from '../planner/time-band.js'
 
 const LABELS: Record<Term, string> = {
   weights: 'weights', gradients: 'gradients', optimizerStates: 'optimizer states', activations: 'activations',
@@ -66,7 +67,7 @@ export function renderEstimate(loaded: LoadedSpec, s: Strategy, e: MemoryEstimat
   out.push(line('total on the GPU (nvidia-smi)', total), '')
   out.push(`Phases, allocated: ${e.phases.map((p) => `${p.phase} ${gb(p.allocatedBytes)} GB`).join(' · ')}`, '')
   if (time) {
-    out.push(`Time on ${time.gpus} × ${time.gpu}${time.nodes > 1 ? ` over ${time.nodes} nodes` : ''}: ${time.stepSeconds.toFixed(2)} s per step, ${formatInt(Math.round(time.tokensPerSecond))} tokens/s (${formatInt(Math.round(time.tokensPerSecondPerGpu))} per GPU), MFU ${(time.mfu * 100).toFixed(1)}%${time.jobHours !== null ? `, job ${time.jobHours.toFixed(2)} hours` : ''}`, '')
+    out.push(`Time on ${time.gpus} × ${time.gpu}${time.nodes > 1 ? ` over ${time.nodes} nodes` : ''}: ${time.stepSeconds.toFixed(2)} s per step, ${formatInt(Math.round(time.tokensPerSecond))} tokens/s (${formatInt(Math.round(time.tokensPerSecondPerGpu))} per GPU), MFU ${(time.mfu * 100).toFixed(1)}%${time.jobHours !== null ? `, job ${time.jobHours.toFixed(2)} hours (p10–p90 ${band(time.jobHours).map((h) => h.toFixed(2)).join('–')})` : ''}`, '')
   }
   const margin = loaded.spec.margin
   out.push(`Fits a GPU (the memory it shows a process, GB = 10^9 bytes; margin ${margin}: ${Math.round(margin * 100)}% kept free):`)

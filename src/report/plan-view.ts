@@ -3,6 +3,7 @@ import type { LoadedSpec } from '../spec/load.js'
 import { formatCount, formatInt, renderTable } from './format.js'
 import { gb } from './estimate-view.js'
 import { gpuVisibleBytes } from '../instances/visible-memory.js'
+import { band, TIME_BAND, withinBand } from '../planner/time-band.js'
 
 const usd = (x: number) => `$${x.toFixed(2)}`
 
@@ -16,6 +17,16 @@ function memoryBar(c: Candidate, width = 30): string {
   const used = Math.min(1, c.estimate.perGpu.totalBytes / c.usableBytesPerGpu)
   const filled = Math.round(used * width)
   return '█'.repeat(filled) + '░'.repeat(width - filled)
+}
+
+/** What separates two plans whose job costs are the same within the time band. */
+function sameWithinBand(p: Candidate, next: Candidate): string {
+  const differences: string[] = []
+  if (p.nodes !== next.nodes) differences.push(p.nodes < next.nodes ? `${p.nodes === 1 ? 'one node, no multi-node setup' : `${p.nodes} nodes against ${next.nodes}`}` : `it finishes sooner (${p.time!.hours.toFixed(2)} against ${next.time!.hours.toFixed(2)} hours)`)
+  else if (p.strategy.gpus !== next.strategy.gpus) differences.push(p.strategy.gpus < next.strategy.gpus ? `${p.strategy.gpus} GPUs against ${next.strategy.gpus}, easier to obtain` : `it finishes sooner (${p.time!.hours.toFixed(2)} against ${next.time!.hours.toFixed(2)} hours)`)
+  else if (p.time && next.time && p.time.hours < next.time.hours) differences.push(`it finishes sooner (${p.time.hours.toFixed(2)} against ${next.time.hours.toFixed(2)} hours)`)
+  else differences.push(`${usd(p.jobCostUsd!)} against ${usd(next.jobCostUsd!)}`)
+  return `Chosen and #2 cost the same within the time band (${usd(p.jobCostUsd!)} and ${usd(next.jobCostUsd!)}); the chosen plan: ${differences.join(', ')}.`
 }
 
 /** The human view of `ftplan plan`. */
@@ -34,14 +45,20 @@ export function renderPlan(loaded: LoadedSpec, r: PlanResult, top: number, advic
     out.push(`  weights ${gb(t.weights)} · gradients ${gb(t.gradients)} · optimizer ${gb(t.optimizerStates)} · activations ${gb(t.activations)} · logits ${gb(t.logits)} · ZeRO ${gb(t.zeroBuffers)} · reserve ${gb(t.allocatorOverhead)} · context ${gb(t.cudaContext)} GB; peak in ${p.estimate.peakPhase}`)
     if (p.estimate.perNode.cpuBytes > 0) out.push(`  CPU RAM per node: ${gb(p.estimate.perNode.cpuBytes)} GB of ${gb(p.offer.hostMemoryGiB * 2 ** 30)} GB`)
     if (p.time && p.jobCostUsd !== null) {
-      out.push(`Time: ${p.time.hours.toFixed(2)} hours for ${formatCount(p.time.tokens)} tokens (${formatInt(Math.round(p.time.tokensPerSecond))} tokens/s, MFU ${(p.time.mfu * 100).toFixed(1)}%; ${Math.round(p.time.hfu * 100)}% utilisation while computing) · Job: ${usd(p.jobCostUsd)}`)
+      const [hLo, hHi] = band(p.time.hours)
+      const [cLo, cHi] = band(p.jobCostUsd)
+      out.push(`Time: ${p.time.hours.toFixed(2)} hours (${hLo.toFixed(2)}–${hHi.toFixed(2)}) for ${formatCount(p.time.tokens)} tokens (${formatInt(Math.round(p.time.tokensPerSecond))} tokens/s, MFU ${(p.time.mfu * 100).toFixed(1)}%; ${Math.round(p.time.hfu * 100)}% utilisation while computing) · Job: ${usd(p.jobCostUsd)} (${usd(cLo)}–${usd(cHi)})`)
+      out.push(`  ranges: p10–p90 of measured ÷ estimated time over ${TIME_BAND.runs} calibration runs (×${TIME_BAND.p10}–×${TIME_BAND.p90})`)
     }
     out.push('')
     const alts = r.alternatives.slice(0, top)
     if (alts.length > 0) {
       out.push('Next cheapest:')
-      const rows = alts.map((c, i) => [String(i + 2), c.offer.instanceType, c.offer.region, String(c.nodes), `${c.strategy.gpus} × ${c.offer.gpu}`, strategyText(c).split(',')[0]!, gb(c.estimate.perGpu.totalBytes), usd(c.priceUsdPerHour), c.time ? c.time.hours.toFixed(2) : '—', c.jobCostUsd !== null ? usd(c.jobCostUsd) : '—'])
-      out.push(renderTable(['#', 'instance', 'region', 'nodes', 'GPUs', 'strategy', 'GB/GPU', '$/hour', 'hours', '$/job'], rows, new Set([0, 3, 6, 7, 8, 9])).trimEnd().split('\n').map((l) => `  ${l}`).join('\n'), '')
+      const range = (x: number) => band(x).map((v) => v.toFixed(0)).join('–')
+      const rows = alts.map((c, i) => [String(i + 2), c.offer.instanceType, c.offer.region, String(c.nodes), `${c.strategy.gpus} × ${c.offer.gpu}`, strategyText(c).split(',')[0]!, gb(c.estimate.perGpu.totalBytes), usd(c.priceUsdPerHour), c.time ? c.time.hours.toFixed(2) : '—', c.jobCostUsd !== null ? usd(c.jobCostUsd) : '—', c.jobCostUsd !== null ? range(c.jobCostUsd) : '—'])
+      out.push(renderTable(['#', 'instance', 'region', 'nodes', 'GPUs', 'strategy', 'GB/GPU', '$/hour', 'hours', '$/job', 'p10–p90'], rows, new Set([0, 3, 6, 7, 8, 9, 10])).trimEnd().split('\n').map((l) => `  ${l}`).join('\n'), '')
+      const next = alts[0]!
+      if (p.jobCostUsd !== null && next.jobCostUsd !== null && withinBand(p.jobCostUsd, next.jobCostUsd)) out.push(sameWithinBand(p, next), '')
     }
     // Why every cheaper offer lost: rejected types whose single node costs less than the chosen plan per hour.
     const cheaper = r.rejected.filter((x) => {

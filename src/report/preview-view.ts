@@ -27,7 +27,7 @@ export function renderPreview(p: MockPreview, note: string): string {
     `  gpuMemory             ${o.gpuMemoryNeededGb} GB needed of ${o.gpuMemoryAvailableGb} GB usable per GPU`,
     `  hourlyCostUsd         ${money(o.hourlyCostUsd)} on-demand, ${money(o.spotHourlyCostUsd)} spot (catalog of ${o.catalogAsOf})`,
     `  estimatedJobHours     ${o.estimatedJobHours ?? 'no train section in the spec'}`,
-    `  estimatedJobCostUsd   ${money(o.estimatedJobCostUsd)}`,
+    `  estimatedJobCostUsd   ${money(o.estimatedJobCostUsd)}${o.estimatedJobCostUsdRange ? ` (p10–p90 ${money(o.estimatedJobCostUsdRange[0])}–${money(o.estimatedJobCostUsdRange[1])})` : ''}`,
     `  privateIps            ${o.privateIps.join(', ')}`,
     `  natCostUsd            ${o.natHourlyCostUsd === null ? 'no NAT gateway' : `$${o.natHourlyCostUsd.toFixed(3)}/hour while the stack exists, ≈ ${money(o.natDownloadCostUsd)} for the downloads (weights and pip, every node)`}`,
     `  trainCommand          ${o.trainCommand} (on node 0: every node ready, an all-reduce check, then the launch)`,
