@@ -92,7 +92,7 @@ describe('user data', () => {
   const node: NodeBoot = {
     nodeRank: 0, nodes: 1, gpusPerNode: 8, masterAddr: '10.42.1.10', masterPort: 29500, launch: { 'ds_config.json': '{}\n', 'launch.sh': '#!/bin/bash\n' }, planJson: '{}\n',
     requirements: 'deepspeed==0.19.5\n',
-    cluster: { region: 'us-east-1', subnetCidr: '10.42.1.0/24', market: 'on-demand', offline: false, idleMinutes: 30, busGbps: 450, launcher: 'hf', deepspeed: '0.19.5', llamafactory: true, torch: '2.11', pythonEnv: '/opt/pytorch' },
+    cluster: { region: 'us-east-1', subnetCidr: '10.42.1.0/24', market: 'on-demand', offline: false, idleMinutes: 30, busGbps: 450, launcher: 'hf', deepspeed: '0.19.5', llamafactory: true, llamafactoryRef: 'ff6d4d12eeb035d6ce06805a5733dd7b29f2ac30', torch: '2.11', pythonEnv: '/opt/pytorch' },
   }
   it('stays under EC2\'s 16 KB gzipped, and says so when it would not', () => {
     expect(gzipUserData(cloudInit(node)).length).toBeLessThan(8192)

@@ -8,7 +8,7 @@ import type { ClusterOutputs, ClusterPlan } from './cluster-types.js'
 import { nicLayout } from './efa.js'
 import { ringBandwidth } from '../planner/collectives.js'
 import { band } from '../planner/time-band.js'
-import { requirementsTxt } from '../spec/software.js'
+import { llamafactoryRef, requirementsTxt } from '../spec/software.js'
 import { natCost } from './nat-cost.js'
 import { nodeIps, SUBNET_CIDR, VPC_CIDR } from './network.js'
 import { BOOTSTRAP_LOG } from './node-scripts.js'
@@ -92,7 +92,7 @@ export function clusterPlanFor(loaded: LoadedSpec, plan: Candidate, settings: Cl
     requirements: requirementsTxt(loaded.spec.loss === 'fused' && !software.packages.some((p) => /^liger[-_]kernel\b/i.test(p)) ? { ...software, packages: [...software.packages, 'liger-kernel'] } : software),
     cluster: {
       region: plan.offer.region, subnetCidr, market, offline: settings.offline, idleMinutes: settings.idleMinutes,
-      busGbps: round2(ringBandwidth(plan.offer, nodes) / 1e9), launcher, deepspeed: software.deepspeed, llamafactory: software.llamafactory !== null,
+      busGbps: round2(ringBandwidth(plan.offer, nodes) / 1e9), launcher, deepspeed: software.deepspeed, llamafactory: software.llamafactory !== null, llamafactoryRef: llamafactoryRef(software),
       torch: PYTORCH_DLAMI_VERSION, pythonEnv: settings.pythonEnv,
     },
   }))

@@ -166,6 +166,8 @@ describe('the root program under mocks', () => {
       expect(file('/etc/ftplan/launch/.deepspeed_env')).toContain('FI_PROVIDER=efa\n')
       expect(file('/etc/ftplan/requirements.txt')).toBe('deepspeed==0.19.5\nllamafactory @ git+https://github.com/hiyouga/LLaMA-Factory.git@ff6d4d12eeb035d6ce06805a5733dd7b29f2ac30\n')
       expect(file('/etc/ftplan/cluster.env')).toContain('FTPLAN_MARKET=on-demand\n')
+      // the pinned LLaMA-Factory's ref, whose data/ folder the bootstrap fetches
+      expect(file('/etc/ftplan/cluster.env')).toContain('FTPLAN_LF_REF=ff6d4d12eeb035d6ce06805a5733dd7b29f2ac30\n')
       // no LLaMA-Factory checkout on a node: its demo set from the hub (dataset_dir ONLINE, data/parser.py:100)
       expect(parse(file('/etc/ftplan/launch/train.yaml'))).toMatchObject({ model_name_or_path: 'meta-llama/Llama-3.1-70B', dataset_dir: 'ONLINE', dataset: 'llamafactory/alpaca_en', finetuning_type: 'full' })
       expect(file('/etc/ftplan/node.env')).toContain(`NODE_RANK=${rank}\n`)

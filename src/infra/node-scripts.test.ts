@@ -55,7 +55,7 @@ function sandbox(node: Record<string, string> = {}, cluster: Record<string, stri
   writeFileSync(join(conf!, 'launch/.deepspeed_env'), 'FI_PROVIDER=efa\n')
   for (const [name, text] of Object.entries(SCRIPTS)) writeFileSync(join(conf!, name), text, { mode: 0o755 })
   // IMDSv2: PUT api/token, then GET with the token; files under imds/ are the answers
-  stub('curl', `for a in "$@"; do case "$a" in http*) url=$a ;; esac; done; case "$url" in */api/token) echo TOKEN ;; *) f="${imds}/\${url#*/latest/}"; [ -f "$f" ] && cat "$f" || exit 22 ;; esac`)
+  stub('curl', `for a in "$@"; do case "$a" in http*) url=$a ;; esac; done; case "$url" in */api/token) echo TOKEN ;; https://github.com/*) [ -f "${dir}/lf.tar.gz" ] && cat "${dir}/lf.tar.gz" || exit 22 ;; *) f="${imds}/\${url#*/latest/}"; [ -f "$f" ] && cat "$f" || exit 22 ;; esac`)
   const tag = (k: string, v: string) => writeFileSync(join(imds!, 'meta-data/tags/instance', k), v)
   tag('ftplan:ssh-key', '/ftplan/dev/ssh/id_rsa')
   tag('ftplan:bucket', 'dev-checkpoints-1234')
@@ -125,6 +125,21 @@ describe('bootstrap.sh', () => {
     // the job folder: the launch files on the root volume (no instance-store NVMe here)
     expect(existsSync(join(s.dir, 'home/ftplan/launch/launch.sh'))).toBe(true)
     expect(readFileSync(s.env['FTPLAN_PROFILE']!, 'utf8')).toBe(`export PATH=${join(s.dir, 'pyenv')}/bin:$PATH\nexport FTPLAN_WORK=${join(s.dir, 'home/ftplan')}\n`)
+  })
+
+  it('fetches LLaMA-Factory\'s data/ folder at the pinned ref, so YAMLs naming its bundled datasets find them; a failed fetch only warns', () => {
+    const s = sandbox({}, { FTPLAN_LF_REF: 'ff6d4d12eeb035d6ce06805a5733dd7b29f2ac30' })
+    // a GitHub archive as it comes: one top folder named after the ref
+    const src = join(s.dir, 'src/LLaMA-Factory-ff6d4d12eeb035d6ce06805a5733dd7b29f2ac30/data')
+    mkdirSync(src, { recursive: true })
+    writeFileSync(join(src, 'dataset_info.json'), '{"alpaca_en_demo": {"file_name": "alpaca_en_demo.json"}}')
+    execFileSync('tar', ['-czf', join(s.dir, 'lf.tar.gz'), '-C', join(s.dir, 'src'), 'LLaMA-Factory-ff6d4d12eeb035d6ce06805a5733dd7b29f2ac30'])
+    expect(s.run('bootstrap.sh').code).toBe(0)
+    expect(s.log()).toContain('curl -fsSL https://github.com/hiyouga/LLaMA-Factory/archive/ff6d4d12eeb035d6ce06805a5733dd7b29f2ac30.tar.gz')
+    expect(readFileSync(join(s.dir, 'home/ftplan/data/dataset_info.json'), 'utf8')).toContain('alpaca_en_demo')
+    const unreachable = sandbox({}, { FTPLAN_LF_REF: 'v0.9.4' })
+    expect(unreachable.run('bootstrap.sh').code).toBe(0)
+    expect(readFileSync(unreachable.env['FTPLAN_LOG']!, 'utf8')).toContain('WARNING: could not fetch LLaMA-Factory\'s data/ at v0.9.4')
   })
 
   it('a failing step stops it: bootstrap.failed names the step, the tag says failed:<step>, the exit code is not 0', () => {

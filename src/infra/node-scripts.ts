@@ -173,6 +173,15 @@ step=job-folder
 work=$(work_dir)
 install -d -o "$user" -g "$user" "$work"
 cp -r "$conf/launch" "$work/"
+# LLaMA-Factory's own datasets (identity, alpaca_en_demo, …) live in its repository's data/ folder, which pip does not
+# install: fetch it at the pinned ref, so YAMLs that name them train as they do in a checkout (dataset_dir: data).
+if [ "$FTPLAN_OFFLINE" != 1 ] && [ -n "\${FTPLAN_LF_REF:-}" ] && [ ! -d "$work/data" ]; then
+  if curl -fsSL "https://github.com/hiyouga/LLaMA-Factory/archive/$FTPLAN_LF_REF.tar.gz" | tar -xz -C "$work" --strip-components=1 --wildcards '*/data/*'; then
+    chown -R "$user:$user" "$work/data"
+  else
+    echo "ftplan: WARNING: could not fetch LLaMA-Factory's data/ at $FTPLAN_LF_REF; YAMLs that name its bundled datasets will not find them"
+  fi
+fi
 chown -R "$user:$user" "$work/launch"
 # shellcheck disable=SC2016 # $PATH is for the login shell to expand
 printf 'export PATH=%s/bin:$PATH\\nexport FTPLAN_WORK=%s\\n' "$pyenv" "$work" > "\${FTPLAN_PROFILE:-/etc/profile.d/ftplan.sh}"

@@ -28,6 +28,8 @@ export interface ClusterEnv {
   /** The pinned DeepSpeed release, checked after the install. */
   deepspeed: string
   llamafactory: boolean
+  /** The LLaMA-Factory git ref (commit, or v + release) whose data/ folder the bootstrap fetches; '' when not installed. */
+  llamafactoryRef: string
   /** torch for an image without the PyTorch DLAMI's environment (major.minor). */
   torch: string
   pythonEnv: string
@@ -65,7 +67,7 @@ export function cloudInit(n: NodeBoot): string {
   const clusterEnv = envFile({
     FTPLAN_REGION: c.region, FTPLAN_SUBNET: c.subnetCidr, FTPLAN_MARKET: c.market,
     FTPLAN_OFFLINE: c.offline ? 1 : 0, FTPLAN_IDLE_MINUTES: c.idleMinutes, FTPLAN_BUS_GBPS: c.busGbps, FTPLAN_LAUNCHER: c.launcher,
-    FTPLAN_DEEPSPEED: c.deepspeed, FTPLAN_LLAMAFACTORY: c.llamafactory ? 1 : 0, FTPLAN_TORCH: c.torch, FTPLAN_PYENV: c.pythonEnv,
+    FTPLAN_DEEPSPEED: c.deepspeed, FTPLAN_LLAMAFACTORY: c.llamafactory ? 1 : 0, ...(c.llamafactoryRef ? { FTPLAN_LF_REF: c.llamafactoryRef } : {}), FTPLAN_TORCH: c.torch, FTPLAN_PYENV: c.pythonEnv,
   })
   const nodeEnv = envFile({ NODE_RANK: n.nodeRank, NNODES: n.nodes, GPUS_PER_NODE: n.gpusPerNode, MASTER_ADDR: n.masterAddr, MASTER_PORT: n.masterPort })
   const file = (path: string, content: string, permissions = '0644') => ({ path, permissions, content })

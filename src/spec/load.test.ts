@@ -215,3 +215,17 @@ optim: adamw_torch
       .toMatchObject({ line: 2, path: 'config.aws:region', message: 'the stack deploys to aws:region eu-west-1, which constraints.regions (us-east-1) leaves out' })
   })
 })
+
+describe('software: what the provisioned nodes install', () => {
+  it('defaults, a release pin, none, and what is refused', async () => {
+    const { llamafactoryRef, requirementsTxt } = await import('./software.js')
+    const d = load('model: meta-llama/Llama-2-7b-hf\n').spec.software
+    expect(requirementsTxt(d)).toBe('deepspeed==0.19.5\nllamafactory @ git+https://github.com/hiyouga/LLaMA-Factory.git@ff6d4d12eeb035d6ce06805a5733dd7b29f2ac30\n')
+    expect(llamafactoryRef(d)).toBe('ff6d4d12eeb035d6ce06805a5733dd7b29f2ac30')
+    const pinned = load("model: meta-llama/Llama-2-7b-hf\nsoftware: { deepspeed: '0.18.2', llamafactory: '0.9.4', packages: [flash-attn==2.8.3] }\n").spec.software
+    expect(requirementsTxt(pinned)).toBe('deepspeed==0.18.2\nllamafactory==0.9.4\nflash-attn==2.8.3\n')
+    expect(llamafactoryRef(pinned)).toBe('v0.9.4')
+    expect(requirementsTxt(load('model: meta-llama/Llama-2-7b-hf\nsoftware: { llamafactory: none }\n').spec.software)).toBe('deepspeed==0.19.5\n')
+    expect(issuesOf('model: meta-llama/Llama-2-7b-hf\nsoftware: { deepspeed: 0.19, packages: [--index-url=http://evil] }\n').map((i) => i.path)).toEqual(['software.deepspeed', 'software.packages[0]'])
+  })
+})

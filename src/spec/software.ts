@@ -34,10 +34,12 @@ export function readSoftware(map: Map<string, LNode>, r: FieldReader, field: Fie
     return pattern.test(s) ? s : r.fail(n, p, `${JSON.stringify(s)} is not ${allowed}`, { allowed })
   }
   const deepspeed = field(map, 'deepspeed', 'software.deepspeed', SOFTWARE_DEFAULTS.deepspeed, (n, p) => version(n, p, "a DeepSpeed release in quotes, e.g. '0.19.5'", RELEASE))
-  const llamafactory = field(map, 'llamafactory', 'software.llamafactory', SOFTWARE_DEFAULTS.llamafactory, (n, p) => {
-    if (n.kind === 'scalar' && (n.value === false || n.value === 'none')) return null
+  // `none` reads as a value of its own: a reader's null would mean "use the default".
+  const lfRaw = field(map, 'llamafactory', 'software.llamafactory', SOFTWARE_DEFAULTS.llamafactory as string | null, (n, p) => {
+    if (n.kind === 'scalar' && (n.value === false || n.value === 'none')) return 'none'
     return version(n, p, "a LLaMA-Factory release in quotes ('0.9.4'), a git commit of hiyouga/LLaMA-Factory, or none", new RegExp(`${RELEASE.source}|${COMMIT.source}`))
   })
+  const llamafactory = lfRaw === 'none' ? null : lfRaw
   const packages = field(map, 'packages', 'software.packages', [...SOFTWARE_DEFAULTS.packages], (n, p) => {
     const list = r.stringList(n, p, 'pip requirements such as flash-attn==2.8.3')
     if (!list) return undefined
@@ -59,4 +61,10 @@ export function requirementsTxt(s: Software): string {
     ? `llamafactory @ git+https://github.com/hiyouga/LLaMA-Factory.git@${s.llamafactory}`
     : `llamafactory==${s.llamafactory}`]
   return [`deepspeed==${s.deepspeed}`, ...lf, ...s.packages].join('\n') + '\n'
+}
+
+/** The git ref of the pinned LLaMA-Factory: the commit itself, or the release's tag (v0.9.4); '' when not installed. */
+export function llamafactoryRef(s: Software): string {
+  if (s.llamafactory === null) return ''
+  return COMMIT.test(s.llamafactory) && !RELEASE.test(s.llamafactory) ? s.llamafactory : `v${s.llamafactory}`
 }
