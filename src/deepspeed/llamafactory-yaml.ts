@@ -24,16 +24,18 @@ function planKeys(spec: FinetuneSpec, input: DsConfigInput): { key: string; to: 
   const s = input.strategy
   const args = new Map(trainerArgs(input))
   const pure = spec.precision === 'pure_bf16' && input.precision === 'bf16'
+  // DeepSpeed runs for ZeRO 1–3, and at stage 0 when the input's config says so (strategy.deepspeedAtZero0).
+  const ds = s.zeroStage > 0 || s.deepspeedAtZero0 === true
   const keys: { key: string; to: ArgValue | null; fallback: ArgValue | null; why: string }[] = [
     { key: 'per_device_train_batch_size', to: s.microBatch, fallback: 8, why: 'the micro-batch the plan fits' },
     { key: 'gradient_accumulation_steps', to: s.accumulation, fallback: 1, why: 'the accumulation the plan keeps the global batch with' },
     { key: 'disable_gradient_checkpointing', to: !s.gradientCheckpointing, fallback: false, why: `gradient checkpointing ${s.gradientCheckpointing ? 'on' : 'off'} in the plan` },
     // Under DeepSpeed, bf16.enabled (filled from `bf16`) must be on even for pure_bf16: DeepSpeed keeps the fp32
     // master either way, and LLaMA-Factory computes in bf16 when either flag is set (hparams/parser.py:640).
-    { key: 'bf16', to: input.precision === 'bf16' && (!pure || s.zeroStage > 0), fallback: false, why: 'the precision the GPU runs' },
+    { key: 'bf16', to: input.precision === 'bf16' && (!pure || ds), fallback: false, why: 'the precision the GPU runs' },
     { key: 'fp16', to: input.precision === 'fp16', fallback: false, why: input.precision === 'fp16' && spec.precision !== 'fp16' ? 'the GPU has no bf16: fp16 with loss scaling' : 'the precision the GPU runs' },
     { key: 'pure_bf16', to: pure, fallback: false, why: 'the precision the GPU runs' },
-    { key: 'deepspeed', to: s.zeroStage > 0 ? LF_CONFIG_NAME : null, fallback: null, why: s.zeroStage > 0 ? 'the config ftplan wrote for the plan' : 'the plan runs without DeepSpeed (ZeRO 0)' },
+    { key: 'deepspeed', to: ds ? LF_CONFIG_NAME : null, fallback: null, why: ds ? 'the config ftplan wrote for the plan' : 'the plan runs without DeepSpeed (ZeRO 0)' },
   ]
   // An explicit config carries a DeepSpeed scheduler with its step counts, which HF checks against these.
   if (input.style === 'deepspeed' && args.has('max_steps')) keys.push({ key: 'max_steps', to: args.get('max_steps')!, fallback: -1, why: "the scheduler's total_num_steps in the config" })

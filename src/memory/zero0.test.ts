@@ -45,3 +45,22 @@ describe('DeepSpeed at ZeRO stage 0, as a LLaMA-Factory ds_z0 config runs it', (
     expect(step.terms.zeroBuffers).toBe(5e8 * 2)
   })
 })
+
+describe('a stage-0 plan under DeepSpeed launches with its config', () => {
+  it('the LLaMA-Factory YAML keeps deepspeed (now ftplan\'s config), launch.sh passes it, and plan says DeepSpeed ZeRO-0', async () => {
+    const { launchFolderFor } = await import('../deepspeed/launch-folder.js')
+    const { planFinetune } = await import('../planner/plan.js')
+    const { planInputOf } = await import('../planner/plan-loaded.js')
+    const { AWS_CATALOG } = await import('../instances/aws.js')
+    const text = ['model_name_or_path: meta-llama/Llama-3.2-1B', 'stage: sft', 'do_train: true', 'finetuning_type: full', 'deepspeed: ds_z0_config.json',
+      'dataset: alpaca_en_demo', 'cutoff_len: 1024', 'per_device_train_batch_size: 2', 'gradient_accumulation_steps: 4', 'bf16: true', ''].join('\n')
+    const l = loadSpec(text, 'train.yaml', memorySources({ 'ds_z0_config.json': ZERO0 }))
+    const r = planFinetune(planInputOf(l, AWS_CATALOG))
+    if (r.status !== 'fit') throw new Error('expected a plan')
+    expect(r.plan.strategy).toMatchObject({ zeroStage: 0, deepspeedAtZero0: true })
+    const folder = launchFolderFor(l, r.plan, 'hf', text)
+    expect(folder.edits.find((e) => e.key === 'deepspeed')).toMatchObject({ from: 'ds_z0_config.json', to: 'ds_config.json' })
+    expect(folder.files['launch.sh']).toContain('llamafactory-cli train "$HERE"/train.yaml deepspeed="$HERE"/ds_config.json')
+    expect(JSON.parse(folder.files['ds_config.json']!).zero_optimization.stage).toBe(0)
+  })
+})

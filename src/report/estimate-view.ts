@@ -42,7 +42,7 @@ export function fitRows(totalBytes: number, margin: number, extraSizesGb: readon
 export function describeRun(loaded: LoadedSpec, s: Strategy): string[] {
   const spec = loaded.spec
   const method = spec.method === 'lora' || spec.method === 'qlora' ? `${spec.method} r${spec.lora.rank}` : spec.method === 'freeze' ? `freeze (${spec.freeze.trainableLayers} layers train)` : 'full fine-tuning'
-  const ds = s.zeroStage === 0 ? 'no DeepSpeed' : `DeepSpeed ZeRO-${s.zeroStage}${s.offload === 'none' ? '' : `, offload ${s.offload} to ${s.offloadDevice}`}`
+  const ds = s.zeroStage === 0 ? (s.deepspeedAtZero0 ? 'DeepSpeed ZeRO-0' : 'no DeepSpeed') : `DeepSpeed ZeRO-${s.zeroStage}${s.offload === 'none' ? '' : `, offload ${s.offload} to ${s.offloadDevice}`}`
   return [
     `${loaded.model.arch.name} · ${method} · ${formatInt(loaded.trainable.trainable)} trainable of ${formatInt(loaded.params.total)} (${formatCount(loaded.params.total)})`,
     `${s.gpus} GPU${s.gpus > 1 ? 's' : ''}, ${ds} · ${spec.precision} · ${spec.optimizer} · micro-batch ${s.microBatch} × ${spec.seqLenTokens} tokens · checkpointing ${s.gradientCheckpointing ? 'on' : 'off'} · attention ${spec.attention} · loss ${spec.loss}`,

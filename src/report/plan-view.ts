@@ -9,7 +9,7 @@ const usd = (x: number) => `$${x.toFixed(2)}`
 
 function strategyText(c: Candidate): string {
   const s = c.strategy
-  const ds = s.zeroStage === 0 ? (s.gpus > 1 ? 'data parallel, no DeepSpeed' : 'no DeepSpeed') : `ZeRO-${s.zeroStage}${s.offload === 'none' ? '' : ` + offload ${s.offload}`}`
+  const ds = s.zeroStage === 0 ? (s.deepspeedAtZero0 ? 'DeepSpeed ZeRO-0' : s.gpus > 1 ? 'data parallel, no DeepSpeed' : 'no DeepSpeed') : `ZeRO-${s.zeroStage}${s.offload === 'none' ? '' : ` + offload ${s.offload}`}`
   return `${ds}, checkpointing ${s.gradientCheckpointing ? 'on' : 'off'}, micro-batch ${s.microBatch} × accumulation ${s.accumulation}`
 }
 
