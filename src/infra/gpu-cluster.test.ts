@@ -183,7 +183,8 @@ describe('the root program under mocks', () => {
     expect(plan.model).toBe(EVIL)
     expect(JSON.stringify(doc.runcmd)).not.toContain('touch')
     expect(doc.write_files.find((f) => f.path === '/etc/ftplan/bootstrap.sh')!.content).not.toContain('touch')
-    expect(doc.runcmd).toEqual([['/etc/ftplan/arm-shutdown.sh'], ['/etc/ftplan/bootstrap.sh']])
+    // the time limit first, re-armed at every later boot by its unit, then the bootstrap
+    expect(doc.runcmd).toEqual([['/etc/ftplan/arm-shutdown.sh'], ['systemctl', 'enable', 'ftplan-time-limit.service'], ['/etc/ftplan/bootstrap.sh']])
     // the env files the scripts source hold only checked values
     for (const f of doc.write_files.filter((x) => x.path.endsWith('.env'))) expect(f.content).toMatch(/^([A-Z_]+=[A-Za-z0-9/_.:-]+\n)+$/)
   })

@@ -93,6 +93,19 @@ describe('arm-shutdown.sh', () => {
     expect(s.log()).toContain('shutdown -h +90 ftplan: max_hours reached, this node shuts down and terminates')
     expect(r.out).toContain('in 90 minutes')
   })
+  it('a reboot does not restart the clock: the first boot\'s time is kept, and a changed tag counts from it', () => {
+    const s = sandbox()
+    writeFileSync(join(s.dir, 'imds/meta-data/tags/instance/ftplan:max-minutes'), '90')
+    // first boot 30 minutes ago
+    writeFileSync(join(s.dir, 'state/first-boot'), String(Math.floor(Date.now() / 1000) - 30 * 60))
+    expect(s.run('arm-shutdown.sh').code).toBe(0)
+    expect(s.log().filter((l) => l.startsWith('shutdown'))).toEqual(['shutdown -h +60 ftplan: max_hours reached, this node shuts down and terminates'])
+    // past the limit: at once (one minute)
+    writeFileSync(join(s.dir, 'state/first-boot'), String(Math.floor(Date.now() / 1000) - 120 * 60))
+    s.run('arm-shutdown.sh')
+    expect(s.log().filter((l) => l.startsWith('shutdown')).at(-1)).toBe('shutdown -h +1 ftplan: max_hours reached, this node shuts down and terminates')
+  })
+
   it('without the tag, or with garbage in it, the default (a day)', () => {
     const s = sandbox()
     expect(s.run('arm-shutdown.sh').code).toBe(0)

@@ -63,22 +63,31 @@ stop_group() {
 `
 
 /**
- * Stops the bill: runs first at boot and schedules the shutdown (so, with shutdown behaviour terminate, the
- * termination) after the minutes in the node's `ftplan:max-minutes` tag (EC2 user guide, "View tags for your EC2
- * instances from instance metadata"). Without the tag, the default limit.
+ * Stops the bill: runs first at the first boot, and at every boot after (ftplan-time-limit.service), and schedules the
+ * shutdown (so, with shutdown behaviour terminate, the termination) at the first boot + the minutes in the node's
+ * `ftplan:max-minutes` tag (EC2 user guide, "View tags for your EC2 instances from instance metadata"). The first boot's
+ * time is kept on disk, so a reboot does not restart the clock and a changed tag counts from the first boot. Without the
+ * tag, the default limit.
  */
 export function armShutdown(defaultMinutes: number): string {
   return `#!/bin/bash
 # ftplan: the node's time limit. Scheduled before anything else, so a failed bootstrap still stops billing.
 set -euo pipefail
 imds=\${FTPLAN_IMDS:-http://169.254.169.254/latest}
+state=\${FTPLAN_STATE:-${STATE_DIR}}
 token=$(curl -sf -X PUT "$imds/api/token" -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' || true)
 minutes=$(curl -sf -H "X-aws-ec2-metadata-token: $token" "$imds/meta-data/tags/instance/ftplan:max-minutes" || true)
 case "$minutes" in
-  ''|*[!0-9]*) minutes=${defaultMinutes}; echo "ftplan: no ftplan:max-minutes tag; the node stops after $minutes minutes" >&2 ;;
+  ''|*[!0-9]*) minutes=${defaultMinutes}; echo "ftplan: no ftplan:max-minutes tag; the node stops $minutes minutes after its first boot" >&2 ;;
 esac
-shutdown -h "+$minutes" "ftplan: max_hours reached, this node shuts down and terminates"
-echo "ftplan: this node shuts down (and terminates) in $minutes minutes"
+mkdir -p "$state"
+now=$(date +%s)
+[ -s "$state/first-boot" ] || echo "$now" > "$state/first-boot"
+first=$(cat "$state/first-boot")
+left=$(( (first + minutes * 60 - now + 59) / 60 ))
+[ "$left" -ge 1 ] || left=1
+shutdown -h "+$left" "ftplan: max_hours reached, this node shuts down and terminates"
+echo "ftplan: this node shuts down (and terminates) in $left minutes"
 `
 }
 
@@ -320,6 +329,7 @@ export const SYSTEMD_UNITS: Record<string, string> = {
   'ftplan-sync.service': `[Unit]\nDescription=ftplan: sync checkpoints to S3\n[Service]\nType=oneshot\nExecStart=${CONFIG_DIR}/sync.sh\n`,
   'ftplan-sync.timer': `[Unit]\nDescription=ftplan: sync checkpoints to S3 every 15 minutes\n[Timer]\nOnBootSec=15min\nOnUnitActiveSec=15min\n[Install]\nWantedBy=timers.target\n`,
   'ftplan-final-sync.service': `[Unit]\nDescription=ftplan: sync checkpoints to S3 at shutdown\nWants=network-online.target\nAfter=network-online.target\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\nExecStop=${CONFIG_DIR}/sync.sh\nTimeoutStopSec=900\n[Install]\nWantedBy=multi-user.target\n`,
+  'ftplan-time-limit.service': `[Unit]\nDescription=ftplan: re-arm the node's time limit at every boot\n[Service]\nType=oneshot\nExecStart=${CONFIG_DIR}/arm-shutdown.sh\n[Install]\nWantedBy=multi-user.target\n`,
   'ftplan-idle-stop.service': `[Unit]\nDescription=ftplan: stop the node when its GPUs stay idle after a job\n[Service]\nExecStart=${CONFIG_DIR}/idle-stop.sh\nRestart=on-failure\n[Install]\nWantedBy=multi-user.target\n`,
   'ftplan-spot-watch.service': `[Unit]\nDescription=ftplan: end the cluster on a spot interruption notice\n[Service]\nExecStart=${CONFIG_DIR}/spot-watch.sh\nRestart=on-failure\n[Install]\nWantedBy=multi-user.target\n`,
 }

@@ -89,7 +89,8 @@ export function cloudInit(n: NodeBoot): string {
       ...Object.entries(SYSTEMD_UNITS).map(([name, text]) => file(`/etc/systemd/system/${name}`, text)),
     ],
     // The list form execs without a shell; the time limit first, so a failed bootstrap still stops billing.
-    runcmd: [[`${CONFIG_DIR}/arm-shutdown.sh`], [`${CONFIG_DIR}/bootstrap.sh`]],
+    // The unit re-arms the limit at every later boot (cloud-init runs runcmd once per instance).
+    runcmd: [[`${CONFIG_DIR}/arm-shutdown.sh`], ['systemctl', 'enable', 'ftplan-time-limit.service'], [`${CONFIG_DIR}/bootstrap.sh`]],
   }
   const text = '#cloud-config\n' + stringify(doc, { lineWidth: 0 })
   const bytes = gzipUserData(text).length
