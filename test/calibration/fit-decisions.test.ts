@@ -1,22 +1,24 @@
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { ALLOCATOR_PEAK_FRACTION } from '../../src/memory/constants.js'
 import { estimateMemory } from '../../src/memory/estimate.js'
 import { strategyFromSpec } from '../../src/memory/strategy.js'
-import { CUDA_VISIBLE_FRACTION } from '../../src/instances/visible-memory.js'
+import { CUDA_VISIBLE_FRACTION, NVIDIA_SMI_TOTAL_MIB } from '../../src/instances/visible-memory.js'
 import { loadSpec } from '../../src/spec/load.js'
 import { DEFAULT_MARGIN } from '../../src/spec/normalize.js'
 import { memorySources } from '../helpers/memory-sources.js'
 import { expressRow, ROWS } from './memory-rows.js'
-import { loadProbeRecords, probePeak, probeSpec } from './probe-rows.js'
+import { loadProbeRecords, probeEstimate } from './probe-rows.js'
 
 // Every run whose outcome on a known GPU we have (it trained, or it ran out of memory), and ftplan's decision for that
 // GPU: total (reserved + context) ≤ the memory the card shows × (1 − the default margin). The README's fit table.
 
-/** nvidia-smi's total of each card the published rows name (public nvidia-smi outputs; visible-memory.ts has the catalog's). */
+/** nvidia-smi's total, MiB, of each card the published rows name: the catalog's from visible-memory.ts, and two it lacks (public nvidia-smi outputs). */
 const CARD_MIB: [RegExp, string, number][] = [
-  [/A100-SXM4-40GB/, 'A100 40GB', 40960], [/A10G/, 'A10G', 23028], [/RTX 4090/, 'RTX 4090', 24564], [/RTX A6000/, 'RTX A6000', 49140],
+  [/A100-SXM4-40GB/, 'A100 40GB', NVIDIA_SMI_TOTAL_MIB['A100-40GB']!.mib], [/A10G/, 'A10G', NVIDIA_SMI_TOTAL_MIB['A10G']!.mib],
+  [/RTX 4090/, 'RTX 4090', 24564], [/RTX A6000/, 'RTX A6000', 49140],
 ]
+/** Bytes CUDA hands a process on a catalog card: nvidia-smi's total × CUDA_VISIBLE_FRACTION (visible-memory.ts). */
+const shown = (gpu: string) => NVIDIA_SMI_TOTAL_MIB[gpu]!.mib * 2 ** 20 * CUDA_VISIBLE_FRACTION
 
 interface Fact { run: string; gpu: string; shownBytes: number; totalBytes: number; trained: boolean }
 
@@ -30,11 +32,8 @@ const published: Fact[] = ROWS.flatMap((r) => {
 })
 
 const probe: Fact[] = loadProbeRecords(fileURLToPath(new URL('../fixtures/measured/', import.meta.url))).map(({ record: r }) => {
-  const l = loadSpec(probeSpec(r), `${r.model}.yaml`, memorySources())
-  const e = estimateMemory(l.spec, l.model.arch, strategyFromSpec(l.spec, l.model.arch))
-  const peak = probePeak(e.phases, r)
-  const total = peak + e.perGpu.breakdown.allocatorOverhead + ALLOCATOR_PEAK_FRACTION * (peak - e.perGpu.peakAllocatedBytes) + e.perGpu.breakdown.cudaContext
-  return { run: `probe ${r.model} ${r.method} ${r.precision} b=${r.micro_batch} s=${r.seq_len}${r.grad_ckpt ? ' ckpt' : ''} ${r.attention}`, gpu: 'H200', shownBytes: 150_109_880_320, totalBytes: total, trained: true }
+  const est = probeEstimate(r)
+  return { run: `probe ${r.model} ${r.method} ${r.precision} b=${r.micro_batch} s=${r.seq_len}${r.grad_ckpt ? ' ckpt' : ''} ${r.attention}`, gpu: 'H200', shownBytes: shown('H200'), totalBytes: est.reserved + est.context, trained: true }
 })
 
 const facts = [...published, ...probe]

@@ -3,13 +3,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { ALLOCATOR_PEAK_FRACTION } from '../../src/memory/constants.js'
-import { estimateMemory } from '../../src/memory/estimate.js'
 import { DEFAULT_MARGIN } from '../../src/spec/normalize.js'
-import { strategyFromSpec } from '../../src/memory/strategy.js'
 import { loadSpec } from '../../src/spec/load.js'
 import { memorySources } from '../helpers/memory-sources.js'
-import { loadProbeRecords, probePeak, probeSpec, type ProbeRecord } from './probe-rows.js'
+import { loadProbeRecords, probeEstimate, probeSpec, type ProbeRecord } from './probe-rows.js'
 
 // GPU measurements from tools/gpu-probe/probe.py: 65 HF transformers 5.17 + PEFT 0.21 steps on one H200, torch 2.11,
 // 2026-12-04 (test/fixtures/measured/README.md). ftplan's estimate of a HF Trainer step, plus what the probe's own loop
@@ -17,20 +14,11 @@ import { loadProbeRecords, probePeak, probeSpec, type ProbeRecord } from './prob
 const DIR = fileURLToPath(new URL('../fixtures/measured/', import.meta.url))
 const measured = loadProbeRecords(DIR)
 
-function estimateOf(r: ProbeRecord) {
-  const l = loadSpec(probeSpec(r), `${r.model}.yaml`, memorySources())
-  const e = estimateMemory(l.spec, l.model.arch, strategyFromSpec(l.spec, l.model.arch))
-  const allocated = probePeak(e.phases, r)
-  // The reserve's fragmentation share follows the probe's larger peak (constants.ts ALLOCATOR_PEAK_FRACTION).
-  const reserve = e.perGpu.breakdown.allocatorOverhead + ALLOCATOR_PEAK_FRACTION * (allocated - e.perGpu.peakAllocatedBytes)
-  return { allocated, reserved: allocated + reserve, context: e.perGpu.breakdown.cudaContext }
-}
-
 const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 describe('GPU probe measurements (test/fixtures/measured/)', () => {
-  const rows = measured.map(({ file, record }) => ({ file, record, est: estimateOf(record) }))
+  const rows = measured.map(({ file, record }) => ({ file, record, est: probeEstimate(record) }))
   const allocErr = rows.map(({ record, est }) => (est.allocated - record.max_allocated) / record.max_allocated)
   const resRows = rows.filter(({ record }) => record.max_reserved !== undefined)
   const resErr = resRows.map(({ record, est }) => (est.reserved - record.max_reserved!) / record.max_reserved!)

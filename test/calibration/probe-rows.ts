@@ -1,5 +1,14 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { ALLOCATOR_PEAK_FRACTION } from '../../src/memory/constants.js'
+import { estimateMemory } from '../../src/memory/estimate.js'
+import { strategyFromSpec } from '../../src/memory/strategy.js'
+import { loadSpec } from '../../src/spec/load.js'
+import { memorySources } from '../helpers/memory-sources.js'
+import { GPU_MODELS } from '../../src/instances/gpus.js'
+import { modelFacts } from '../../src/memory/model-facts.js'
+import { stepTime } from '../../src/planner/job-time.js'
+import { calibrationOffer } from './throughput-rows.js'
 
 /** One `status: ok` line of shared/tools/gpu-probe/probe.py output (a HF transformers + PEFT training step). */
 export interface ProbeRecord {
@@ -70,6 +79,18 @@ export function probePeak(phases: readonly { phase: string; allocatedBytes: numb
 }
 
 /**
+ * ftplan's estimate of one probe case: allocated is the probe's peak (probePeak); the reserve's fragmentation share
+ * follows that larger peak (constants.ts ALLOCATOR_PEAK_FRACTION); context is the CUDA context term.
+ */
+export function probeEstimate(r: ProbeRecord): { allocated: number; reserved: number; context: number } {
+  const l = loadSpec(probeSpec(r), `${r.model}.yaml`, memorySources())
+  const e = estimateMemory(l.spec, l.model.arch, strategyFromSpec(l.spec, l.model.arch))
+  const allocated = probePeak(e.phases, r)
+  const reserve = e.perGpu.breakdown.allocatorOverhead + ALLOCATOR_PEAK_FRACTION * (allocated - e.perGpu.peakAllocatedBytes)
+  return { allocated, reserved: allocated + reserve, context: e.perGpu.breakdown.cudaContext }
+}
+
+/**
  * Seconds the probe's torch.optim.AdamW(foreach=False) spends stepping tensor by tensor: a dozen small kernels per
  * trained tensor (torch/optim/adamw.py _single_tensor_adam), about 0.22 ms each tensor on the H200 host (fitted with
  * LAUNCH_SECONDS_PER_LAYER_PASS on the same runs). HF Trainer's fused AdamW steps all tensors in a few kernels.
@@ -85,4 +106,11 @@ export function probeTrainedTensors(r: ProbeRecord): number {
   if (r.method === 'lora') return 2 * r.lora!.target_modules.length * layers
   if (r.method === 'freeze') return perLayer * (r.freeze_trainable_layers ?? 2)
   return layers * perLayer + 2 + (a['tie_word_embeddings'] ? 0 : 1)
+}
+
+/** ftplan's seconds for one probe step on the H200: stepTime of the HF step plus the probe's own per-tensor optimizer. */
+export function probeStepSeconds(r: ProbeRecord): number {
+  const l = loadSpec(probeSpec(r), `${r.model}.yaml`, memorySources())
+  const t = stepTime(l.spec, l.model.arch, modelFacts(l.spec, l.model.arch), calibrationOffer('H200'), GPU_MODELS['H200'], 1, strategyFromSpec(l.spec, l.model.arch))!
+  return t.stepSeconds + probeTrainedTensors(r) * PROBE_SECONDS_PER_TRAINED_TENSOR
 }

@@ -6,15 +6,13 @@ import { strategyFromSpec } from '../../src/memory/strategy.js'
 import { stepTime } from '../../src/planner/job-time.js'
 import { loadSpec } from '../../src/spec/load.js'
 import { memorySources } from '../helpers/memory-sources.js'
-import { loadProbeRecords, PROBE_SECONDS_PER_TRAINED_TENSOR, probeSpec, probeTrainedTensors, type ProbeRecord } from './probe-rows.js'
+import { loadProbeRecords, probeSpec, probeStepSeconds, type ProbeRecord } from './probe-rows.js'
 import { calibrationOffer } from './throughput-rows.js'
 
 // Step time of our 65 H200 runs (HF transformers 5.17 + PEFT 0.21, one GPU; step_s of the third step): ftplan's
 // stepTime of the HF step, plus the probe's own per-tensor optimizer (probe-rows.ts), against the measured seconds.
 const rows = loadProbeRecords(fileURLToPath(new URL('../fixtures/measured/', import.meta.url))).map(({ record: r }) => {
-  const l = loadSpec(probeSpec(r), `${r.model}.yaml`, memorySources())
-  const t = stepTime(l.spec, l.model.arch, modelFacts(l.spec, l.model.arch), calibrationOffer('H200'), GPU_MODELS['H200'], 1, strategyFromSpec(l.spec, l.model.arch))!
-  const seconds = t.stepSeconds + probeTrainedTensors(r) * PROBE_SECONDS_PER_TRAINED_TENSOR
+  const seconds = probeStepSeconds(r)
   const measured = (r as ProbeRecord & { step_s: number }).step_s
   return { r, seconds, measured, ratio: measured / seconds }
 })

@@ -1,21 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { GPU_MODELS } from '../../src/instances/gpus.js'
-import { modelFacts } from '../../src/memory/model-facts.js'
-import { strategyFromSpec } from '../../src/memory/strategy.js'
-import { stepTime } from '../../src/planner/job-time.js'
-import { loadSpec } from '../../src/spec/load.js'
-import { memorySources } from '../helpers/memory-sources.js'
-import { calibrationOffer, expressRun, THROUGHPUT_ROWS } from './throughput-rows.js'
+import { estimatedTokensPerGpu, expressRun, THROUGHPUT_ROWS } from './throughput-rows.js'
 
 // Every published throughput spec v1 can express, timed by the planner's own stepTime and compared per GPU
 // (issue #7): median absolute error ≤ 20 %, no row off by 2× either way.
 const rows = THROUGHPUT_ROWS.map((r) => ({ r, x: expressRun(r) }))
 const compared = rows.flatMap(({ r, x }) => {
   if (!x.ok) return []
-  const l = loadSpec(x.spec, r.id, memorySources())
-  const s = { ...strategyFromSpec(l.spec, l.model.arch, { gpus: x.gpus, zeroStage: x.zeroStage }), gpusPerNode: x.gpus / x.nodes }
-  const t = stepTime(l.spec, l.model.arch, modelFacts(l.spec, l.model.arch), calibrationOffer(x.gpu), GPU_MODELS[x.gpu], x.nodes, s)!
-  const estimated = t.tokensPerSecond / x.gpus
+  const estimated = estimatedTokensPerGpu(r.id, x)
   return [{ id: r.id, gpu: x.gpu, gpus: x.gpus, measured: x.measuredPerGpu, estimated, ratio: estimated / x.measuredPerGpu }]
 })
 

@@ -1,6 +1,12 @@
 import measurements from '../fixtures/calibration/throughput-measurements.json' with { type: 'json' }
 import { AWS_OFFERS } from '../../src/instances/aws.js'
+import { GPU_MODELS } from '../../src/instances/gpus.js'
 import type { GpuName } from '../../src/instances/names.js'
+import { modelFacts } from '../../src/memory/model-facts.js'
+import { strategyFromSpec } from '../../src/memory/strategy.js'
+import { stepTime } from '../../src/planner/job-time.js'
+import { loadSpec } from '../../src/spec/load.js'
+import { memorySources } from '../helpers/memory-sources.js'
 import type { InstanceOffer } from '../../src/instances/types.js'
 
 /** One published throughput (test/fixtures/calibration/throughput-measurements.json). */
@@ -76,4 +82,11 @@ export function calibrationOffer(gpu: GpuName): InstanceOffer {
   const offer = AWS_OFFERS.find((o) => o.gpu === gpu && o.gpuCount === 8 && o.region === 'us-east-1')
   if (!offer) throw new Error(`no 8-GPU ${gpu} instance in the AWS catalog`)
   return offer
+}
+
+/** ftplan's tokens/s per GPU of an expressed published run: the planner's own stepTime on that run's GPUs and nodes. */
+export function estimatedTokensPerGpu(id: string, x: Extract<ExpressedRun, { ok: true }>): number {
+  const l = loadSpec(x.spec, id, memorySources())
+  const s = { ...strategyFromSpec(l.spec, l.model.arch, { gpus: x.gpus, zeroStage: x.zeroStage }), gpusPerNode: x.gpus / x.nodes }
+  return stepTime(l.spec, l.model.arch, modelFacts(l.spec, l.model.arch), calibrationOffer(x.gpu), GPU_MODELS[x.gpu], x.nodes, s)!.tokensPerSecond / x.gpus
 }

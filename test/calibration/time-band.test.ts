@@ -1,14 +1,8 @@
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { GPU_MODELS } from '../../src/instances/gpus.js'
-import { modelFacts } from '../../src/memory/model-facts.js'
-import { strategyFromSpec } from '../../src/memory/strategy.js'
-import { stepTime } from '../../src/planner/job-time.js'
 import { TIME_BAND } from '../../src/planner/time-band.js'
-import { loadSpec } from '../../src/spec/load.js'
-import { memorySources } from '../helpers/memory-sources.js'
-import { loadProbeRecords, PROBE_SECONDS_PER_TRAINED_TENSOR, probeSpec, probeTrainedTensors } from './probe-rows.js'
-import { calibrationOffer, expressRun, THROUGHPUT_ROWS } from './throughput-rows.js'
+import { loadProbeRecords, probeStepSeconds } from './probe-rows.js'
+import { estimatedTokensPerGpu, expressRun, THROUGHPUT_ROWS } from './throughput-rows.js'
 
 // Measured ÷ estimated step time of every calibration run: the published ones as throughput-calibration.test.ts times
 // them, ours as probe-time.test.ts does.
@@ -17,15 +11,10 @@ function ratios(): number[] {
   for (const r of THROUGHPUT_ROWS) {
     const x = expressRun(r)
     if (!x.ok) continue
-    const l = loadSpec(x.spec, r.id, memorySources())
-    const s = { ...strategyFromSpec(l.spec, l.model.arch, { gpus: x.gpus, zeroStage: x.zeroStage }), gpusPerNode: x.gpus / x.nodes }
-    const t = stepTime(l.spec, l.model.arch, modelFacts(l.spec, l.model.arch), calibrationOffer(x.gpu), GPU_MODELS[x.gpu], x.nodes, s)!
-    out.push(t.tokensPerSecond / x.gpus / x.measuredPerGpu)
+    out.push(estimatedTokensPerGpu(r.id, x) / x.measuredPerGpu)
   }
   for (const { record: r } of loadProbeRecords(fileURLToPath(new URL('../fixtures/measured/', import.meta.url)))) {
-    const l = loadSpec(probeSpec(r), `${r.model}.yaml`, memorySources())
-    const t = stepTime(l.spec, l.model.arch, modelFacts(l.spec, l.model.arch), calibrationOffer('H200'), GPU_MODELS['H200'], 1, strategyFromSpec(l.spec, l.model.arch))!
-    out.push((r as unknown as { step_s: number }).step_s / (t.stepSeconds + probeTrainedTensors(r) * PROBE_SECONDS_PER_TRAINED_TENSOR))
+    out.push((r as unknown as { step_s: number }).step_s / probeStepSeconds(r))
   }
   return out
 }
