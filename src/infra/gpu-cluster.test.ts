@@ -57,6 +57,20 @@ async function planOfBig() {
   return { loaded, plan: p.plan }
 }
 
+/** Every child resource of a GpuCluster for BIG under these stack settings, with the options Pulumi gives it (a parent's transformations see them). */
+async function childOptionsOfBig(name: string, values: Record<string, string>) {
+  const { AWS_CATALOG } = await import('../instances/aws.js')
+  const { clusterPlanFor } = await import('./cluster-plan.js')
+  const { readSettings } = await import('./settings.js')
+  const { GpuCluster } = await import('./gpu-cluster.js')
+  const big = await planOfBig()
+  const plan = clusterPlanFor(big.loaded, big.plan, readSettings(values, name).settings, AWS_CATALOG.asOf)
+  const seen: { type: string; opts: pulumi.CustomResourceOptions }[] = []
+  const cluster = new GpuCluster(name, { plan, sshPrivateKey: 'k' }, { transformations: [(a) => { seen.push({ type: a.type, opts: a.opts }); return undefined }] })
+  await Promise.all(cluster.instanceIds.map(settle))
+  return (type: string) => seen.filter((x) => x.type === type).map((x) => x.opts)
+}
+
 describe('the root program under mocks', () => {
   let one: Awaited<ReturnType<typeof runStack>>
   let four: Awaited<ReturnType<typeof runStack>>
@@ -240,35 +254,17 @@ describe('the root program under mocks', () => {
   })
 
   it('instances are replaced delete-before-create: their static IP can belong to one instance at a time', async () => {
-    const { AWS_CATALOG } = await import('../instances/aws.js')
-    const { clusterPlanFor } = await import('./cluster-plan.js')
-    const { readSettings } = await import('./settings.js')
-    const { GpuCluster } = await import('./gpu-cluster.js')
-    const big = await planOfBig()
-    const plan = clusterPlanFor(big.loaded, big.plan, readSettings({}, 'dbr').settings, AWS_CATALOG.asOf)
-    // A parent's transformations see every child's options (Pulumi ResourceOptions.transformations).
-    const seen: { type: string; opts: pulumi.ResourceOptions }[] = []
-    const cluster = new GpuCluster('dbr', { plan, sshPrivateKey: 'k' }, { transformations: [(a) => { seen.push({ type: a.type, opts: a.opts }); return undefined }] })
-    await Promise.all(cluster.instanceIds.map(settle))
-    const instances = seen.filter((x) => x.type === 'aws:ec2/instance:Instance')
+    const instances = (await childOptionsOfBig('dbr', {}))('aws:ec2/instance:Instance')
     expect(instances).toHaveLength(4)
-    for (const i of instances) expect((i.opts as pulumi.CustomResourceOptions).deleteBeforeReplace).toBe(true)
+    for (const opts of instances) expect(opts.deleteBeforeReplace).toBe(true)
     // the node's own status tag is not Pulumi's to remove on a refreshed up
-    for (const i of instances) expect((i.opts as pulumi.CustomResourceOptions).ignoreChanges).toEqual(['tags["ftplan:bootstrap"]'])
+    for (const opts of instances) expect(opts.ignoreChanges).toEqual(['tags["ftplan:bootstrap"]'])
   })
 
   it('a looked-up zone stays: a later lookup that answers otherwise moves neither the subnet nor the nodes; a reservation\'s zone is its own', async () => {
-    const { AWS_CATALOG } = await import('../instances/aws.js')
-    const { clusterPlanFor } = await import('./cluster-plan.js')
-    const { readSettings } = await import('./settings.js')
-    const { GpuCluster } = await import('./gpu-cluster.js')
-    const big = await planOfBig()
     const options = async (name: string, values: Record<string, string>) => {
-      const plan = clusterPlanFor(big.loaded, big.plan, readSettings(values, name).settings, AWS_CATALOG.asOf)
-      const seen: { type: string; name: string; opts: pulumi.CustomResourceOptions }[] = []
-      const cluster = new GpuCluster(name, { plan, sshPrivateKey: 'k' }, { transformations: [(a) => { seen.push({ type: a.type, name: a.name, opts: a.opts }); return undefined }] })
-      await Promise.all(cluster.instanceIds.map(settle))
-      return (type: string) => seen.filter((x) => x.type === type).map((x) => x.opts.ignoreChanges ?? [])
+      const of = await childOptionsOfBig(name, values)
+      return (type: string) => of(type).map((o) => o.ignoreChanges ?? [])
     }
     const looked = await options('zl', {})
     expect(looked('aws:ec2/subnet:Subnet')).toEqual([['availabilityZone'], ['availabilityZone']])
