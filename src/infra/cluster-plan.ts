@@ -74,7 +74,8 @@ export function clusterPlanFor(loaded: LoadedSpec, plan: Candidate, settings: Cl
     trainCommand: `ftplan-train ${launcher}`,
     bootstrapLog: BOOTSTRAP_LOG,
     idleMinutes: settings.idleMinutes,
-    natHourlyCostUsd: nat ? round2(nat.hourlyUsd * 1000) / 1000 : null,
+    // to a tenth of a cent: NAT list prices are such ($0.045 an hour in us-east-1)
+    natHourlyCostUsd: nat ? Math.round(nat.hourlyUsd * 1000) / 1000 : null,
     natDownloadCostUsd: nat ? round2(nat.downloadsUsd) : null,
   }
   // What defines the run, and nothing that moves with a catalog or an estimate (prices, hours, its date): user
