@@ -305,6 +305,8 @@ limit=\${FTPLAN_IDLE_MINUTES:-0}
 idle=0
 while sleep "\${FTPLAN_TICK:-60}"; do
   if [ ! -f "$state/job.started" ]; then idle=0; continue; fi
+  # a GPU is busy above 5 % (nvidia-smi's share of the last sample period a kernel ran): an idle GPU reads 0, one that
+  # trains reads near 100; 5 is a choice that lets a stray monitoring kernel through
   busy=$(nvidia-smi --query-gpu=utilization.gpu --format=csv,noheader,nounits | awk '$1 > 5' | wc -l)
   if [ "$busy" -eq 0 ]; then idle=$((idle + 1)); else idle=0; fi
   if [ "$idle" -ge "$limit" ]; then
@@ -324,7 +326,11 @@ set -euo pipefail
 sync_checkpoints
 `
 
-/** systemd units: a periodic sync, one at shutdown (ExecStop runs before the network goes down), and the watchers. */
+/**
+ * systemd units: a periodic sync, one at shutdown (ExecStop runs before the network goes down), and the watchers.
+ * Every 15 minutes is a choice: a spot reclaim's two-minute notice loses at most a quarter hour of checkpoints, and
+ * `aws s3 sync` sends only what changed. TimeoutStopSec=900 gives the last sync the same quarter hour.
+ */
 export const SYSTEMD_UNITS: Record<string, string> = {
   'ftplan-sync.service': `[Unit]\nDescription=ftplan: sync checkpoints to S3\n[Service]\nType=oneshot\nExecStart=${CONFIG_DIR}/sync.sh\n`,
   'ftplan-sync.timer': `[Unit]\nDescription=ftplan: sync checkpoints to S3 every 15 minutes\n[Timer]\nOnBootSec=15min\nOnUnitActiveSec=15min\n[Install]\nWantedBy=timers.target\n`,

@@ -67,6 +67,7 @@ export const PYTORCH_DLAMI_FAMILIES: Record<'x86_64' | 'arm64', readonly string[
   arm64: ['g5g', 'p6e-gb200'],
 }
 export const DEFAULT_AMI_PARAMETER = dlamiParameter('x86_64', 'p5.48xlarge')
+/** Minutes of idle GPUs, after a job started, before a node stops itself: a choice, long enough for a checkpoint upload or an evaluation run on the CPU between jobs. */
 export const DEFAULT_IDLE_MINUTES = 30
 
 const KEYS = ['name', 'vpcId', 'subnetId', 'subnetCidr', 'availabilityZone', 'sshCidr', 'keyName', 'market', 'capacityReservationId', 'amiId', 'amiParameter', 'rootDeviceName', 'nat', 'maxHours', 'endpoints', 'natGatewayId', 'offline', 'idleMinutes', 'retainCheckpoints', 'pythonEnv'] as const

@@ -10,6 +10,14 @@ export interface Change {
   spec: Partial<FinetuneSpec>
 }
 
+/**
+ * The share of a GPU's memory a term must hold before a change to it is worth suggesting: a fifth for one term, two
+ * fifths for a full fine-tune's weights, gradients and state together. A choice, not a measurement: below a fifth the
+ * change rarely moves the plan to a smaller instance, and each suggestion costs the user a read.
+ */
+const TERM_SHARE = 0.2
+const MODEL_STATE_SHARE = 0.4
+
 const gb = (b: number) => (b / 1e9).toFixed(2)
 const usd = (x: number) => `$${x.toFixed(2)}`
 
@@ -24,17 +32,17 @@ export function changesFor(spec: FinetuneSpec, c: Candidate): Change[] {
   const total = c.estimate.perGpu.totalBytes
   const share = (x: number) => `${gb(x)} of ${gb(total)} GB per GPU`
   const out: Change[] = []
-  if (spec.loss !== 'fused' && t.logits >= 0.2 * total) {
+  if (spec.loss !== 'fused' && t.logits >= TERM_SHARE * total) {
     out.push({ change: 'loss: fused', because: `the logits and loss are ${share(t.logits)}; Liger's fused cross-entropy never holds them whole (LLaMA-Factory enable_liger_kernel, HF --use_liger_kernel)`, spec: { loss: 'fused' } })
   }
   // With `auto` the planner has already tried checkpointing both ways; only a spec that turned it off can gain.
-  if (spec.gradientCheckpointing === false && t.activations >= 0.2 * total) {
+  if (spec.gradientCheckpointing === false && t.activations >= TERM_SHARE * total) {
     out.push({ change: 'gradient_checkpointing: true', because: `activations are ${share(t.activations)}`, spec: { gradientCheckpointing: true } })
   }
-  if (spec.optimizer === 'adamw' && t.optimizerStates >= 0.2 * total) {
+  if (spec.optimizer === 'adamw' && t.optimizerStates >= TERM_SHARE * total) {
     out.push({ change: 'optimizer: adamw_8bit', because: `optimizer state is ${share(t.optimizerStates)}`, spec: { optimizer: 'adamw_8bit' } })
   }
-  if (spec.method === 'full' && t.weights + t.gradients + t.optimizerStates >= 0.4 * total) {
+  if (spec.method === 'full' && t.weights + t.gradients + t.optimizerStates >= MODEL_STATE_SHARE * total) {
     out.push({ change: 'method: lora', because: `weights, gradients and optimizer state are ${share(t.weights + t.gradients + t.optimizerStates)}`, spec: { method: 'lora' } })
   }
   return out
