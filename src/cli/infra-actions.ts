@@ -4,7 +4,7 @@ import { AWS_CATALOG } from '../instances/aws.js'
 import { ClusterError } from '../infra/cluster-error.js'
 import { clusterPlanFor, type ClusterPlan } from '../infra/cluster-plan.js'
 import { COMPONENT_FILES, emittedProject } from '../infra/emit.js'
-import { describeLock, lockFileName, lockText, parseLock, stackFingerprint } from '../infra/lock.js'
+import { describeLock, lockFileName, lockText, parseLock, stackFingerprint, type StackInputs } from '../infra/lock.js'
 import { inputsOf, stackName } from './lock-actions.js'
 import { readSettings, type ClusterSettings } from '../infra/settings.js'
 import { planLoaded } from '../planner/plan-loaded.js'
@@ -15,12 +15,12 @@ import type { CommandContext } from './plan-command.js'
 import { readText } from './sources.js'
 import { writeDirAtomic, writeFileAtomic } from './write.js'
 
-/** The `ftplan:*` settings of a Pulumi stack file (none for other spec files), validated. */
-function settingsOf(ctx: CommandContext, file: string, loaded: LoadedSpec): ClusterSettings {
-  const values = loaded.source === 'pulumi-stack' ? inputsOf(ctx, file).settings : {}
-  const { settings, problems } = readSettings(values, stackName(file))
+/** A Pulumi stack file's inputs, read once (null for other spec files), and its `ftplan:*` settings, validated. */
+function stackOf(ctx: CommandContext, file: string, loaded: LoadedSpec): { inputs: StackInputs | null; settings: ClusterSettings } {
+  const inputs = loaded.source === 'pulumi-stack' ? inputsOf(ctx, file) : null
+  const { settings, problems } = readSettings(inputs?.settings ?? {}, stackName(file))
   if (problems.length > 0) throw ctx.userError(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'} in the stack settings:\n  ${problems.join('\n  ')}`)
-  return settings
+  return { inputs, settings }
 }
 
 function fitOrThrow(ctx: CommandContext, file: string, loaded: LoadedSpec) {
@@ -45,7 +45,7 @@ function onPath(command: string): boolean {
 
 export async function emitProject(ctx: CommandContext, file: string, opts: { out: string; force?: boolean }): Promise<void> {
   const loaded = ctx.readSpec(file)
-  const settings = settingsOf(ctx, file, loaded)
+  const { settings } = stackOf(ctx, file, loaded)
   const plan = fitOrThrow(ctx, file, loaded)
   const lfText = loaded.source === 'llamafactory' ? readText(resolve(ctx.io.cwd, file)) : null
   const cluster = await userFacing(ctx, file, () => clusterPlanFor(loaded, plan, settings, AWS_CATALOG.asOf, lfText))
@@ -62,9 +62,9 @@ export async function emitProject(ctx: CommandContext, file: string, opts: { out
 
 export async function previewStack(ctx: CommandContext, file: string, opts: { json?: boolean }): Promise<void> {
   const loaded = ctx.readSpec(file)
-  const settings = settingsOf(ctx, file, loaded)
+  const { inputs, settings } = stackOf(ctx, file, loaded)
   fitOrThrow(ctx, file, loaded)
-  const pinned = loaded.source === 'pulumi-stack' ? pinnedPlan(ctx, file) : null
+  const pinned = inputs ? pinnedPlan(ctx, file, inputs) : null
   const { mockPreview } = await import('../infra/preview.js')
   // As the root program: a stack with aws:region uses the stack's own provider (spec/load.ts kept the plan in that region).
   const preview = await userFacing(ctx, file, () => mockPreview(loaded, settings, loaded.stackRegion !== undefined, pinned))
@@ -83,10 +83,9 @@ export async function previewStack(ctx: CommandContext, file: string, opts: { js
  * `pulumi up` reads it. Returns the line to print.
  */
 export async function pinStackPlan(ctx: CommandContext, file: string, loaded: LoadedSpec, plan: Candidate, catalogAsOf: string): Promise<string> {
-  if (loaded.source !== 'pulumi-stack') throw ctx.userError(`--update pins the plan of a Pulumi stack file (stacks/Pulumi.<stack>.yaml), which \`pulumi up\` reads; ${file} is not one`)
-  const settings = settingsOf(ctx, file, loaded)
+  const { inputs, settings } = stackOf(ctx, file, loaded)
+  if (inputs === null) throw ctx.userError(`--update pins the plan of a Pulumi stack file (stacks/Pulumi.<stack>.yaml), which \`pulumi up\` reads; ${file} is not one`)
   const cluster = await userFacing(ctx, file, () => clusterPlanFor(loaded, plan, settings, catalogAsOf))
-  const inputs = inputsOf(ctx, file)
   const lockFile = join(dirname(file), lockFileName(stackName(file)))
   const text = lockText(cluster, stackFingerprint(inputs.spec, inputs.settings, inputs.awsRegion), new Date())
   // ftplan's own file, replaced on purpose: that is what --update asks for.
@@ -97,13 +96,12 @@ export async function pinStackPlan(ctx: CommandContext, file: string, loaded: Lo
 }
 
 /** The stack's pinned plan, as the root program takes it: none without a lock; a refusal when the stack changed since. */
-function pinnedPlan(ctx: CommandContext, file: string): ClusterPlan | null {
+function pinnedPlan(ctx: CommandContext, file: string, inputs: StackInputs): ClusterPlan | null {
   const lockFile = join(dirname(file), lockFileName(stackName(file)))
   const text = readText(resolve(ctx.io.cwd, lockFile))
   if (text === null) return null
   const lock = parseLock(text, lockFile)
   if (typeof lock === 'string') throw ctx.userError(lock)
-  const inputs = inputsOf(ctx, file)
   if (lock.fingerprint !== stackFingerprint(inputs.spec, inputs.settings, inputs.awsRegion)) {
     throw ctx.userError(`the spec or settings of ${file} changed since ${lockFile} pinned its plan (${describeLock(lock)}): \`pulumi up\` refuses it too; re-plan with \`ftplan plan ${file} --update\``)
   }
