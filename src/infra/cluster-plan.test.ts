@@ -1,5 +1,6 @@
 import { gunzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
 import { memorySources } from '../../test/helpers/memory-sources.js'
 import { cpuArchitecture } from '../instances/arch.js'
 import { AWS_CATALOG, AWS_OFFERS } from '../instances/aws.js'
@@ -7,6 +8,7 @@ import { planLoaded } from '../planner/plan-loaded.js'
 import { loadSpec } from '../spec/load.js'
 import { clusterPlanFor, rootVolumeGb } from './cluster-plan.js'
 import { nicLayout } from './efa.js'
+import { CONFIG_DIR } from './node-scripts.js'
 import { nodeIps, parseCidr } from './network.js'
 import { dlamiParameter, readSettings } from './settings.js'
 import { cloudInit, gzipUserData, type NodeBoot } from './user-data.js'
@@ -104,6 +106,32 @@ describe('user data', () => {
     const gz = gzipUserData(cloudInit(node))
     expect([gz[0], gz[1], gz[9]]).toEqual([0x1f, 0x8b, 255])
     expect(gunzipSync(gz).toString('utf8')).toBe(cloudInit(node))
+  })
+  it('is a cloud-config that cloud-init\'s schema accepts, and runcmd runs each argument quoted', () => {
+    // cloud-init 04eacd06, cloudinit/handlers/__init__.py:45: a part that starts "#cloud-config" is text/cloud-config
+    const text = cloudInit(node)
+    expect(text.split('\n')[0]).toBe('#cloud-config')
+    // util.py:971 load_yaml: PyYAML's safe_load, YAML 1.1, where an unquoted 0644 is octal and yes/on are booleans
+    const doc = parse(text, { version: '1.1' }) as Record<string, unknown>
+    expect(Object.keys(doc).sort()).toEqual(['runcmd', 'write_files'])
+    // cloudinit/config/schemas/schema-cloud-config-v1.json:3625-3707 (cc_write_files): an array of at least one object
+    // with a string path (required), no key outside these (additionalProperties: false), permissions an octal string
+    const keys = ['path', 'content', 'source', 'owner', 'permissions', 'encoding', 'append', 'defer']
+    const files = doc['write_files'] as Record<string, unknown>[]
+    expect(files.length).toBeGreaterThanOrEqual(1)
+    for (const f of files) {
+      expect(typeof f['path'], JSON.stringify(f['path'])).toBe('string')
+      expect(Object.keys(f).filter((k) => !keys.includes(k))).toEqual([])
+      expect(typeof f['content']).toBe('string')
+      // cc_write_files.py:129 decode_perms: int(str(perm), 8); anything else is a warning and 0o644
+      expect(f['permissions']).toMatch(/^0[0-7]{3}$/)
+    }
+    // schema-cloud-config-v1.json:2931-2953 (cc_runcmd): each item an array of strings, a string, or null
+    const runcmd = doc['runcmd'] as unknown[]
+    for (const c of runcmd) expect(Array.isArray(c) && c.every((a) => typeof a === 'string'), JSON.stringify(c)).toBe(true)
+    // cloudinit/util.py:2359-2380 shellify: a list item becomes its words in single quotes, one line of a /bin/sh script
+    const shellify = (args: string[]) => args.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ')
+    expect((runcmd as string[][]).map(shellify)).toEqual([`'${CONFIG_DIR}/arm-shutdown.sh'`, `'systemctl' 'enable' 'ftplan-time-limit.service'`, `'${CONFIG_DIR}/bootstrap.sh'`])
   })
   it('refuses a value that could be read as shell syntax in the env files the scripts source', () => {
     expect(() => cloudInit({ ...node, cluster: { ...node.cluster, pythonEnv: '/opt/$(id)' } })).toThrow('FTPLAN_PYENV "/opt/$(id)" has characters outside')

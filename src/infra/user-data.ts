@@ -88,7 +88,8 @@ export function cloudInit(n: NodeBoot): string {
       file('/usr/local/bin/ftplan-train', FTPLAN_TRAIN_SH, '0755'),
       ...Object.entries(SYSTEMD_UNITS).map(([name, text]) => file(`/etc/systemd/system/${name}`, text)),
     ],
-    // The list form execs without a shell; the time limit first, so a failed bootstrap still stops billing.
+    // The list form: cloud-init single-quotes each word (cloudinit/util.py shellify), so nothing is split or expanded.
+    // The time limit first, so a failed bootstrap still stops billing.
     // The unit re-arms the limit at every later boot (cloud-init runs runcmd once per instance).
     runcmd: [[`${CONFIG_DIR}/arm-shutdown.sh`], ['systemctl', 'enable', 'ftplan-time-limit.service'], [`${CONFIG_DIR}/bootstrap.sh`]],
   }
