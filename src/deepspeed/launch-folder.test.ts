@@ -9,6 +9,7 @@ import { AWS_CATALOG } from '../instances/aws.js'
 import { planLoaded } from '../planner/plan-loaded.js'
 import type { Candidate } from '../planner/plan.js'
 import { loadSpec, type LoadedSpec } from '../spec/load.js'
+import { HF_OPTIM } from './hf-args.js'
 import { launchFolderFor, type LaunchFolder } from './launch-folder.js'
 
 // The rules below are transcribed from the programs that read these files, not from ftplan:
@@ -50,6 +51,19 @@ function hostfileSlots(text: string): number[] {
     return Number(m[2])
   })
 }
+
+/**
+ * HfArgumentParser refuses a flag no dataclass declares ("Some specified arguments are not used by the
+ * HfArgumentParser"), and TrainingArguments.__post_init__ runs OptimizerNames(self.optim) (training_args.py, the
+ * "2. Enum / Type Conversions" step). Transcribed from transformers src/transformers/training_args.py @00349ae8:
+ * the fields ftplan passes, as declared (`per_device_train_batch_size: int = field(...)` ...; warmup_ratio is
+ * deprecated there, to be removed in v5.2), and the OptimizerNames values of ftplan's optimizers.
+ */
+const TRAINING_ARGUMENTS_FIELDS = new Set(['per_device_train_batch_size', 'max_steps', 'learning_rate', 'lr_scheduler_type', 'warmup_steps', 'optim',
+  'weight_decay', 'adam_beta1', 'adam_beta2', 'adam_epsilon', 'gradient_accumulation_steps', 'max_grad_norm', 'bf16', 'fp16', 'gradient_checkpointing',
+  'use_liger_kernel', 'deepspeed'])
+const OPTIMIZER_NAMES = new Set(['adamw_torch', 'adamw_torch_fused', 'adafactor', 'sgd', 'adamw_bnb_8bit', 'adamw_8bit', 'lion_8bit', 'lion_32bit',
+  'paged_adamw_32bit', 'paged_adamw_8bit', 'paged_lion_32bit', 'paged_lion_8bit'])
 
 /** The flags of a command line: `--name value`, or `--name` alone for a boolean (HfArgumentParser: True). */
 function flags(cmd: string): Map<string, string> {
@@ -136,6 +150,16 @@ const planned: [string, LoadedSpec, Candidate][] = SPECS.map(([name, yaml]) => {
   return [name, l, r.plan]
 })
 
+describe('what HF Trainer is told', () => {
+  it('every optimizer ftplan names is an OptimizerNames value, and a fused loss turns on use_liger_kernel, a TrainingArguments field', () => {
+    expect(Object.values(HF_OPTIM).filter((o) => !OPTIMIZER_NAMES.has(o))).toEqual([])
+    const [, loaded, plan] = planned[0]!
+    const fused = launchFolderFor({ ...loaded, spec: { ...loaded.spec, loss: 'fused' } }, plan, 'hf', null).launch.commands.hfTrainer
+    expect(flags(fused).get('use_liger_kernel')).toBe('True')
+    expect(TRAINING_ARGUMENTS_FIELDS.has('use_liger_kernel')).toBe(true)
+  })
+})
+
 describe('launch folders start: 10 plans × both config styles, read by the programs that consume them', () => {
   it('the set covers one and several nodes, EFA and TCP, every ZeRO stage ftplan uses, offload and NVMe, fp16 GPUs', () => {
     const plans = planned.map(([, , p]) => p)
@@ -194,6 +218,11 @@ describe('launch folders start: 10 plans × both config styles, read by the prog
       writeFileSync(join(tmp, 'launch.sh'), f.files['launch.sh']!)
       execFileSync('bash', ['-n', join(tmp, 'launch.sh')])
       expect(parse(f.files['train.yaml']!)['pure_bf16'] ?? false).toBe(!plan.precisionNote && loaded.spec.precision === 'pure_bf16')
+      // Every flag of the HF command is a TrainingArguments field, and its optim an OptimizerNames value.
+      const hfFlags = flags(cmds.hfTrainer.slice(cmds.hfTrainer.indexOf('"$TRAIN_SCRIPT"')))
+      expect(hfFlags.get('per_device_train_batch_size')).toBe(String(plan.strategy.microBatch))
+      expect([...hfFlags.keys()].filter((k) => !TRAINING_ARGUMENTS_FIELDS.has(k))).toEqual([])
+      expect(OPTIMIZER_NAMES.has(hfFlags.get('optim')!), hfFlags.get('optim')).toBe(true)
       // Checkpointing: HF's flag, LLaMA-Factory's inverse one.
       expect(flags(cmds.hfTrainer).has('gradient_checkpointing')).toBe(plan.strategy.gradientCheckpointing)
       expect(parse(f.files['train.yaml']!)['disable_gradient_checkpointing'] ?? false).toBe(!plan.strategy.gradientCheckpointing)
