@@ -21,13 +21,14 @@ export interface ProgramResult {
   }
 }
 
+const stackFile = (stack: string) => join('stacks', `Pulumi.${stack}.yaml`)
+
 /**
  * The stack's spec: its stack file when there is one (so errors point at file:line:col), else the
  * `ftplan:spec` config value. Throws one readable message, never a stack trace of ours.
  */
-export function stackSpec(cwd: string, stack: string, config: Record<string, string>): LoadedSpec {
-  const file = join('stacks', `Pulumi.${stack}.yaml`)
-  const text = readText(join(cwd, file))
+export function stackSpec(cwd: string, stack: string, config: Record<string, string>, text = readText(join(cwd, stackFile(stack)))): LoadedSpec {
+  const file = stackFile(stack)
   const sources = fileSources(cwd)
   try {
     if (text !== null && text.includes('ftplan:spec')) return loadSpec(text, file, sources)
@@ -46,9 +47,8 @@ export function stackSpec(cwd: string, stack: string, config: Record<string, str
   }
 }
 
-/** The stack file's `config:` mapping, or Pulumi's config when the program runs without one. */
-function stackConfig(cwd: string, stack: string, config: Record<string, string>): Record<string, unknown> {
-  const text = readText(join(cwd, 'stacks', `Pulumi.${stack}.yaml`))
+/** The stack file's `config:` mapping (its text, as read), or Pulumi's config when the program runs without one. */
+function stackConfig(text: string | null, config: Record<string, string>): Record<string, unknown> {
   if (text === null || !text.includes('ftplan:spec')) return config
   try {
     const doc = parse(text) as { config?: Record<string, unknown> } | null
@@ -71,7 +71,8 @@ export function ftplanProgram(cwd = process.cwd()): ProgramResult {
   if (problems.length > 0) throw new Error(`stack ${stack} settings:\n  ${problems.join('\n  ')}`)
   const region = config['aws:region']
   const inherit = region !== undefined && region !== ''
-  const inputs = stackInputs(stackConfig(cwd, stack, config))
+  const text = readText(join(cwd, stackFile(stack)))
+  const inputs = stackInputs(stackConfig(text, config))
   const fingerprint = stackFingerprint(inputs.spec, inputs.settings, inputs.awsRegion)
   const lockFile = join('stacks', lockFileName(stack))
   const locked = readText(join(cwd, lockFile))
@@ -85,7 +86,7 @@ export function ftplanProgram(cwd = process.cwd()): ProgramResult {
     pulumi.log.info(`ftplan: the pinned plan of ${lockFile}: ${describeLock(lock)}; \`ftplan plan stacks/Pulumi.${stack}.yaml --update\` re-plans`)
     return clusterFromPlan(lock.plan, true, inherit)
   }
-  let loaded = stackSpec(cwd, stack, config)
+  let loaded = stackSpec(cwd, stack, config, text)
   // A stack file applies its aws:region when it is read; a spec from config gets it here.
   if (region && loaded.source !== 'pulumi-stack') {
     const applied = withStackRegion(loaded.spec, region)
