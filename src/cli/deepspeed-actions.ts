@@ -71,6 +71,8 @@ export function checkAction(ctx: Ctx, configFile: string, opts: CheckOptions): v
   const loaded = ctx.readSpec(opts.spec)
   const text = readText(resolve(ctx.io.cwd, configFile))
   if (text === null) throw ctx.userError(`${configFile}: no such file`)
+  // Without an instance, nodes of up to 8 GPUs, the size of AWS's training instances (p4d, p5, g5.48xlarge): the
+  // node size sets only the host memory per node, which is not checked when no instance is given.
   let hw: CheckHardware = { gpus: opts.gpus ?? loaded.spec.gpus, gpusPerNode: Math.min(opts.gpus ?? loaded.spec.gpus, 8), gpuMemoryBytes: opts.gpuMemoryGb === undefined ? null : opts.gpuMemoryGb * 1e9, hostMemoryBytes: null }
   let where = `${hw.gpus} GPU${hw.gpus > 1 ? 's' : ''}${opts.gpuMemoryGb ? ` of ${opts.gpuMemoryGb} GB` : ''}`
   let run = runFromSpec(loaded.spec)
