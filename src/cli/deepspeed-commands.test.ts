@@ -99,7 +99,10 @@ describe('ftplan check', () => {
     expect(j.findings).toEqual([{ verdict: 'error', line: 2, col: 23, path: 'train_batch_size', message: 'train_batch_size 64 is not train_micro_batch_size_per_gpu 2 × gradient_accumulation_steps 2 × world size 8 = 32', source: 'runtime/config.py:937-940', allowed: '32, or change the micro-batch or accumulation' }])
     const ok = JSON.parse((await run('check', 'test/fixtures/llamafactory-ds/ds_z2_config.json', '--spec', 'test/fixtures/specs/llama2-7b-full.yaml', '--gpus', '8', '--gpu-memory-gb', '80', '--json')).stdout)
     expect(ok).toMatchObject({ accepted: true, findings: [], strategy: { zeroStage: 2, gpus: 8 } })
-    expect(ok.memory.perGpu.totalBytes).toBeGreaterThan(0)
+    // Llama-2-7B, P = 6,738,415,616: bf16 weights 2P on every GPU; ZeRO-2 splits fp32 master and Adam's two moments (12P) over 8 GPUs
+    const P = 6_738_415_616
+    expect(ok.memory.perGpu.breakdown.weights).toBe(2 * P)
+    expect(ok.memory.perGpu.breakdown.optimizerStates).toBe((12 * P) / 8)
   })
   it('a batch mismatch: exit 1 with the three numbers', async () => {
     const r = await run('check', 'test/fixtures/ds/batch-mismatch.json', '--spec', 'test/fixtures/specs/llama2-7b-full.yaml', '--gpus', '8', '--gpu-memory-gb', '80')
