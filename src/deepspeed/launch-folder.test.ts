@@ -9,6 +9,7 @@ import { AWS_CATALOG } from '../instances/aws.js'
 import { planLoaded } from '../planner/plan-loaded.js'
 import type { Candidate } from '../planner/plan.js'
 import { loadSpec, type LoadedSpec } from '../spec/load.js'
+import { SCHEDULERS } from '../spec/spec.js'
 import { HF_OPTIM } from './hf-args.js'
 import { launchFolderFor, type LaunchFolder } from './launch-folder.js'
 
@@ -64,6 +65,9 @@ const TRAINING_ARGUMENTS_FIELDS = new Set(['per_device_train_batch_size', 'max_s
   'use_liger_kernel', 'deepspeed'])
 const OPTIMIZER_NAMES = new Set(['adamw_torch', 'adamw_torch_fused', 'adafactor', 'sgd', 'adamw_bnb_8bit', 'adamw_8bit', 'lion_8bit', 'lion_32bit',
   'paged_adamw_32bit', 'paged_adamw_8bit', 'paged_lion_32bit', 'paged_lion_8bit'])
+/** SchedulerType, which __post_init__ applies to lr_scheduler_type: transformers src/transformers/trainer_utils.py @007360d6 (the stored copy). */
+const SCHEDULER_TYPES = new Set(['linear', 'cosine', 'cosine_with_restarts', 'polynomial', 'constant', 'constant_with_warmup', 'inverse_sqrt',
+  'reduce_lr_on_plateau', 'cosine_with_min_lr', 'warmup_stable_decay'])
 
 /** The flags of a command line: `--name value`, or `--name` alone for a boolean (HfArgumentParser: True). */
 function flags(cmd: string): Map<string, string> {
@@ -151,8 +155,9 @@ const planned: [string, LoadedSpec, Candidate][] = SPECS.map(([name, yaml]) => {
 })
 
 describe('what HF Trainer is told', () => {
-  it('every optimizer ftplan names is an OptimizerNames value, and a fused loss turns on use_liger_kernel, a TrainingArguments field', () => {
+  it('every optimizer and scheduler ftplan names is an OptimizerNames / SchedulerType value, and a fused loss turns on use_liger_kernel', () => {
     expect(Object.values(HF_OPTIM).filter((o) => !OPTIMIZER_NAMES.has(o))).toEqual([])
+    expect(SCHEDULERS.filter((x) => !SCHEDULER_TYPES.has(x))).toEqual([])
     const [, loaded, plan] = planned[0]!
     const fused = launchFolderFor({ ...loaded, spec: { ...loaded.spec, loss: 'fused' } }, plan, 'hf', null).launch.commands.hfTrainer
     expect(flags(fused).get('use_liger_kernel')).toBe('True')
