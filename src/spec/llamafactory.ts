@@ -149,6 +149,8 @@ export function adaptLlamaFactory(root: LMap, r: FieldReader, src: SpecSources):
   for (const [key, feature] of [['use_galore', 'galore'], ['use_apollo', 'apollo'], ['pissa_init', 'pissa_init']] as const) if (flag(key)) features.push(feature)
   if (features.includes('pissa_init') && quant) r.fail({ pos: at('pissa_init') }, 'pissa_init', 'LLaMA-Factory refuses PiSSA init on a quantized model (hparams/parser.py _verify_model_args: "Please use scripts/pissa_init.py")', { allowed: 'pissa_init: false with quantization_bit' })
   if (features.includes('galore') || features.includes('apollo')) notes.push(`${features.includes('galore') ? 'use_galore' : 'use_apollo'}: LLaMA-Factory runs GaLore/APOLLO only without DeepSpeed (hparams/parser.py); ftplan plans it without DeepSpeed and sizes the optimizer as \`optim\` (the low-rank projection of its state is not modelled, so the estimate is high)`)
+  // ModelArguments.enable_liger_kernel: bool, default False (hparams/model_args.py:137 @ff6d4d12); Liger's kernels,
+  // its fused linear cross-entropy among them, patch the model only when it trains (model_utils/liger_kernel.py:37).
   map('enable_liger_kernel', 'loss', 'standard', (n) =>
     n.kind === 'scalar' && typeof n.value === 'boolean' ? scalar(n.value ? 'fused' : 'standard', n.pos, 'enable_liger_kernel') : r.fail(n, 'enable_liger_kernel', 'expected true or false', { allowed: 'true | false' }))
 
