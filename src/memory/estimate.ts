@@ -15,7 +15,7 @@ import { zeroBufferBytes } from './zero-buffers.js'
 export const TERMS = ['weights', 'gradients', 'optimizerStates', 'activations', 'logits', 'zeroBuffers', 'cudaContext', 'allocatorOverhead'] as const
 export type Term = (typeof TERMS)[number]
 export type Breakdown = Record<Term, number>
-export type Phase = 'forward' | 'backward' | 'optimizer step'
+export type Phase = 'model load' | 'forward' | 'backward' | 'optimizer step'
 
 /** The allocated bytes of each allocator-visible term at one point of a training step. */
 export interface PhaseMemory {
@@ -82,7 +82,8 @@ export function estimateMemory(spec: FinetuneSpec, arch: ModelArch, strategy: St
   const l = lit?.logits ?? logitsBytes(arch, spec.loss, tokens, regime)
   const carried = lit?.forwardCarry ?? 0
   const z = zeroBufferBytes(f, regime, strategy)
-  const host = hostBytes(f, regime, strategy, o.bytesPerParam)
+  const wholeWeights = weightBytes(spec, f, regime, { ...strategy, zeroStage: 0, gpus: 1, offload: 'none' }, lit?.quantizedHeadParams).resident
+  const host = hostBytes(f, regime, strategy, o.bytesPerParam, wholeWeights)
   // adamw is torch's fused AdamW, transformers' default since PyTorch 2.8 (transformers PR #37358) and
   // torchtune's: it updates in place. (The older foreach path adds one state-sized temporary; not modelled.)
 
@@ -102,11 +103,16 @@ export function estimateMemory(spec: FinetuneSpec, arch: ModelArch, strategy: St
     zeroBuffers: regime.deepspeed ? (strategy.zeroStage === 0 ? z.atStep ?? 0 : strategy.zero.reduceBucketSize * regime.gradBytes) : 0,
   })
   const backward = [lossBackward, firstLayer, lastLayer].reduce((x, y) => (y.allocatedBytes > x.allocatedBytes ? y : x))
-  const phases = [forward, backward, step]
-  const peak = phases.reduce((x, y) => (y.allocatedBytes > x.allocatedBytes ? y : x))
+  const load = quantizedLoadPhase(spec, f, regime, strategy, lit?.quantizedHeadParams)
+  const training = [forward, backward, step].reduce((x, y) => (y.allocatedBytes > x.allocatedBytes ? y : x))
+  const trainingReserve = allocatorOverheadBytes(l.largestBlock, training.allocatedBytes)
+  // What decides an OOM is the reserved peak: the load phase wins only where its reserved memory is the larger.
+  const loadWins = load !== null && load.phase.allocatedBytes + load.reserve.bytes > training.allocatedBytes + trainingReserve.bytes
+  const peak = loadWins ? load.phase : training
+  const phases = [...(load ? [load.phase] : []), forward, backward, step]
 
   const context = cudaContextBytes(strategy.gpus)
-  const reserve = allocatorOverheadBytes(l.largestBlock, peak.allocatedBytes)
+  const reserve = loadWins ? load.reserve : trainingReserve
   const allocatorOverhead = reserve.bytes
   const peakAllocatedBytes = peak.allocatedBytes
   const peakReservedBytes = peakAllocatedBytes + allocatorOverhead
@@ -125,7 +131,7 @@ export function estimateMemory(spec: FinetuneSpec, arch: ModelArch, strategy: St
     peakPhase: peak.phase,
     phases,
     details: {
-      weights: w.detail,
+      weights: loadWins ? load.detail : w.detail,
       gradients: g.detail,
       optimizerStates: o.detail,
       activations: carried > 0 ? `${a.detail}; + the previous step's tensors (the calibrated run's own loop)` : a.detail,
@@ -134,6 +140,29 @@ export function estimateMemory(spec: FinetuneSpec, arch: ModelArch, strategy: St
       cudaContext: context.detail,
       allocatorOverhead: reserve.detail,
     },
+  }
+}
+
+/**
+ * A quantized base under ZeRO-3 is whole on every GPU before DeepSpeed shards it. transformers builds a quantized
+ * model without deepspeed.zero.Init (modeling_utils.py get_init_context: `elif is_quantized: init_empty_weights()`),
+ * and bitsandbytes' quantizers place it on the current GPU when no device_map is given (quantizer_bnb_4bit.py
+ * update_device_map: `{"": torch.cuda.current_device()}`), which LLaMA-Factory leaves unset under ZeRO-3
+ * (model/model_utils/quantization.py:194-199 @ff6d4d12). deepspeed.initialize then partitions it (and, with
+ * offload_param, moves the partitions to the CPU). Each weight arrives in 16 bits and is quantized on the GPU,
+ * so the largest one passes through whole at 16 bits.
+ */
+function quantizedLoadPhase(spec: FinetuneSpec, f: ModelFacts, regime: Regime, s: Strategy, quantizedHeadParams?: number): { phase: PhaseMemory; reserve: { bytes: number; detail: string }; detail: string } | null {
+  if (spec.quantization === 'none' || s.zeroStage !== 3) return null
+  const whole = weightBytes(spec, f, regime, { ...s, gpus: 1, offload: 'none' }, quantizedHeadParams)
+  const none = { gradients: 0, optimizerStates: 0, activations: 0, logits: 0, zeroBuffers: 0 }
+  // Loading allocates and keeps, with one transient at a time: the 16-bit weight being quantized, whose freed block
+  // the allocator caches for the next. None of the step's churn (activations, logits) that the fitted reserve covers.
+  const transient = f.largestParamElements * regime.frozenWeightBytes
+  return {
+    phase: { phase: 'model load', terms: { weights: whole.resident, ...none }, allocatedBytes: whole.resident },
+    reserve: { bytes: transient, detail: `caching-allocator reserve while loading: the largest weight at 16 bits (${(transient / 1e9).toFixed(2)} GB), quantized on the GPU and its block cached` },
+    detail: `${whole.detail}: the whole quantized model on every GPU while it loads, before ZeRO-3 shards it`,
   }
 }
 
@@ -148,7 +177,11 @@ function assumptionsFor(spec: FinetuneSpec, s: Strategy, regime: string, peak: P
   ]
   if (s.accumulation > 1) out.push(`gradient accumulation ${s.accumulation}: gradients of earlier micro-steps stay alive through forward`)
   if (optimizerThatRuns(spec.optimizer, s).startsWith('paged')) out.push('paged optimizer state lives in CUDA unified memory: counted in totalBytes, not in peakAllocated/peakReserved')
-  if (spec.quantization !== 'none') out.push('quantized base loaded one tensor at a time, as transformers + bitsandbytes and Lightning do; loading is not a phase of the estimate')
+  if (spec.quantization !== 'none') {
+    out.push(s.zeroStage === 3
+      ? 'quantized base loaded whole onto every GPU (transformers builds a quantized model without zero.Init), then sharded by ZeRO-3: loading is a phase of the estimate'
+      : 'quantized base loaded one tensor at a time, as transformers + bitsandbytes and Lightning do; loading is not a phase of the estimate')
+  }
   if (spec.quantization === '4bit') out.push('bitsandbytes ≥ 0.43.2: a frozen 4-bit Linear keeps no input for backward (up to 0.43.1 it kept it)')
   if (spec.method === 'lora' || spec.method === 'qlora') out.push(`LoRA adapters ${spec.precision === 'pure_bf16' || s.zeroStage > 0 || s.deepspeedAtZero0 ? 'in bf16' : 'in fp32 (LLaMA-Factory / PEFT upcast) under autocast'}`)
   if (s.offload !== 'none') out.push(`offload ${s.offload} to ${s.offloadDevice}: host memory per node excludes model loading and the Python processes`)

@@ -26,7 +26,8 @@ export function nvmeParamBufferElements(largestParamElements: number, gpus: numb
   return Math.max(DS_DEFAULTS.offloadParamBufferSize, Math.ceil(largestParamElements / gpus))
 }
 
-export function hostBytes(facts: ModelFacts, regime: Regime, s: Strategy, optimizerBytesPerParam: number): HostBytes {
+/** `wholeWeightBytes`: every weight of the model at its stored width (a 4-bit base packed), unsharded. */
+export function hostBytes(facts: ModelFacts, regime: Regime, s: Strategy, optimizerBytesPerParam: number, wholeWeightBytes: number): HostBytes {
   if (!regime.deepspeed || s.offload === 'none') return { cpuBytes: 0, nvmeBytes: 0, detail: 'nothing offloaded' }
   const perGpuTrainable = Math.ceil(facts.trainableParams / s.gpus)
   // Gradients on the host: ZeRO-3 keeps the partition in its accumulation dtype, the model's 16-bit by default
@@ -34,7 +35,7 @@ export function hostBytes(facts: ModelFacts, regime: Regime, s: Strategy, optimi
   // dtype), and makes one sub-group's fp32 copy at the step; ZeRO-1/2 keep an fp32 partition.
   const grads = s.zeroStage === 3 ? perGpuTrainable * regime.gradBytes + 4 * Math.min(perGpuTrainable, s.zero.subGroupSize) : perGpuTrainable * 4
   const optimizer = perGpuTrainable * optimizerBytesPerParam + grads
-  const params = s.offload === 'optimizer+params' ? Math.ceil(((facts.trainableParams + facts.frozenParams) * regime.trainableWeightBytes) / s.gpus) : 0
+  const params = s.offload === 'optimizer+params' ? Math.ceil(wholeWeightBytes / s.gpus) : 0
   const n = s.gpusPerNode
   if (s.offloadDevice === 'cpu') {
     return { cpuBytes: n * (optimizer + params), nvmeBytes: 0, detail: `${n} GPUs × (optimizer ${optimizerBytesPerParam.toFixed(0)} B per parameter of the partition + its gradients${params ? ' + 16-bit parameters' : ''}), pinned` }

@@ -75,3 +75,40 @@ describe('a mixture of experts under ZeRO-3: one layer\'s experts are one module
     expect(modelFacts(l.spec, l.model.arch, 0).largestModuleParams).toBe(128 * 3 * 768 * 2048)
   })
 })
+
+describe('a 4-bit base under ZeRO-3 is whole on every GPU while it loads (transformers get_init_context, bnb update_device_map)', () => {
+  // Meta-Llama-3-70B per layer: q and o 8192², k and v 8192 × 1024, gate, up and down 8192 × 28672.
+  const perLayer = 2 * h * h + 2 * h * 1024 + 3 * h * 28672
+  const quantized = 80 * perLayer
+  const sixteenBit = 2 * EMBEDDING + 161 * h // embedding, lm_head and the norms stay bf16 (get_keys_to_not_convert)
+  const adapters = 80 * 8 * (h + h + h + 1024) // LoRA r8 on q_proj and v_proj: A (h × r) and B (r × out)
+  const QLORA = 'model: meta-llama/Meta-Llama-3-70B\nmethod: qlora\nquantization: 4bit\nprecision: bf16\nseq_len: 2048\ngradient_checkpointing: true\nlora: { rank: 8, alpha: 16, targets: [q_proj, v_proj] }\n'
+  const qlora = (o: StrategyOverrides) => {
+    const l = loadSpec(QLORA, 'spec.yaml', memorySources())
+    return estimateMemory(l.spec, l.model.arch, strategyFromSpec(l.spec, l.model.arch, { zeroStage: 3, ...o }))
+  }
+
+  it.each([16, 32])('%i GPUs with parameter offload: the load phase holds every weight, NF4 with double quantization at 0.5159 B', (gpus) => {
+    expect(perLayer).toBe(855_638_016)
+    expect(quantized + sixteenBit).toBe(P)
+    // NF4: 4 bits, one 8-bit absmax per 64 weights, one fp32 absmax per 256 blocks (bitsandbytes quantize_4bit)
+    const whole = Math.ceil(quantized * (0.5 + 1 / 64 + 4 / (64 * 256)) + sixteenBit * 2 + adapters * 2)
+    expect(whole).toBe(39_549_878_272)
+    const e = qlora({ gpus, offload: 'optimizer+params' })
+    expect(phase(e, 'model load').allocatedBytes).toBe(whole)
+    expect(e.peakPhase).toBe('model load')
+    // partitioned and offloaded afterwards: no weights stay on the GPU in training
+    expect(phase(e, 'forward').terms.weights).toBe(0)
+    // the loading reserve is one 16-bit copy of the largest weight, the embedding, being placed
+    expect(e.perGpu.peakReservedBytes).toBe(whole + EMBEDDING * 2)
+    // the host keeps the partition at its stored width (4-bit packed), beside the adapters' optimizer state:
+    // fp32 master and Adam 12 B, bf16 gradient partition 2 B and one fp32 sub-group of gradients 4 B per parameter
+    const adapterPartition = Math.ceil(adapters / gpus)
+    expect(e.perNode.cpuBytes).toBe(8 * (adapterPartition * (12 + 2 + 4) + Math.ceil(whole / gpus)))
+  })
+
+  it('no load phase without quantization (zero.Init shards while it builds) or below ZeRO-3 (the weights stay whole anyway)', () => {
+    expect(estimate({ gpus: 16, offload: 'optimizer+params' }).phases.map((p) => p.phase)).toEqual(['forward', 'backward', 'optimizer step'])
+    expect(qlora({ zeroStage: 2, gpus: 16, offload: 'optimizer' }).phases.map((p) => p.phase)).toEqual(['forward', 'backward', 'optimizer step'])
+  })
+})
