@@ -167,6 +167,16 @@ describe('offload and several GPUs', () => {
     expect(e.perNode.nvmeBytes).toBe(0)
     expect(e.perNode.cpuBytes).toBe(8 * Math.ceil(P2 / 8) * 16)
   })
+  it('ZeRO-2 CPU offload stages each gradient through a GPU buffer of the largest trained tensor (stage_1_and_2.py:558-567, 591-593)', () => {
+    // Llama-2-7B full: the embedding, 32000 × 4096 = 131,072,000 elements, at 2 B; beside the reduce bucket h² × 2 B
+    // (HF "auto", overlap_comm off at stage 2)
+    const bucket = 4096 * 4096 * 2
+    expect(phase(estimate(y, { zeroStage: 2, offload: 'optimizer', gpus: 8 }), 'forward').terms.zeroBuffers).toBe(bucket + 32000 * 4096 * 2)
+    expect(phase(estimate(y, { zeroStage: 2, gpus: 8 }), 'forward').terms.zeroBuffers).toBe(bucket)
+    // LoRA r16 on q_proj and v_proj: the largest adapter matrix is 16 × 4096 (q_proj's A or B)
+    const lora = y.replace('method: full', 'method: lora\nlora: { rank: 16, targets: [q_proj, v_proj] }')
+    expect(phase(estimate(lora, { zeroStage: 2, offload: 'optimizer', gpus: 8 }), 'forward').terms.zeroBuffers).toBe(bucket + 16 * 4096 * 2)
+  })
   it('NCCL joins the CUDA context on more than one GPU', () => {
     expect(estimate(y, { zeroStage: 2, gpus: 8 }).perGpu.breakdown.cudaContext).toBe(0.81e9 + Math.round(1.5 * 2 ** 30))
   })

@@ -1,5 +1,5 @@
 import type { ModelArch } from '../models/arch.js'
-import { largestParamElements } from '../models/largest-param.js'
+import { largestParamElements, largestTrainableElements } from '../models/largest-param.js'
 import { layerLinears, type LinearModule } from '../models/modules.js'
 import { countParams, type ParamCounts } from '../models/params.js'
 import { countTrainable, freezeTrainedLayers, type TrainableCount } from '../models/trainable.js'
@@ -21,6 +21,8 @@ export interface ModelFacts {
   quantizedParams: number
   /** The largest single parameter tensor (models/largest-param.ts): sizes NVMe parameter swap buffers. */
   largestParamElements: number
+  /** The largest single tensor that trains (models/largest-param.ts): sizes ZeRO-1/2's GPU buffer for CPU offload. */
+  largestTrainableElements: number
   /** DeepSpeed's "largest layer": the largest module with parameters of its own (model_to_params). */
   largestModuleParams: number
   /** Parameters in tensors below DeepSpeed's persistence threshold are replicated under ZeRO-3: norms, biases. */
@@ -103,10 +105,11 @@ function trainedParts(spec: FinetuneSpec, arch: ModelArch): TrainedParts {
  */
 export function modelFacts(spec: FinetuneSpec, arch: ModelArch, adapterCastBytes = adapterInputCopyBytes(spec, false), nf4KeepsInputs = false): ModelFacts {
   const params = countParams(arch)
-  const trainable = countTrainable(arch, params, {
+  const setup = {
     method: spec.method, loraRank: spec.lora.rank, loraTargets: spec.lora.targets,
     modulesToSave: spec.lora.modulesToSave, freezeTrainableLayers: spec.freeze.trainableLayers,
-  })
+  }
+  const trainable = countTrainable(arch, params, setup)
   const parts = trainedParts(spec, arch)
   const isLora = spec.method === 'lora' || spec.method === 'qlora'
   const h = arch.hiddenSize
@@ -182,6 +185,7 @@ export function modelFacts(spec: FinetuneSpec, arch: ModelArch, adapterCastBytes
     quantizedParams,
     largestModuleParams,
     largestParamElements: largestParamElements(arch),
+    largestTrainableElements: largestTrainableElements(arch, setup),
     smallTensorParams: (threshold) => smallTensors.reduce((s, n) => (n < threshold ? s + n : s), 0),
     adafactorStateElements: adafactor,
     small8bitElements: small8bit,

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { memorySources } from '../../test/helpers/memory-sources.js'
 import { loadSpec, type LoadedSpec } from '../spec/load.js'
 import { estimateMemory, type MemoryEstimate } from './estimate.js'
+import { modelFacts } from './model-facts.js'
 import { strategyFromSpec, type Strategy } from './strategy.js'
 
 const MODELS = ['meta-llama/Llama-2-7b-hf', 'meta-llama/Meta-Llama-3-8B', 'Qwen/Qwen2.5-7B', 'mistralai/Mixtral-8x7B-v0.1', 'Qwen/Qwen3-30B-A3B',
@@ -70,14 +71,18 @@ describe('estimator invariants (property tests)', () => {
     }), options)
   })
 
-  it('offload moves optimizer state from the GPU to the CPU without losing any', () => {
+  it('offload moves optimizer state from the GPU to the CPU without losing any; below ZeRO-3 the GPU gains only the staging buffer', () => {
     fc.assert(fc.property(setup, fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 16 }), (x, zero, gpus) => {
       const l = load(x)
       const s = { zeroStage: zero as 1 | 2 | 3, gpus, gpusPerNode: Math.min(gpus, 8) }
       const without = run(l, { ...s, offload: 'none' })
       const opt = run(l, { ...s, offload: 'optimizer' })
       const stateOnGpu = Math.max(...without.phases.map((p) => p.terms.optimizerStates))
-      expect(opt.perGpu.totalBytes).toBeLessThanOrEqual(without.perGpu.totalBytes)
+      // ZeRO-1/2 stage offloaded gradients through a GPU buffer of the largest trained tensor (stage_1_and_2.py:591-593):
+      // with little optimizer state to move (freeze-tuning, small adapters) offload can cost GPU memory, by that much
+      // and the allocator's share of it at most
+      const staging = zero < 3 ? modelFacts(l.spec, l.model.arch).largestTrainableElements * 4 * 1.04 : 0
+      expect(opt.perGpu.totalBytes).toBeLessThanOrEqual(without.perGpu.totalBytes + staging)
       expect(opt.perNode.cpuBytes).toBeGreaterThanOrEqual(s.gpusPerNode * stateOnGpu)
       if (zero === 3) {
         const both = run(l, { ...s, offload: 'optimizer+params' })

@@ -30,7 +30,11 @@ export function zeroBufferBytes(facts: ModelFacts, regime: Regime, s: Strategy):
   }
   if (s.zeroStage < 3) {
     const bucket = z.reduceBucketSize * b * (z.overlapComm ? 2 : 1)
-    return { steady: bucket, detail: `reduce bucket ${z.reduceBucketSize.toExponential(2)} × ${b} B${z.overlapComm ? ' × 2 (overlap_comm)' : ''}` }
+    // CPU offload copies each gradient through a GPU buffer the size of the largest trained tensor
+    // (stage_1_and_2.py:591-593 temp_grad_buffer_for_gpu_offload, largest_param_numel of :558-567).
+    const staging = s.offload === 'none' ? 0 : facts.largestTrainableElements * b
+    const detail = `reduce bucket ${z.reduceBucketSize.toExponential(2)} × ${b} B${z.overlapComm ? ' × 2 (overlap_comm)' : ''}`
+    return { steady: bucket + staging, detail: staging ? `${detail} + offload staging buffer of the largest trained tensor (${(facts.largestTrainableElements / 1e6).toFixed(1)}M × ${b} B)` : detail }
   }
   // The running module's parameters are gathered whatever stage3_max_live_parameters says; prefetching adds up to
   // stage3_prefetch_bucket_size more while fewer than max_live_parameters are available
