@@ -81,8 +81,8 @@ export function estimateMemory(spec: FinetuneSpec, arch: ModelArch, strategy: St
   const a = activationBytes(f, spec.attention, spec.seqLenTokens, strategy.microBatch, strategy.gradientCheckpointing, regime)
   const l = lit?.logits ?? logitsBytes(arch, spec.loss, tokens, regime)
   const carried = lit?.forwardCarry ?? 0
-  const z = zeroBufferBytes(f, regime, strategy)
   const wholeWeights = weightBytes(spec, f, regime, { ...strategy, zeroStage: 0, gpus: 1, offload: 'none' }, lit?.quantizedHeadParams).resident
+  const z = zeroBufferBytes(f, regime, strategy, Math.ceil(wholeWeights / strategy.gpus))
   const host = hostBytes(f, regime, strategy, o.bytesPerParam, wholeWeights)
   // adamw is torch's fused AdamW, transformers' default since PyTorch 2.8 (transformers PR #37358) and
   // torchtune's: it updates in place. (The older foreach path adds one state-sized temporary; not modelled.)

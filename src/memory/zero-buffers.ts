@@ -18,7 +18,8 @@ export interface ZeroBufferBytes {
  *   DeepSpeed's own estimator counts 4 B × the largest module (estimate_zero3_model_states_mem_needs);
  *   one reduce bucket; and the parameters below stage3_param_persistence_threshold, never partitioned.
  */
-export function zeroBufferBytes(facts: ModelFacts, regime: Regime, s: Strategy): ZeroBufferBytes {
+/** `partitionBytes`: one GPU's share of every weight at its stored width, what parameter offload moves to the host. */
+export function zeroBufferBytes(facts: ModelFacts, regime: Regime, s: Strategy, partitionBytes: number): ZeroBufferBytes {
   if (!regime.deepspeed) return { steady: 0, detail: 'no DeepSpeed' }
   const z = s.zero
   const b = regime.gradBytes
@@ -50,8 +51,12 @@ export function zeroBufferBytes(facts: ModelFacts, regime: Regime, s: Strategy):
   const gathered = live * b + module * b
   const persistent = facts.smallTensorParams(z.paramPersistenceThreshold) * 2 * b
   const bucket = z.reduceBucketSize * b
+  // Offloaded partitions come to the GPU one copy each before the all-gather concatenates them into its own slot
+  // (partition_parameters.py:1331-1333, `p.ds_tensor.to(current_device)`): 1/N of what is being gathered, and never
+  // more than the partitions themselves (a 4-bit base's are packed).
+  const staging = s.offload === 'optimizer+params' ? Math.min(Math.ceil(live / s.gpus) * b, partitionBytes) : 0
   return {
-    steady: gathered + persistent + bucket,
-    detail: `gathered ${(module / 1e6).toFixed(1)}M-param largest module + ${(Math.max(prefetched, retained) / 1e6).toFixed(1)}M kept for reuse or prefetched, its grads, reduce bucket, persistent small params`,
+    steady: gathered + persistent + bucket + staging,
+    detail: `gathered ${(module / 1e6).toFixed(1)}M-param largest module + ${(Math.max(prefetched, retained) / 1e6).toFixed(1)}M kept for reuse or prefetched, its grads, reduce bucket, persistent small params${staging ? ', GPU copies of the offloaded partitions being gathered' : ''}`,
   }
 }

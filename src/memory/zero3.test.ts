@@ -35,6 +35,9 @@ describe('ZeRO-3 gathered parameters on Meta-Llama-3-70B (partitioned_param_coor
     const steady = (live + EMBEDDING) * 2 + 161 * h * 2 * 2 + h * h * 2
     expect(steady).toBe(5_342_185_984)
     for (const gpus of [16, 32]) expect(phase(estimate({ gpus, offload: 'none' }), 'forward').terms.zeroBuffers).toBe(steady)
+    // with offload_param the partitions of what is gathered come to the GPU first, one copy each
+    // (partition_parameters.py:1331-1333): ceil(live / N) × 2 B more
+    for (const gpus of [16, 32]) expect(phase(estimate({ gpus, offload: 'optimizer+params' }), 'forward').terms.zeroBuffers).toBe(steady + Math.ceil(live / gpus) * 2)
   })
 })
 
