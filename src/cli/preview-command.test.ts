@@ -14,11 +14,12 @@ describe('ftplan preview (Pulumi mock mode, in process)', () => {
     expect(types).toContain('ftplan:index:GpuCluster')
     expect(types.filter((t) => t === 'aws:ec2/instance:Instance')).toHaveLength(1)
     const lt = j.resources.find((x) => x.type === 'aws:ec2/launchTemplate:LaunchTemplate')!
-    expect(lt.inputs['instanceType']).toBe('p5.48xlarge')
-    expect(lt.inputs['networkInterfaces']).toHaveLength(32)
+    // 1 × p5.4xlarge: it costs what 1 × p5.48xlarge does within the time band, and the rule takes the fewer GPUs
+    expect(lt.inputs['instanceType']).toBe('p5.4xlarge')
+    expect(lt.inputs['networkInterfaces']).toHaveLength(1)
     expect(j.resources.find((x) => x.type === 'aws:ssm/parameter:Parameter')!.inputs['value']).toBe('[secret]')
     expect(r.stdout).not.toContain('PRIVATE KEY')
-    expect(j.outputs).toMatchObject({ instanceType: 'p5.48xlarge', nodes: 1, gpus: 8, hourlyCostUsd: 55.04, privateIps: ['10.42.1.10'], catalogAsOf: '2026-07-20' })
+    expect(j.outputs).toMatchObject({ instanceType: 'p5.4xlarge', nodes: 1, gpus: 1, hourlyCostUsd: 6.88, privateIps: ['10.42.1.10'], catalogAsOf: '2026-07-20' })
     expect(typeof j.outputs['estimatedJobCostUsd']).toBe('number')
   }, 60_000)
 
@@ -28,7 +29,7 @@ describe('ftplan preview (Pulumi mock mode, in process)', () => {
     expect(r.stderr).toContain('nothing fits, so there is nothing to provision')
   })
 
-  it.each([['llama8b-lora-1gpu', 'g6e.xlarge', 1, 1], ['qwen32b-full', 'p4de.24xlarge', 1, 4], ['llama70b-full', 'p5.48xlarge', 4, 32]])('the example stack %s previews as %s × %i', async (stack, type, nodes, nics) => {
+  it.each([['llama8b-lora-1gpu', 'g6e.xlarge', 1, 1], ['qwen32b-full', 'p4de.24xlarge', 1, 4], ['llama70b-full', 'p5.48xlarge', 3, 32]])('the example stack %s previews as %s × %i', async (stack, type, nodes, nics) => {
     const r = await runCli('preview', `stacks/Pulumi.${stack}.yaml`, '--json')
     expect(r.code).toBe(0)
     const j = JSON.parse(r.stdout) as { resources: { type: string; inputs: Record<string, any> }[]; outputs: Record<string, unknown> }
@@ -43,12 +44,13 @@ describe('ftplan preview (Pulumi mock mode, in process)', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'ftplan-')), 'Pulumi.tiny.yaml')
     writeFileSync(file, [
       'config:', '  ftplan:vpcId: vpc-0123456789abcdef0', '  ftplan:subnetId: subnet-0123456789abcdef0', '  ftplan:subnetCidr: 10.0.0.16/28', '  ftplan:availabilityZone: us-east-1a',
-      '  ftplan:spec:', '    model: meta-llama/Llama-3.1-70B', '    method: full', '    seq_len: 4096', '    train: { tokens: 1e8 }', '    constraints: { gpus: [H100], max_nodes: 8, regions: [us-east-1] }', '',
+      // 405B full needs 7 × p5.48xlarge (56 × H100)
+      '  ftplan:spec:', '    model: meta-llama/Llama-3.1-405B', '    method: full', '    seq_len: 4096', '    train: { tokens: 1e8 }', '    constraints: { gpus: [H100], max_nodes: 16, regions: [us-east-1] }', '',
     ].join('\n'))
     for (const command of ['preview', 'emit']) {
       const r = await runCli(command, file, ...(command === 'emit' ? ['--out', join(tmpdir(), `ftplan-never-${process.pid}`)] : []))
       expect(r).toMatchObject({ code: 1, stdout: '' })
-      expect(r.stderr).toBe(`error: ${file}: 10.0.0.16/28 has room for 5 nodes from .10, not 8\n`)
+      expect(r.stderr).toBe(`error: ${file}: 10.0.0.16/28 has room for 5 nodes from .10, not 7\n`)
     }
   })
 })

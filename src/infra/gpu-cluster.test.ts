@@ -29,7 +29,9 @@ const settle = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve, reject) => {
 })
 
 const EVIL = 'evil $(touch /tmp/pwned) `id` \'quote\' "dq"'
-const SMALL = { model: { name: EVIL, model_type: 'llama', hidden_size: 4096, num_hidden_layers: 32, num_attention_heads: 32, num_key_value_heads: 8, intermediate_size: 14336, vocab_size: 128256 }, method: 'lora', seq_len: 4096, train: { tokens: 1e8 }, constraints: { regions: ['us-east-1'], gpus: ['H100'], max_nodes: 1 } }
+// SMALL is one node: a 36B LoRA whose 72.6 GB of bf16 weights no single H100 holds, so 1 × p5.48xlarge (8 × H100).
+const SMALL = { model: { name: EVIL, model_type: 'llama', hidden_size: 8192, num_hidden_layers: 40, num_attention_heads: 64, num_key_value_heads: 8, intermediate_size: 28672, vocab_size: 128256 }, method: 'lora', seq_len: 4096, train: { tokens: 1e8 }, constraints: { regions: ['us-east-1'], gpus: ['H100'], max_nodes: 1 } }
+// BIG is several nodes: 3 × p5.48xlarge costs the same as 4 within the time band, and the rule takes fewer GPUs.
 const BIG = { model: 'meta-llama/Llama-3.1-70B', method: 'full', seq_len: 4096, train: { tokens: 1e8 }, constraints: { gpus: ['H100'], max_nodes: 4, regions: ['us-east-1'] } }
 
 async function runStack(name: string, spec: object, extra: Record<string, string> = {}) {
@@ -73,17 +75,17 @@ async function childOptionsOfBig(name: string, values: Record<string, string>) {
 
 describe('the root program under mocks', () => {
   let one: Awaited<ReturnType<typeof runStack>>
-  let four: Awaited<ReturnType<typeof runStack>>
+  let multi: Awaited<ReturnType<typeof runStack>>
   beforeAll(async () => {
     one = await runStack('one', SMALL)
-    four = await runStack('four', BIG)
+    multi = await runStack('multi', BIG)
   }, 60_000)
 
-  it('creates the planned instances: 1 × p5.48xlarge, and 4 × p5.48xlarge for 70B full', () => {
+  it('creates the planned instances: 1 × p5.48xlarge, and 3 × p5.48xlarge for 70B full', () => {
     expect(one.of('aws:ec2/instance:Instance')).toHaveLength(1)
-    expect(four.of('aws:ec2/instance:Instance')).toHaveLength(4)
-    for (const t of [...one.of('aws:ec2/launchTemplate:LaunchTemplate'), ...four.of('aws:ec2/launchTemplate:LaunchTemplate')]) expect(t.inputs.instanceType).toBe('p5.48xlarge')
-    expect(four.r.outputs).toMatchObject({ instanceType: 'p5.48xlarge', nodes: 4, gpus: 32, region: 'us-east-1', catalogAsOf: '2026-07-20' })
+    expect(multi.of('aws:ec2/instance:Instance')).toHaveLength(3)
+    for (const t of [...one.of('aws:ec2/launchTemplate:LaunchTemplate'), ...multi.of('aws:ec2/launchTemplate:LaunchTemplate')]) expect(t.inputs.instanceType).toBe('p5.48xlarge')
+    expect(multi.r.outputs).toMatchObject({ instanceType: 'p5.48xlarge', nodes: 3, gpus: 24, region: 'us-east-1', catalogAsOf: '2026-07-20' })
   })
 
   it('every resource is a child of the GpuCluster component, through the component\'s own provider for the planned region', () => {
@@ -122,7 +124,7 @@ describe('the root program under mocks', () => {
   })
 
   it('p5.48xlarge gets 32 EFA interfaces: card 0 an EFA with the static IP, 31 efa-only at device 1; no public IPs', () => {
-    for (const t of four.of('aws:ec2/launchTemplate:LaunchTemplate')) {
+    for (const t of multi.of('aws:ec2/launchTemplate:LaunchTemplate')) {
       const nics = t.inputs.networkInterfaces as Record<string, unknown>[]
       expect(nics).toHaveLength(32)
       expect(nics[0]).toMatchObject({ networkCardIndex: 0, deviceIndex: 0, interfaceType: 'efa' })
@@ -130,12 +132,12 @@ describe('the root program under mocks', () => {
       // no public address: EC2 allows none with several NICs (the parameter itself is refused), and the subnet maps none
       expect(nics.every((n) => n['associatePublicIpAddress'] === undefined)).toBe(true)
     }
-    expect(four.of('aws:ec2/launchTemplate:LaunchTemplate').map((t) => (t.inputs.networkInterfaces as { privateIpAddress?: string }[])[0]!.privateIpAddress)).toEqual(['10.42.1.10', '10.42.1.11', '10.42.1.12', '10.42.1.13'])
-    for (const s of [...one.of('aws:ec2/subnet:Subnet'), ...four.of('aws:ec2/subnet:Subnet')]) expect(s.inputs.mapPublicIpOnLaunch).toBe(false)
+    expect(multi.of('aws:ec2/launchTemplate:LaunchTemplate').map((t) => (t.inputs.networkInterfaces as { privateIpAddress?: string }[])[0]!.privateIpAddress)).toEqual(['10.42.1.10', '10.42.1.11', '10.42.1.12'])
+    for (const s of [...one.of('aws:ec2/subnet:Subnet'), ...multi.of('aws:ec2/subnet:Subnet')]) expect(s.inputs.mapPublicIpOnLaunch).toBe(false)
   })
 
   it('IMDSv2 is required and every volume is encrypted gp3', () => {
-    for (const t of [...one.of('aws:ec2/launchTemplate:LaunchTemplate'), ...four.of('aws:ec2/launchTemplate:LaunchTemplate')]) {
+    for (const t of [...one.of('aws:ec2/launchTemplate:LaunchTemplate'), ...multi.of('aws:ec2/launchTemplate:LaunchTemplate')]) {
       expect(t.inputs.metadataOptions).toMatchObject({ httpTokens: 'required', httpEndpoint: 'enabled' })
       const disks = t.inputs.blockDeviceMappings as { ebs: Record<string, unknown> }[]
       expect(disks.length).toBeGreaterThan(0)
@@ -144,22 +146,22 @@ describe('the root program under mocks', () => {
   })
 
   it('no ingress from 0.0.0.0/0: the EFA group admits only itself; the endpoints only the VPC', () => {
-    const ingress = [...one.of('aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule'), ...four.of('aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule')]
+    const ingress = [...one.of('aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule'), ...multi.of('aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule')]
     expect(ingress.length).toBeGreaterThan(0)
     for (const rule of ingress) {
       expect(rule.inputs.cidrIpv4).not.toBe('0.0.0.0/0')
       expect(rule.inputs.cidrIpv6).toBeUndefined()
     }
-    const self = four.of('aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule').find((x) => x.name === 'four-efa-in')!
+    const self = multi.of('aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule').find((x) => x.name === 'multi-efa-in')!
     expect(self.inputs.referencedSecurityGroupId).toBe(self.inputs.securityGroupId)
   })
 
-  it('one zone: the subnet and every node in the first zone that offers the type; a cluster placement group for 4 nodes', () => {
-    const zones = new Set([...four.of('aws:ec2/subnet:Subnet').map((s) => s.inputs.availabilityZone), ...four.of('aws:ec2/launchTemplate:LaunchTemplate').map((t) => t.inputs.placement.availabilityZone)])
+  it('one zone: the subnet and every node in the first zone that offers the type; a cluster placement group for 3 nodes', () => {
+    const zones = new Set([...multi.of('aws:ec2/subnet:Subnet').map((s) => s.inputs.availabilityZone), ...multi.of('aws:ec2/launchTemplate:LaunchTemplate').map((t) => t.inputs.placement.availabilityZone)])
     expect([...zones]).toEqual(['us-east-1a'])
-    expect(four.of('aws:ec2/placementGroup:PlacementGroup')).toHaveLength(1)
-    expect(four.of('aws:ec2/placementGroup:PlacementGroup')[0]!.inputs.strategy).toBe('cluster')
-    expect(four.of('aws:ec2/launchTemplate:LaunchTemplate').every((t) => t.inputs.placement.groupName === 'four-pg')).toBe(true)
+    expect(multi.of('aws:ec2/placementGroup:PlacementGroup')).toHaveLength(1)
+    expect(multi.of('aws:ec2/placementGroup:PlacementGroup')[0]!.inputs.strategy).toBe('cluster')
+    expect(multi.of('aws:ec2/launchTemplate:LaunchTemplate').every((t) => t.inputs.placement.groupName === 'multi-pg')).toBe(true)
   })
 
   it('user data carries the ds_config byte for byte and a hostfile of every node\'s static IP', async () => {
@@ -168,14 +170,14 @@ describe('the root program under mocks', () => {
     const { loaded, plan } = await planOfBig()
     // The HF-style config: HF Trainer and LLaMA-Factory, which ftplan-train launches, fill in its "auto" values.
     const expected = dsConfigText(dsConfigForPlan(loaded, plan, 'hf'))
-    for (const [rank, t] of four.of('aws:ec2/launchTemplate:LaunchTemplate').entries()) {
+    for (const [rank, t] of multi.of('aws:ec2/launchTemplate:LaunchTemplate').entries()) {
       expect(Buffer.from(t.inputs.userData, 'base64').length).toBeLessThanOrEqual(16 * 1024)
       const text = decode(t.inputs.userData)
       expect(text.startsWith('#cloud-config\n')).toBe(true)
       const doc = parse(text) as { write_files: { path: string; content: string }[]; runcmd: string[][] }
       const file = (path: string) => doc.write_files.find((f) => f.path === path)!.content
       expect(file('/etc/ftplan/launch/ds_config.json')).toBe(expected)
-      expect(file('/etc/ftplan/launch/hostfile')).toBe('10.42.1.10 slots=8\n10.42.1.11 slots=8\n10.42.1.12 slots=8\n10.42.1.13 slots=8\n')
+      expect(file('/etc/ftplan/launch/hostfile')).toBe('10.42.1.10 slots=8\n10.42.1.11 slots=8\n10.42.1.12 slots=8\n')
       // EFA between p5 nodes: libfabric's provider, which DeepSpeed's runner forwards only from .deepspeed_env
       expect(file('/etc/ftplan/launch/.deepspeed_env')).toContain('FI_PROVIDER=efa\n')
       expect(file('/etc/ftplan/requirements.txt')).toBe('deepspeed==0.19.5\nllamafactory @ git+https://github.com/hiyouga/LLaMA-Factory.git@ff6d4d12eeb035d6ce06805a5733dd7b29f2ac30\n')
@@ -225,15 +227,15 @@ describe('the root program under mocks', () => {
   })
 
   it('the bill stops: every node shuts down after its time limit and a shutdown terminates it; the limit is an instance tag, not launch-template data', () => {
-    const o = four.r.outputs
+    const o = multi.r.outputs
     // the default: twice the estimated hours plus one, in whole hours (settings.ts maxHoursFor)
     expect(o.maxHours).toBe(Math.ceil(2 * o.estimatedJobHours! + 1))
-    for (const t of four.of('aws:ec2/launchTemplate:LaunchTemplate')) {
+    for (const t of multi.of('aws:ec2/launchTemplate:LaunchTemplate')) {
       expect(t.inputs.instanceInitiatedShutdownBehavior).toBe('terminate')
       expect(t.inputs.metadataOptions.instanceMetadataTags).toBe('enabled')
       expect(JSON.stringify(t.inputs.tagSpecifications)).not.toContain('max-minutes')
     }
-    for (const i of four.of('aws:ec2/instance:Instance')) expect(i.inputs.tags['ftplan:max-minutes']).toBe(String(Math.ceil(o.maxHours * 60)))
+    for (const i of multi.of('aws:ec2/instance:Instance')) expect(i.inputs.tags['ftplan:max-minutes']).toBe(String(Math.ceil(o.maxHours * 60)))
   })
 
   it('ftplan:maxHours sets the limit', async () => {
@@ -243,19 +245,19 @@ describe('the root program under mocks', () => {
   })
 
   it('checkov-style rules: detailed monitoring, EBS-optimized, every security group and rule described', () => {
-    for (const t of [...one.of('aws:ec2/launchTemplate:LaunchTemplate'), ...four.of('aws:ec2/launchTemplate:LaunchTemplate')]) {
+    for (const t of [...one.of('aws:ec2/launchTemplate:LaunchTemplate'), ...multi.of('aws:ec2/launchTemplate:LaunchTemplate')]) {
       expect(t.inputs.monitoring).toEqual({ enabled: true })
       expect(t.inputs.ebsOptimized).toBe('true')
     }
-    const groups = [...one.of('aws:ec2/securityGroup:SecurityGroup'), ...four.of('aws:ec2/securityGroup:SecurityGroup')]
-    const rules = [...one.resources, ...four.resources].filter((x) => /^aws:vpc\/securityGroup(Ingress|Egress)Rule:/.test(x.type))
+    const groups = [...one.of('aws:ec2/securityGroup:SecurityGroup'), ...multi.of('aws:ec2/securityGroup:SecurityGroup')]
+    const rules = [...one.resources, ...multi.resources].filter((x) => /^aws:vpc\/securityGroup(Ingress|Egress)Rule:/.test(x.type))
     expect(rules.length).toBeGreaterThan(4)
     for (const x of [...groups, ...rules]) expect(typeof x.inputs.description === 'string' && x.inputs.description.length > 0, x.name).toBe(true)
   })
 
   it('instances are replaced delete-before-create: their static IP can belong to one instance at a time', async () => {
     const instances = (await childOptionsOfBig('dbr', {}))('aws:ec2/instance:Instance')
-    expect(instances).toHaveLength(4)
+    expect(instances).toHaveLength(3)
     for (const opts of instances) expect(opts.deleteBeforeReplace).toBe(true)
     // the node's own status tag is not Pulumi's to remove on a refreshed up
     for (const opts of instances) expect(opts.ignoreChanges).toEqual(['tags["ftplan:bootstrap"]'])
@@ -268,32 +270,32 @@ describe('the root program under mocks', () => {
     }
     const looked = await options('zl', {})
     expect(looked('aws:ec2/subnet:Subnet')).toEqual([['availabilityZone'], ['availabilityZone']])
-    expect(looked('aws:ec2/launchTemplate:LaunchTemplate')).toEqual(Array(4).fill(['placement.availabilityZone']))
+    expect(looked('aws:ec2/launchTemplate:LaunchTemplate')).toEqual(Array(3).fill(['placement.availabilityZone']))
     const reserved = await options('zr', { market: 'capacity-block', capacityReservationId: 'cr-0123456789abcdef0' })
     expect(reserved('aws:ec2/subnet:Subnet').flat()).toEqual([])
     expect(reserved('aws:ec2/launchTemplate:LaunchTemplate').flat()).toEqual([])
   })
 
   it('user data holds nothing that moves with the catalog or the estimate, so a newer catalog does not replace the nodes', () => {
-    for (const t of four.of('aws:ec2/launchTemplate:LaunchTemplate')) {
+    for (const t of multi.of('aws:ec2/launchTemplate:LaunchTemplate')) {
       const text = decode(t.inputs.userData)
       for (const word of ['catalogAsOf', 'hourlyCostUsd', 'estimatedJob', 'gpuMemoryNeededGb', '2026-07-20']) expect(text).not.toContain(word)
     }
   })
 
   it('the cost outputs are plain numbers, known at preview', () => {
-    const o = four.r.outputs
+    const o = multi.r.outputs
     expect(typeof o.hourlyCostUsd).toBe('number')
-    expect(o.hourlyCostUsd).toBeCloseTo(4 * 55.04, 1)
+    expect(o.hourlyCostUsd).toBeCloseTo(3 * 55.04, 1)
     expect(typeof o.estimatedJobHours).toBe('number')
     // hours are rounded to the hundredth for display; the cost is from the unrounded hours
     expect(Math.abs(o.estimatedJobCostUsd! - o.estimatedJobHours! * o.hourlyCostUsd!)).toBeLessThan(0.005 * o.hourlyCostUsd! + 0.01)
     // what ftplan-train runs from the job folder on every node: LLaMA-Factory's CLI on the folder's YAML and config
-    expect(o.launchCommand).toBe('FORCE_TORCHRUN=1 NNODES=4 NODE_RANK=$NODE_RANK NPROC_PER_NODE=8 MASTER_ADDR=10.42.1.10 MASTER_PORT=29500 llamafactory-cli train launch/train.yaml deepspeed=launch/ds_config.json')
+    expect(o.launchCommand).toBe('FORCE_TORCHRUN=1 NNODES=3 NODE_RANK=$NODE_RANK NPROC_PER_NODE=8 MASTER_ADDR=10.42.1.10 MASTER_PORT=29500 llamafactory-cli train launch/train.yaml deepspeed=launch/ds_config.json')
     expect(o.trainCommand).toBe('ftplan-train llamafactory')
-    // the NAT's own hour (gateway $0.045 + its IPv4 $0.005) and its per-GB processing of 4 × (2 B × 70.55e9 + 3 GB)
+    // the NAT's own hour (gateway $0.045 + its IPv4 $0.005) and its per-GB processing of 3 nodes × (2 B × 70.55e9 + 3 GB)
     expect(o.natHourlyCostUsd).toBe(0.05)
-    expect(o.natDownloadCostUsd).toBeCloseTo(4 * (2 * 70.553706496 + 3) * 0.045, 1)
+    expect(o.natDownloadCostUsd).toBeCloseTo(3 * (2 * 70.553706496 + 3) * 0.045, 1)
     expect(o.gpuMemoryNeededGb).toBeLessThanOrEqual(o.gpuMemoryAvailableGb)
   })
 
@@ -329,7 +331,7 @@ describe('the root program under mocks', () => {
     expect(own.of('aws:ec2/vpc:Vpc')).toHaveLength(0)
     expect(own.of('aws:ec2/subnet:Subnet')).toHaveLength(0)
     const templates = own.of('aws:ec2/launchTemplate:LaunchTemplate')
-    expect(templates.map((t) => t.inputs.networkInterfaces[0].privateIpAddress)).toEqual(['172.31.32.10', '172.31.32.11', '172.31.32.12', '172.31.32.13'])
+    expect(templates.map((t) => t.inputs.networkInterfaces[0].privateIpAddress)).toEqual(['172.31.32.10', '172.31.32.11', '172.31.32.12'])
     expect(templates.every((t) => t.inputs.networkInterfaces.every((n: { subnetId: string }) => n.subnetId === 'subnet-0123456789abcdef0'))).toBe(true)
     expect(templates.every((t) => t.inputs.placement.availabilityZone === 'us-east-1c')).toBe(true)
     const ssh = own.of('aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule').find((r) => r.inputs.fromPort === 22)!
@@ -347,7 +349,7 @@ describe('the root program under mocks', () => {
     const endpoints = theirs.of('aws:ec2/vpcEndpoint:VpcEndpoint')
     expect(endpoints.map((e) => e.inputs.vpcEndpointType)).toEqual(['Gateway'])
     expect(endpoints[0]!.inputs.routeTableIds).toEqual(['theirs-private-id'])
-    expect(theirs.of('aws:ec2/launchTemplate:LaunchTemplate').map((t) => t.inputs.networkInterfaces[0].privateIpAddress)).toEqual(['172.31.200.10', '172.31.200.11', '172.31.200.12', '172.31.200.13'])
+    expect(theirs.of('aws:ec2/launchTemplate:LaunchTemplate').map((t) => t.inputs.networkInterfaces[0].privateIpAddress)).toEqual(['172.31.200.10', '172.31.200.11', '172.31.200.12'])
   })
 
   it('bad settings stop the program with every problem named', async () => {

@@ -8,6 +8,7 @@ import { defaultZeroSettings, offloadDeviceFor, tightZeroSettings, type Strategy
 import { stageRefusals, stageRefusal } from '../spec/runtime-rules.js'
 import type { FinetuneSpec, Offload, ZeroStage } from '../spec/spec.js'
 import { jobTime, type JobTime } from './job-time.js'
+import { TIME_BAND, withinBand } from './time-band.js'
 import { gpuVisibleBytes } from '../instances/visible-memory.js'
 
 /** Host RAM a node may give to offloaded state and pinned buffers (the rest runs the OS and the processes). */
@@ -46,7 +47,8 @@ export interface Rejection {
 }
 
 export type PlanResult =
-  | { status: 'fit'; plan: Candidate; alternatives: Candidate[]; rejected: Rejection[]; assumptions: string[]; catalog: Catalog }
+  /** `cheapest`: the plan of the lowest job cost, when the tie rule (rankWithinBand) chose another. */
+  | { status: 'fit'; plan: Candidate; alternatives: Candidate[]; rejected: Rejection[]; assumptions: string[]; catalog: Catalog; cheapest: Candidate | null }
   | { status: 'no-fit'; plan: null; alternatives: []; rejected: Rejection[]; assumptions: string[]; suggestions: string[]; catalog: Catalog }
 
 interface StrategyChoice {
@@ -238,12 +240,13 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
   if (belowFloor > 0) assumptions.push(`GPUs of compute capability ${floor.value} and newer only (${floor.source}): ${belowFloor} offers left out`)
   if (outside > 0) assumptions.push(`${outside} offers are outside constraints.regions / constraints.gpus`)
   assumptions.push(tokensKnown
-    ? 'ranked by job cost: price × nodes × estimated hours (time model: FLOPs per token at the GPU\'s utilisation, ZeRO traffic where compute cannot hide it, offload; README "Time model"), then by fewer nodes and hours'
+    ? `ranked by job cost: price × nodes × estimated hours (time model: FLOPs per token at the GPU's utilisation, ZeRO traffic where compute cannot hide it, offload; README "Time model"); plans within the time band of the cheapest (×${TIME_BAND.p10}–×${TIME_BAND.p90}, the p10–p90 of the time model's error) cost the same, and among them the fewest GPUs come first, then the fewest nodes, then the soonest (to the hundredth of an hour), then the cheapest`
     : 'the spec has no train section: ranked by hourly price (add train: { tokens } to rank by job cost)')
   assumptions.push(`fits when the estimate's total per GPU (reserved + CUDA context) ≤ the memory the GPU shows (nvidia-smi's total as CUDA gives it to a process; EC2's figure when smaller) × (1 − margin ${spec.margin}), and CPU RAM per node ≤ ${HOST_RAM_FRACTION * 100}% of host RAM`)
   if (c.spot) assumptions.push('constraints.spot: ranked by spot price (a median per region; spot capacity can vanish)')
 
-  const ranked = candidates.sort(byCost)
+  const byJobCost = candidates.sort(byCost)
+  const ranked = tokensKnown ? rankWithinBand(byJobCost) : byJobCost
   const rejected = [...groupRejections(rejectedBy)]
   if (ranked.length === 0) {
     const suggestions = options.ignoreConstraints || options.noSuggestions ? [] : suggestFixes(input, options)
@@ -254,10 +257,26 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
     }
     return { status: 'no-fit', plan: null, alternatives: [], rejected, assumptions, suggestions, catalog }
   }
-  return { status: 'fit', plan: ranked[0]!, alternatives: ranked.slice(1), rejected, assumptions, catalog }
+  return { status: 'fit', plan: ranked[0]!, alternatives: ranked.slice(1), rejected, assumptions, catalog, cheapest: ranked[0] === byJobCost[0] ? null : byJobCost[0]! }
 }
 
-/** Cheapest first; ties: fewer GPUs, then more memory to spare, then name (a stable order). */
+/**
+ * Issue #14's rule. The time model is right only within its band (TIME_BAND), so plans whose job cost lies within the
+ * band of the cheapest cost the same as far as anyone can know; among them a user takes the one with the fewest
+ * GPUs (easier to obtain), then the fewest nodes (nothing to go wrong between them), then the one that finishes
+ * sooner, then the cheaper. The rest follow by cost. `sorted` is in byCost order.
+ */
+export function rankWithinBand(sorted: Candidate[]): Candidate[] {
+  const cheapest = sorted[0]?.jobCostUsd
+  if (cheapest === undefined || cheapest === null) return sorted
+  const tied = sorted.filter((c) => c.jobCostUsd !== null && withinBand(cheapest, c.jobCostUsd))
+  const rest = sorted.filter((c) => !tied.includes(c))
+  // Sooner as plan prints it, to the hundredth of an hour: a difference nobody sees must not outrank the cost.
+  const shown = (c: Candidate) => Math.round(c.time!.hours * 100)
+  tied.sort((a, b) => a.strategy.gpus - b.strategy.gpus || a.nodes - b.nodes || shown(a) - shown(b) || byCost(a, b))
+  return [...tied, ...rest]
+}
+
 /**
  * Cheapest first, to the cent (a bill has no finer grain, and float noise must not decide); at the same cost the
  * fewer nodes (one placement, no inter-node network to go wrong), then the job that finishes sooner, then the

@@ -29,6 +29,16 @@ function sameWithinBand(p: Candidate, next: Candidate): string {
   return `Chosen and #2 cost the same within the time band (${usd(p.jobCostUsd!)} and ${usd(next.jobCostUsd!)}); the chosen plan: ${differences.join(', ')}.`
 }
 
+/** Why the tie rule chose another plan than the one of the lowest job cost. */
+function chosenOverCheapest(p: Candidate, cheapest: Candidate, rank: number): string {
+  const what = (c: Candidate) => `${c.nodes} × ${c.offer.instanceType} (${c.strategy.gpus} × ${c.offer.gpu}${c.nodes > 1 ? `, ${c.nodes} nodes` : ''})`
+  const fewer = p.strategy.gpus < cheapest.strategy.gpus ? `${p.strategy.gpus} GPU${p.strategy.gpus > 1 ? 's' : ''} against ${cheapest.strategy.gpus}, easier to obtain`
+    : p.nodes < cheapest.nodes ? `${p.nodes} node${p.nodes > 1 ? 's' : ''} against ${cheapest.nodes}, nothing between nodes to go wrong`
+      : `it finishes sooner (${p.time!.hours.toFixed(2)} against ${cheapest.time!.hours.toFixed(2)} hours)`
+  const slower = p.time && cheapest.time && p.time.hours > cheapest.time.hours ? `; it takes ${p.time.hours.toFixed(2)} hours against ${cheapest.time.hours.toFixed(2)}` : ''
+  return `Chosen over the lowest job cost, #${rank} ${what(cheapest)} at ${usd(cheapest.jobCostUsd!)}: ${usd(p.jobCostUsd!)} is within its time band (×${TIME_BAND.p10}–×${TIME_BAND.p90}), so they cost the same as far as the time model can tell, and the chosen plan needs ${fewer}${slower}. Rule: among plans that cost the same, the fewest GPUs, then the fewest nodes, then the soonest, then the cheapest.`
+}
+
 /** The human view of `ftplan plan`. */
 export function renderPlan(loaded: LoadedSpec, r: PlanResult, top: number, advice: readonly string[] = []): string {
   const out: string[] = []
@@ -51,14 +61,15 @@ export function renderPlan(loaded: LoadedSpec, r: PlanResult, top: number, advic
       out.push(`  ranges: p10–p90 of measured ÷ estimated time over ${TIME_BAND.runs} calibration runs (×${TIME_BAND.p10}–×${TIME_BAND.p90})`)
     }
     out.push('')
+    if (r.cheapest && r.cheapest.jobCostUsd !== null && p.jobCostUsd !== null) out.push(chosenOverCheapest(p, r.cheapest, r.alternatives.indexOf(r.cheapest) + 2), '')
     const alts = r.alternatives.slice(0, top)
     if (alts.length > 0) {
-      out.push('Next cheapest:')
+      out.push('Next in rank:')
       const range = (x: number) => band(x).map((v) => v.toFixed(0)).join('–')
       const rows = alts.map((c, i) => [String(i + 2), c.offer.instanceType, c.offer.region, String(c.nodes), `${c.strategy.gpus} × ${c.offer.gpu}`, strategyText(c).split(',')[0]!, gb(c.estimate.perGpu.totalBytes), usd(c.priceUsdPerHour), c.time ? c.time.hours.toFixed(2) : '—', c.jobCostUsd !== null ? usd(c.jobCostUsd) : '—', c.jobCostUsd !== null ? range(c.jobCostUsd) : '—'])
       out.push(renderTable(['#', 'instance', 'region', 'nodes', 'GPUs', 'strategy', 'GB/GPU', '$/hour', 'hours', '$/job', 'p10–p90'], rows, new Set([0, 3, 6, 7, 8, 9, 10])).trimEnd().split('\n').map((l) => `  ${l}`).join('\n'), '')
       const next = alts[0]!
-      if (p.jobCostUsd !== null && next.jobCostUsd !== null && withinBand(p.jobCostUsd, next.jobCostUsd)) out.push(sameWithinBand(p, next), '')
+      if (!r.cheapest && p.jobCostUsd !== null && next.jobCostUsd !== null && withinBand(p.jobCostUsd, next.jobCostUsd)) out.push(sameWithinBand(p, next), '')
     }
     // Why every cheaper offer lost: rejected types whose single node costs less than the chosen plan per hour.
     const cheaper = r.rejected.filter((x) => {
