@@ -29,9 +29,21 @@ export function quantizationEfficiency(m: number, n: number, sms: number, [tm, t
 }
 
 /**
+ * Share of useful tile slots when `groups` GEMMs of M×N run as one grouped GEMM (torch._grouped_mm): each group is cut
+ * into its own tiles, but the tiles of every group share the waves, so only the last wave of the whole launch idles.
+ */
+export function groupedQuantizationEfficiency(m: number, n: number, groups: number, sms: number, [tm, tn]: [number, number]): number {
+  const tiles = groups * Math.ceil(m / tm) * Math.ceil(n / tn)
+  const waves = Math.ceil(tiles / sms)
+  return (groups * m * n) / (waves * sms * tm * tn)
+}
+
+/**
  * FLOP-weighted efficiency of one decoder layer's token-major GEMMs (the forward, its recompute, and the input
  * gradient, whose M is the micro-step's tokens): q, k, v, o and the MLP. A routed expert sees only its share of
- * the tokens, tokens × top-k ÷ experts, which is why small micro-batches cost MoE models most. Weight-gradient
+ * the tokens, tokens × top-k ÷ experts; transformers ≥ 5 runs a layer's experts as one grouped GEMM
+ * (integrations/moe.py grouped_mm_experts_forward, `torch._grouped_mm` over the fused 3-D expert weights), so
+ * their small tiles share waves and only tile quantization is lost. Weight-gradient
  * GEMMs (M = a weight's rows) are large whatever the batch, and are counted at the same efficiency, an upper
  * bound on the loss. 1 where the SM count is unknown.
  */
@@ -45,9 +57,9 @@ export function smallBatchEfficiency(arch: ModelArch, microTokens: number, gpu: 
   let flops = 0
   let time = 0
   // one GEMM of rows M, output N, inner K, `count` times; FLOPs ∝ M·N·K (no arrays: the planner calls this per candidate)
-  const add = (m: number, n: number, k: number, count: number) => {
+  const add = (m: number, n: number, k: number, count: number, grouped = false) => {
     flops += count * m * n * k
-    time += (count * m * n * k) / quantizationEfficiency(m, n, sms, tile)
+    time += (count * m * n * k) / (grouped ? groupedQuantizationEfficiency(m, n, count, sms, tile) : quantizationEfficiency(m, n, sms, tile))
   }
   add(microTokens, q, h, 1)
   add(microTokens, 2 * kv, h, 1)
@@ -55,8 +67,8 @@ export function smallBatchEfficiency(arch: ModelArch, microTokens: number, gpu: 
   const moe = arch.moe && arch.moe.layers.includes(true) ? arch.moe : null
   if (moe) {
     const perExpert = Math.max(1, Math.round((microTokens * moe.expertsPerToken) / moe.numExperts))
-    add(perExpert, 2 * moe.expertIntermediateSize, h, moe.numExperts)
-    add(perExpert, h, moe.expertIntermediateSize, moe.numExperts)
+    add(perExpert, 2 * moe.expertIntermediateSize, h, moe.numExperts, true)
+    add(perExpert, h, moe.expertIntermediateSize, moe.numExperts, true)
     if (moe.sharedIntermediateSize > 0) {
       add(microTokens, 2 * moe.sharedIntermediateSize, h, 1)
       add(microTokens, h, moe.sharedIntermediateSize, 1)

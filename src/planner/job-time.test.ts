@@ -8,7 +8,7 @@ import { strategyFromSpec } from '../memory/strategy.js'
 import { loadSpec } from '../spec/load.js'
 import type { FinetuneSpec } from '../spec/spec.js'
 import { flopsPerToken, jobTime, stepTime } from './job-time.js'
-import { quantizationEfficiency, smallBatchEfficiency } from './gemm-efficiency.js'
+import { groupedQuantizationEfficiency, quantizationEfficiency, smallBatchEfficiency } from './gemm-efficiency.js'
 import { UTILISATION } from './utilisation.js'
 
 const load = (yaml: string) => loadSpec(yaml, 'spec.yaml', memorySources())
@@ -171,11 +171,21 @@ describe('small-batch GEMM efficiency (NVIDIA Matrix Multiplication Background g
   })
   it('a routed expert sees tokens × top-k ÷ experts rows: Mixtral-8x7B at 2048 tokens gives each expert 512', () => {
     const l = load('model: mistralai/Mixtral-8x7B-v0.1\n')
-    // expert gate+up: 4 × 112 = 448 tiles in 4 waves (528 slots) = 0.848; down: 4 × 16 = 64 tiles in one wave = 0.485;
-    // attention q/o 0.970, k+v 16 × 4 = 64 tiles = 0.485; weighted by FLOPs the layer is below the dense 0.970
-    const e = smallBatchEfficiency(l.model.arch, 2048, 'H100')
-    expect(e).toBeLessThan(0.85)
-    expect(e).toBeGreaterThan(0.485)
+    // One grouped GEMM for the 8 experts: gate+up 8 × 4 × 112 = 3584 tiles in 28 waves (3696 slots) = 0.970; down
+    // 8 × 4 × 16 = 512 tiles in 4 waves (528) = 0.970. Attention: q and o 16 × 16 = 256 tiles in 2 waves = 0.970; k and
+    // v together (N = 2 × 8 heads × 128 = 2048) 16 × 8 = 128 tiles in one wave = 0.970. So the layer is at 128/132.
+    expect(groupedQuantizationEfficiency(512, 2 * 14336, 8, 132, [128, 256])).toBeCloseTo(3584 / 3696, 12)
+    expect(groupedQuantizationEfficiency(512, 4096, 8, 132, [128, 256])).toBeCloseTo(512 / 528, 12)
+    // FLOPs per token of each GEMM ∝ N·K: q 4096², k+v 2048·4096, o 4096², experts top-2 × 3 × 14336·4096
+    const parts: [number, number][] = [[4096 * 4096, 256 / 264], [2048 * 4096, 128 / 132], [4096 * 4096, 256 / 264], [2 * 2 * 14336 * 4096, 3584 / 3696], [2 * 14336 * 4096, 512 / 528]]
+    const flops = parts.reduce((s, [f]) => s + f, 0)
+    expect(smallBatchEfficiency(l.model.arch, 2048, 'H100')).toBeCloseTo(flops / parts.reduce((s, [f, e]) => s + f / e, 0), 12)
+    expect(smallBatchEfficiency(l.model.arch, 2048, 'H100')).toBeCloseTo(128 / 132, 12)
     expect(smallBatchEfficiency(l.model.arch, 2048, 'K80')).toBe(1)
+  })
+  it('Qwen3-30B-A3B at 2048 tokens: 128 experts of 128 rows each, which alone would fill 6 of 132 SMs, fill 6 waves together', () => {
+    // gate+up N = 2 × 768: 6 tiles per expert, 768 in all, ⌈768 / 132⌉ = 6 waves = 0.970; one expert alone: 6 / 132
+    expect(groupedQuantizationEfficiency(128, 1536, 128, 132, [128, 256])).toBeCloseTo(768 / 792, 12)
+    expect(quantizationEfficiency(128, 1536, 132, [128, 256])).toBeCloseTo(6 / 132, 12)
   })
 })

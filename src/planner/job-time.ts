@@ -67,10 +67,24 @@ export function flopsPerToken(spec: FinetuneSpec, arch: ModelArch, facts: ModelF
  */
 export const LAUNCH_SECONDS_PER_LAYER_PASS = 1.6e-3
 
+/**
+ * Kernels one decoder layer's forward launches in transformers 5 eager mode, counted from its code: a dense layer about
+ * 40 (two RMSNorms of 7: fp32 cast, pow, mean, add, rsqrt, mul, cast back, × weight; q, k, v; rotary on q and k, 5
+ * each: × cos, neg, cat, × sin, add; SDPA with its K/V repeat, about 4; the transpose copy; o_proj; two residual adds;
+ * the MLP's gate, up, act, × and down). A routed-expert block replaces the MLP's 5 with about 25: the router (linear,
+ * fp32 softmax, top-k, sum and divide, cast) and integrations/moe.py grouped_mm_experts_forward (token index and its
+ * expand, gather, argsort, inverse permutation, three permuted gathers, int cast, histc, cumsum, two grouped GEMMs,
+ * act and ×, × routing weights, un-permute, sum). A layer pass costs launch time in proportion.
+ */
+export const DENSE_LAYER_KERNELS = 40
+export const MOE_BLOCK_EXTRA_KERNELS = 20
+
 /** The launch-bound floor of one micro-step: every layer forward, the trained ones backward (twice a forward), and their recompute. */
 export function launchFloorSeconds(arch: ModelArch, facts: ModelFacts, checkpointing: boolean): number {
   const b = facts.backwardLayers
-  return LAUNCH_SECONDS_PER_LAYER_PASS * (arch.numLayers + 2 * b + (checkpointing ? b : 0))
+  const moeLayers = arch.moe ? arch.moe.layers.filter(Boolean).length : 0
+  const perLayer = 1 + (moeLayers / arch.numLayers) * (MOE_BLOCK_EXTRA_KERNELS / DENSE_LAYER_KERNELS)
+  return LAUNCH_SECONDS_PER_LAYER_PASS * perLayer * (arch.numLayers + 2 * b + (checkpointing ? b : 0))
 }
 
 /**

@@ -45,6 +45,12 @@ describe('the launch-bound floor of a micro-step, derived by hand', () => {
     const freeze = spec('freeze')
     expect(launchFloorSeconds(freeze.model.arch, modelFacts(freeze.spec, freeze.model.arch), false)).toBeCloseTo(0.0448, 6)
   })
+  it('Qwen3-30B-A3B (48 layers, every one routed): a layer pass launches 60 kernels where a dense one launches 40, so 2.4 ms; LoRA with checkpointing 2.4 ms × (48 + 96 + 48) = 460.8 ms', async () => {
+    const { launchFloorSeconds, DENSE_LAYER_KERNELS, MOE_BLOCK_EXTRA_KERNELS } = await import('../../src/planner/job-time.js')
+    expect((DENSE_LAYER_KERNELS + MOE_BLOCK_EXTRA_KERNELS) / DENSE_LAYER_KERNELS).toBe(1.5)
+    const l = loadSpec('model: Qwen/Qwen3-30B-A3B\nmethod: lora\n', 'spec.yaml', memorySources())
+    expect(launchFloorSeconds(l.model.arch, modelFacts(l.spec, l.model.arch), true)).toBeCloseTo(0.4608, 6)
+  })
   it('a large step is compute-bound and the floor changes nothing: Llama-3-8B LoRA at 8192 tokens', () => {
     const x = rows.find((r) => r.r.model === 'Llama-3-8B' && r.r.method === 'lora' && r.r.seq_len === 8192 && !r.r.grad_ckpt)!
     const l = loadSpec(probeSpec(x.r), 'spec.yaml', memorySources())
