@@ -28,4 +28,15 @@ describe('the time band', () => {
     expect(TIME_BAND.p10).toBe(Math.round(q(0.1) * 100) / 100)
     expect(TIME_BAND.p90).toBe(Math.round(q(0.9) * 100) / 100)
   })
+
+  it('over every probe row and every expressible published run: median |error| of tokens/s ≤ 15%, none off by 2× (issue #14)', () => {
+    // tokens/s error = estimated ÷ measured tokens/s − 1 = measured ÷ estimated time − 1
+    const errors = ratios().map((x) => x - 1)
+    const abs = errors.map(Math.abs).sort((a, b) => a - b)
+    const median = abs[Math.floor(abs.length / 2)]!
+    const worst = errors.reduce((w, e) => (Math.abs(e) > Math.abs(w) ? e : w))
+    console.log(`tokens/s over ${errors.length} runs: median |error| ${(median * 100).toFixed(1)}%, worst ${(worst * 100).toFixed(1)}%`)
+    expect(median).toBeLessThanOrEqual(0.15)
+    expect(errors.filter((e) => e + 1 >= 2 || e + 1 <= 0.5)).toEqual([])
+  })
 })
