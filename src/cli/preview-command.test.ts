@@ -44,13 +44,13 @@ describe('ftplan preview (Pulumi mock mode, in process)', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'ftplan-')), 'Pulumi.tiny.yaml')
     writeFileSync(file, [
       'config:', '  ftplan:vpcId: vpc-0123456789abcdef0', '  ftplan:subnetId: subnet-0123456789abcdef0', '  ftplan:subnetCidr: 10.0.0.16/28', '  ftplan:availabilityZone: us-east-1a',
-      // 405B full needs 7 × p5.48xlarge (56 × H100)
+      // 405B full is planned on 9 × p5.48xlarge (72 × H100)
       '  ftplan:spec:', '    model: meta-llama/Llama-3.1-405B', '    method: full', '    seq_len: 4096', '    train: { tokens: 1e8 }', '    constraints: { gpus: [H100], max_nodes: 16, regions: [us-east-1] }', '',
     ].join('\n'))
     for (const command of ['preview', 'emit']) {
       const r = await runCli(command, file, ...(command === 'emit' ? ['--out', join(tmpdir(), `ftplan-never-${process.pid}`)] : []))
       expect(r).toMatchObject({ code: 1, stdout: '' })
-      expect(r.stderr).toBe(`error: ${file}: 10.0.0.16/28 has room for 5 nodes from .10, not 7\n`)
+      expect(r.stderr).toBe(`error: ${file}: 10.0.0.16/28 has room for 5 nodes from .10, not 9\n`)
     }
   })
 })

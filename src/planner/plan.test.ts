@@ -119,7 +119,7 @@ interface NaivePick { cost: number; gpus: number; nodes: number; hours: number }
 
 // The naive search, written apart from the planner: every offer × node count × strategy, each estimated; the cheapest
 // strategy of each offer and node count, then issue #14's rule: of the plans whose job costs lie within each other's
-// time band (×0.82–×1.21), the fewest GPUs, then the fewest nodes, then the soonest (to the hundredth of an hour), then the cheapest.
+// time band (TIME_BAND: ×0.73–×1.13), the fewest GPUs, then the fewest nodes, then the soonest (to the hundredth of an hour), then the cheapest.
 function naivePick(l: LoadedSpec, offers: InstanceOffer[], batchFixed: boolean): NaivePick | null {
   const perOffer = naiveCandidates(l, offers, batchFixed)
   if (perOffer.length === 0) return null

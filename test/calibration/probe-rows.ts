@@ -109,8 +109,8 @@ export function probeTrainedTensors(r: ProbeRecord): number {
 }
 
 /** ftplan's seconds for one probe step on the H200: stepTime of the HF step plus the probe's own per-tensor optimizer. */
-export function probeStepSeconds(r: ProbeRecord): number {
+export function probeStepSeconds(r: ProbeRecord, overlapExponent?: number): number {
   const l = loadSpec(probeSpec(r), `${r.model}.yaml`, memorySources())
-  const t = stepTime(l.spec, l.model.arch, modelFacts(l.spec, l.model.arch), calibrationOffer('H200'), GPU_MODELS['H200'], 1, strategyFromSpec(l.spec, l.model.arch))!
+  const t = stepTime(l.spec, l.model.arch, modelFacts(l.spec, l.model.arch), calibrationOffer('H200'), GPU_MODELS['H200'], 1, strategyFromSpec(l.spec, l.model.arch), overlapExponent)!
   return t.stepSeconds + probeTrainedTensors(r) * PROBE_SECONDS_PER_TRAINED_TENSOR
 }

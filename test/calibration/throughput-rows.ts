@@ -85,8 +85,8 @@ export function calibrationOffer(gpu: GpuName): InstanceOffer {
 }
 
 /** ftplan's tokens/s per GPU of an expressed published run: the planner's own stepTime on that run's GPUs and nodes. */
-export function estimatedTokensPerGpu(id: string, x: Extract<ExpressedRun, { ok: true }>): number {
+export function estimatedTokensPerGpu(id: string, x: Extract<ExpressedRun, { ok: true }>, overlapExponent?: number): number {
   const l = loadSpec(x.spec, id, memorySources())
   const s = { ...strategyFromSpec(l.spec, l.model.arch, { gpus: x.gpus, zeroStage: x.zeroStage }), gpusPerNode: x.gpus / x.nodes }
-  return stepTime(l.spec, l.model.arch, modelFacts(l.spec, l.model.arch), calibrationOffer(x.gpu), GPU_MODELS[x.gpu], x.nodes, s)!.tokensPerSecond / x.gpus
+  return stepTime(l.spec, l.model.arch, modelFacts(l.spec, l.model.arch), calibrationOffer(x.gpu), GPU_MODELS[x.gpu], x.nodes, s, overlapExponent)!.tokensPerSecond / x.gpus
 }
