@@ -7,7 +7,7 @@ import { GPU_MODELS } from '../instances/gpus.js'
 import { runPrecision } from '../planner/contract.js'
 import { planFinetune } from '../planner/plan.js'
 import { checkJson, renderCheck } from '../report/check-view.js'
-import { batchFixed, planLoaded, readCatalog, type CommandContext } from './plan-command.js'
+import { batchMode, planLoaded, readCatalog, type CommandContext } from './plan-command.js'
 import { readText } from './sources.js'
 import { writeDirAtomic, writeFileAtomic } from './write.js'
 import { gpuVisibleBytes } from '../instances/visible-memory.js'
@@ -91,7 +91,7 @@ export function checkAction(ctx: Ctx, configFile: string, opts: CheckOptions): v
     run = runFromSpec(loaded.spec, GPU_MODELS[offer.gpu].bf16)
     where = `${opts.nodes} × ${offer.instanceType} (${hw.gpus} × ${offer.gpu})`
     // What the spec leaves open (micro-batch, checkpointing) is what ftplan would plan on exactly this hardware.
-    const here = planFinetune({ spec: { ...loaded.spec, constraints: { ...loaded.spec.constraints, regions: [], gpus: [], spot: false, maxHourlyUsd: null, budgetUsd: null } }, arch: loaded.model.arch, catalog: { offers: [{ ...offer, priceUsdPerHour: offer.priceUsdPerHour ?? 1 }], source: 'check', asOf: '' }, batchFixed: batchFixed(loaded) }, { maxNodes: opts.nodes })
+    const here = planFinetune({ spec: { ...loaded.spec, constraints: { ...loaded.spec.constraints, regions: [], gpus: [], spot: false, maxHourlyUsd: null, budgetUsd: null } }, arch: loaded.model.arch, catalog: { offers: [{ ...offer, priceUsdPerHour: offer.priceUsdPerHour ?? 1 }], source: 'check', asOf: '' }, batch: batchMode(loaded) }, { maxNodes: opts.nodes })
     const match = here.status === 'fit' ? [here.plan, ...here.alternatives].find((c) => c.nodes === opts.nodes) : undefined
     if (match) {
       const precision = runPrecision(loaded.spec, match)

@@ -21,7 +21,9 @@ describe('ftplan plan', () => {
   it('--json prints the plan contract', async () => {
     const r = await run('plan', 'stacks/Pulumi.example.yaml', '--json', '--top', '2')
     const j = JSON.parse(r.stdout) as Record<string, any>
-    expect(Object.keys(j)).toEqual(['version', 'status', 'plan', 'alternatives', 'cheapest', 'rejected', 'catalog', 'assumptions', 'advice'])
+    expect(Object.keys(j)).toEqual(['version', 'status', 'plan', 'alternatives', 'cheapest', 'rejected', 'catalog', 'assumptions', 'advice', 'constraintCost'])
+    // the example limits nothing that a cheaper plan would need
+    expect(j['constraintCost']).toEqual([])
     // the plan of the lowest job cost, which the tie rule passed over for fewer GPUs
     expect(j['cheapest']).toMatchObject({ instanceType: 'p5.48xlarge', nodes: 1, gpus: 8 })
     expect(j['cheapest'].jobCostUsd).toBeLessThanOrEqual(j['plan']['jobCostUsd'])
@@ -35,9 +37,9 @@ describe('ftplan plan', () => {
     expect(j['plan']['jobCostUsd']).toBeCloseTo(j['plan']['jobHours'] * j['plan']['priceUsdPerHour'], 9)
     expect(j['alternatives']).toHaveLength(2)
     expect(j['catalog']['asOf']).toBe('2026-07-20')
-    // The fixed global batch (2 × 8 × 1 GPU) is kept on every layout.
+    // The spec's batch is per GPU (micro 1 × accumulation 16, as HF Trainer reads them): every GPU keeps 16 per step.
     const s = j['plan']['strategy']
-    expect(s.microBatch * s.accumulation * j['plan']['nodes'] * j['plan']['gpusPerNode']).toBe(16)
+    expect(s.microBatch * s.accumulation).toBe(16)
     // MFU counts model FLOPs only: Llama-3.1-8B LoRA at s = 4096 is 4N + 12·L·q_dim·s per token,
     // N = 8,030,261,248 − 128256·4096 (the input embedding); over the GPUs' 989.5 TFLOPS peak
     const t = j['plan']['memory']['time']

@@ -3,7 +3,8 @@ import { InvalidArgumentError, type Command } from 'commander'
 import { AWS_CATALOG } from '../instances/aws.js'
 import { loadCatalog } from '../instances/load.js'
 import type { Catalog } from '../instances/types.js'
-import { planJson } from '../planner/contract.js'
+import { candidateJson, planJson } from '../planner/contract.js'
+import { constraintCosts } from '../planner/constraint-cost.js'
 import { adviceFor } from '../planner/advice.js'
 import { planFinetune } from '../planner/plan.js'
 import { planInputOf } from '../planner/plan-loaded.js'
@@ -26,8 +27,7 @@ function positiveInt(value: string): number {
   return n
 }
 
-/** The spec set the batch (so the planner keeps its global batch) when it gave micro-batch or accumulation. */
-export { batchFixed, planLoaded } from '../planner/plan-loaded.js'
+export { batchMode, planLoaded } from '../planner/plan-loaded.js'
 
 export function readCatalog(ctx: CommandContext, file: string | undefined): Catalog {
   if (!file) return AWS_CATALOG
@@ -54,8 +54,11 @@ export function addPlanCommands(program: Command, ctx: CommandContext & { stderr
       const result = planFinetune(input)
       // Changes that make the run cheaper: tried, offered, never applied (planner/advice.ts).
       const advice = adviceFor(input, result)
+      // Choices of the user's that rule out cheaper plans, with what keeping each costs (planner/constraint-cost.ts).
+      const costs = constraintCosts(loaded, input, result)
       if (opts.update && result.status !== 'fit') throw ctx.userError(`nothing fits, so there is no plan to pin; \`ftplan plan ${file}\` says why and what would fit`)
-      ctx.io.stdout(opts.json ? JSON.stringify({ ...planJson(loaded.spec, result, opts.top), advice }, null, 2) + '\n' : renderPlan(loaded, result, opts.top, advice))
+      const constraintCost = costs.map((c) => ({ field: c.field, costsUsd: c.costsUsd, unit: c.unit, without: candidateJson(loaded.spec, c.without) }))
+      ctx.io.stdout(opts.json ? JSON.stringify({ ...planJson(loaded.spec, result, opts.top), advice, constraintCost }, null, 2) + '\n' : renderPlan(loaded, result, opts.top, advice, costs))
       if (result.status === 'no-fit') ctx.setExitCode(1)
       // A stack file's pinned plan is what `pulumi up` creates: say so, or pin this one (infra code loads only here).
       if (loaded.source === 'pulumi-stack' && (opts.update || !opts.json)) {

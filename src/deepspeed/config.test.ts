@@ -132,7 +132,7 @@ describe('generated configs pass ftplan\'s own checker, for random plans (proper
           `optimizer: { type: ${optimizer}, lr: 2.0e-5 }`, 'scheduler: { type: cosine, warmup_ratio: 0.05 }', 'batch: { micro: 2, accumulation: 4 }', 'gpus: 8',
           `constraints: { max_nodes: ${maxNodes} }`, ...(train ? ['train: { tokens: 5e7 }'] : []),
         ].join('\n'), 'spec.yaml', memorySources())
-        const r = planFinetune({ spec: l.spec, arch: l.model.arch, catalog: { offers: idx.map((i) => AWS_OFFERS[i]!), source: 't', asOf: 't' }, batchFixed: true })
+        const r = planFinetune({ spec: l.spec, arch: l.model.arch, catalog: { offers: idx.map((i) => AWS_OFFERS[i]!), source: 't', asOf: 't' }, batch: 'global' })
         if (r.status !== 'fit') return
         const p = r.plan
         const hw = { gpus: p.strategy.gpus, gpusPerNode: p.offer.gpuCount, gpuMemoryBytes: p.offer.gpuMemoryMiB * 2 ** 20, hostMemoryBytes: p.offer.hostMemoryGiB * 2 ** 30 }

@@ -30,7 +30,7 @@ describe('LLaMA-Factory round trip: the user\'s YAML, edited where the plan diff
     const { text, edits } = editLlamaFactoryYaml(YAML, l.spec, inputFor(l, { zeroStage: 2, microBatch: 2, accumulation: 4 }, 'fp16'))
     expect(edits).toEqual([
       { key: 'per_device_train_batch_size', from: 1, to: 2, why: 'the micro-batch the plan fits' },
-      { key: 'gradient_accumulation_steps', from: 8, to: 4, why: 'the accumulation the plan keeps the global batch with' },
+      { key: 'gradient_accumulation_steps', from: 8, to: 4, why: 'the accumulation the plan splits each GPU\'s batch with' },
       { key: 'bf16', from: true, to: false, why: 'the precision the GPU runs' },
       { key: 'fp16', from: null, to: true, why: 'the GPU has no bf16: fp16 with loss scaling' },
       { key: 'deepspeed', from: null, to: 'ds_config.json', why: 'the config ftplan wrote for the plan' },

@@ -28,7 +28,7 @@ function planKeys(spec: FinetuneSpec, input: DsConfigInput): { key: string; to: 
   const ds = s.zeroStage > 0 || s.deepspeedAtZero0 === true
   const keys: { key: string; to: ArgValue | null; fallback: ArgValue | null; why: string }[] = [
     { key: 'per_device_train_batch_size', to: s.microBatch, fallback: 8, why: 'the micro-batch the plan fits' },
-    { key: 'gradient_accumulation_steps', to: s.accumulation, fallback: 1, why: 'the accumulation the plan keeps the global batch with' },
+    { key: 'gradient_accumulation_steps', to: s.accumulation, fallback: 1, why: 'the accumulation the plan splits each GPU\'s batch with' },
     { key: 'disable_gradient_checkpointing', to: !s.gradientCheckpointing, fallback: false, why: `gradient checkpointing ${s.gradientCheckpointing ? 'on' : 'off'} in the plan` },
     // Under DeepSpeed, bf16.enabled (filled from `bf16`) must be on even for pure_bf16: DeepSpeed keeps the fp32
     // master either way, and LLaMA-Factory computes in bf16 when either flag is set (hparams/parser.py:640).

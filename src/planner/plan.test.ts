@@ -12,12 +12,13 @@ import { seedRuleEstimate } from '../memory/seed-rule.js'
 import { loadSpec, type LoadedSpec } from '../spec/load.js'
 import type { Offload, ZeroStage } from '../spec/spec.js'
 import { jobTime } from './job-time.js'
-import { planFinetune, type PlanResult } from './plan.js'
+import { planFinetune, type BatchMode, type PlanResult } from './plan.js'
+import { planInputOf } from './plan-loaded.js'
 import { TIME_BAND } from './time-band.js'
 import { gpuVisibleBytes } from '../instances/visible-memory.js'
 
 const load = (yaml: string) => loadSpec(yaml, 'spec.yaml', memorySources())
-const plan = (l: LoadedSpec, catalog: Catalog = AWS_CATALOG, batchFixed = false): PlanResult => planFinetune({ spec: l.spec, arch: l.model.arch, catalog, batchFixed })
+const plan = (l: LoadedSpec, catalog: Catalog = AWS_CATALOG, batch: BatchMode = 'free'): PlanResult => planFinetune({ spec: l.spec, arch: l.model.arch, catalog, batch })
 
 describe('GPUs current PyTorch runs on', () => {
   it('K80, M60 and V100 (compute capability 3.7, 5.2, 7.0) are not planned by default, each rejection says why and how to lift it', () => {
@@ -120,8 +121,8 @@ interface NaivePick { cost: number; gpus: number; nodes: number; hours: number }
 // The naive search, written apart from the planner: every offer × node count × strategy, each estimated; the cheapest
 // strategy of each offer and node count, then issue #14's rule: of the plans whose job costs lie within each other's
 // time band (TIME_BAND: ×0.73–×1.13), the fewest GPUs, then the fewest nodes, then the soonest (to the hundredth of an hour), then the cheapest.
-function naivePick(l: LoadedSpec, offers: InstanceOffer[], batchFixed: boolean): NaivePick | null {
-  const perOffer = naiveCandidates(l, offers, batchFixed)
+function naivePick(l: LoadedSpec, offers: InstanceOffer[], mode: BatchMode): NaivePick | null {
+  const perOffer = naiveCandidates(l, offers, mode)
   if (perOffer.length === 0) return null
   const cheapest = Math.min(...perOffer.map((p) => p.cost))
   if (!l.spec.train) return perOffer.find((p) => p.cost === cheapest)!
@@ -129,7 +130,7 @@ function naivePick(l: LoadedSpec, offers: InstanceOffer[], batchFixed: boolean):
   return same.sort((a, b) => a.gpus - b.gpus || a.nodes - b.nodes || Math.round(a.hours * 100) - Math.round(b.hours * 100) || a.cost - b.cost)[0]!
 }
 
-function naiveCandidates(l: LoadedSpec, offers: InstanceOffer[], batchFixed: boolean): NaivePick[] {
+function naiveCandidates(l: LoadedSpec, offers: InstanceOffer[], mode: BatchMode): NaivePick[] {
   const spec = l.spec
   const c = spec.constraints
   const out: NaivePick[] = []
@@ -151,9 +152,12 @@ function naiveCandidates(l: LoadedSpec, offers: InstanceOffer[], batchFixed: boo
           if (zero === 3 && spec.precision === 'pure_bf16') continue // LLaMA-Factory refuses pure_bf16 under ZeRO-3 (hparams/parser.py:502)
           for (const gc of spec.gradientCheckpointing === 'auto' ? [false, true] : [spec.gradientCheckpointing]) {
             for (const micro of [1, 2, 4, 8, 16, 32]) {
+              // global: the spec's micro × accumulation × gpus on every layout; per-gpu: each GPU's micro × accumulation
               const global = spec.batch.micro * spec.batch.accumulation * spec.gpus
-              if (batchFixed && global % (micro * gpus) !== 0) continue
-              const accumulation = batchFixed ? global / (micro * gpus) : spec.batch.accumulation
+              const perGpu = spec.batch.micro * spec.batch.accumulation
+              if (mode === 'global' && global % (micro * gpus) !== 0) continue
+              if (mode === 'per-gpu' && perGpu % micro !== 0) continue
+              const accumulation = mode === 'global' ? global / (micro * gpus) : mode === 'per-gpu' ? perGpu / micro : spec.batch.accumulation
               for (const zeroSettings of zero === 0 ? [defaultZeroSettings(l.model.arch, 0)] : [defaultZeroSettings(l.model.arch, zero), tightZeroSettings(l.model.arch, zero)]) {
               const s: Strategy = { gpus, gpusPerNode: offer.gpuCount, zeroStage: zero, offload, offloadDevice: offload === 'none' || zero !== 3 ? 'cpu' : spec.deepspeed.offloadDevice, gradientCheckpointing: gc, microBatch: micro, accumulation, zero: zeroSettings }
               const e = estimateMemory(spec, l.model.arch, s)
@@ -193,7 +197,7 @@ describe('the planner against a naive exhaustive search (property test)', () => 
     maxNodes: fc.integer({ min: 1, max: 3 }),
     train: fc.boolean(),
     spot: fc.boolean(),
-    batchFixed: fc.boolean(),
+    batch: fc.constantFrom<BatchMode>('free', 'per-gpu', 'global'),
     offers: fc.uniqueArray(fc.integer({ min: 0, max: AWS_OFFERS.length - 1 }), { minLength: 1, maxLength: 6 }),
   })
   it('over 200 random specs and sub-catalogs, the plan is the naive pick (cheapest, or fewest GPUs among costs the same within the band), and fits', () => {
@@ -205,8 +209,8 @@ describe('the planner against a naive exhaustive search (property test)', () => 
         `constraints: { max_nodes: ${x.maxNodes}, spot: ${x.spot} }`, ...(x.train ? ['train: { tokens: 1e7 }'] : []),
       ].join('\n'))
       const offers = x.offers.map((i) => AWS_OFFERS[i]!)
-      const r = plan(l, { offers, source: 'test', asOf: 'test' }, x.batchFixed)
-      const naive = naivePick(l, offers, x.batchFixed)
+      const r = plan(l, { offers, source: 'test', asOf: 'test' }, x.batch)
+      const naive = naivePick(l, offers, x.batch)
       if (naive === null) {
         expect(r.status).toBe('no-fit')
         return
@@ -220,4 +224,41 @@ describe('the planner against a naive exhaustive search (property test)', () => 
       expect(r.plan.estimate.perNode.cpuBytes).toBeLessThanOrEqual(r.plan.offer.hostMemoryGiB * 2 ** 30 * 0.9)
     }), { numRuns: 200 })
   }, 120_000)
+})
+
+describe('batch semantics (issue #15): per GPU unless the spec fixes the global batch', () => {
+  const Q72 = 'model: Qwen/Qwen2.5-72B\nmethod: full\ntrain: { tokens: 1e8 }\n'
+  it('Qwen2.5-72B full with accumulation 4: the batch is per GPU, so 8-GPU nodes stay open and the plan is the one without batch', () => {
+    const perGpu = planInputOf(load(`${Q72}batch: { accumulation: 4 }\n`), AWS_CATALOG)
+    expect(perGpu.batch).toBe('per-gpu')
+    const r = planFinetune(perGpu)
+    const free = planFinetune(planInputOf(load(Q72), AWS_CATALOG))
+    if (r.status !== 'fit' || free.status !== 'fit') throw new Error('expected plans')
+    expect(r.plan.offer.gpuCount).toBe(8)
+    // each GPU keeps micro × accumulation = 4 samples per step, split as the memory allows
+    expect(r.plan.strategy.microBatch * r.plan.strategy.accumulation).toBe(4)
+    // the same money as leaving the batch open, within the time band
+    expect(r.plan.jobCostUsd!).toBeLessThan(free.plan.jobCostUsd! * 1.13)
+  })
+
+  it('batch.global fixes it, and the plan says what keeping it costs', async () => {
+    const { constraintCosts } = await import('./constraint-cost.js')
+    const loaded = load(`${Q72}batch: { accumulation: 4, global: 4 }\n`)
+    expect(loaded.spec.batch).toEqual({ micro: 1, accumulation: 4, global: 4 })
+    const input = planInputOf(loaded, AWS_CATALOG)
+    expect(input.batch).toBe('global')
+    const r = planFinetune(input)
+    if (r.status !== 'fit') throw new Error('expected a plan')
+    // a global batch of 4 cannot spread over 8 GPUs: only 1, 2 and 4-GPU layouts remain
+    expect(4 % r.plan.strategy.gpus).toBe(0)
+    const costs = constraintCosts(loaded, input, r)
+    expect(costs.map((c) => c.field)).toEqual(['batch.global: 4'])
+    expect(costs[0]!.without.offer.gpuCount).toBe(8)
+    expect(costs[0]!.costsUsd).toBeCloseTo(r.plan.jobCostUsd! - costs[0]!.without.jobCostUsd!, 9)
+    expect(costs[0]!.costsUsd).toBeGreaterThan(1000)
+  })
+
+  it('a global batch that micro × accumulation × gpus does not make is refused', () => {
+    expect(() => load('model: meta-llama/Llama-3.1-8B\nbatch: { micro: 2, accumulation: 2, global: 6 }\n')).toThrow(/batch\.global: 6 is not batch\.micro 2 × batch\.accumulation 2 × gpus 1 = 4/)
+  })
 })

@@ -15,12 +15,19 @@ import { gpuVisibleBytes } from '../instances/visible-memory.js'
 export const HOST_RAM_FRACTION = 0.9
 const MICRO_BATCHES = [1, 2, 4, 8, 16, 32]
 
+/**
+ * What a plan may change of the batch. `free`: the spec set neither micro-batch nor accumulation, so the planner picks
+ * the micro-batch. `per-gpu`: the spec's micro × accumulation is each GPU's batch per step, as HF Trainer and
+ * LLaMA-Factory mean it; the planner may split it into another micro-batch × accumulation, and the global batch grows
+ * with the GPUs. `global`: the spec fixed batch.global, kept on every layout.
+ */
+export type BatchMode = 'free' | 'per-gpu' | 'global'
+
 export interface PlanInput {
   spec: FinetuneSpec
   arch: ModelArch
   catalog: Catalog
-  /** The spec fixed micro-batch and accumulation (so the global batch is kept); otherwise the planner picks. */
-  batchFixed: boolean
+  batch: BatchMode
 }
 
 export interface Candidate {
@@ -60,15 +67,18 @@ interface StrategyChoice {
 }
 
 /** Every strategy the spec leaves open, for `gpus` data-parallel GPUs; null when the fixed global batch cannot split. */
-function strategiesFor(spec: FinetuneSpec, gpus: number, batchFixed: boolean): StrategyChoice[] | null {
+function strategiesFor(spec: FinetuneSpec, gpus: number, mode: BatchMode): StrategyChoice[] | null {
   const zeros: ZeroStage[] = (spec.deepspeed.zero === 'auto' ? [0, 1, 2, 3] as ZeroStage[] : [spec.deepspeed.zero]).filter((z) => stageRefusal(spec, z) === null)
   const offloads: Offload[] = spec.deepspeed.offload === 'auto' ? ['none', 'optimizer', 'optimizer+params'] : [spec.deepspeed.offload]
   const gcs = spec.gradientCheckpointing === 'auto' ? [false, true] : [spec.gradientCheckpointing]
   const batches: { microBatch: number; accumulation: number }[] = []
-  if (batchFixed) {
-    const global = spec.batch.micro * spec.batch.accumulation * spec.gpus
+  if (mode === 'global') {
+    const global = spec.batch.global ?? spec.batch.micro * spec.batch.accumulation * spec.gpus
     for (const micro of MICRO_BATCHES) if (global % (micro * gpus) === 0) batches.push({ microBatch: micro, accumulation: global / (micro * gpus) })
     if (batches.length === 0) return null
+  } else if (mode === 'per-gpu') {
+    const perGpu = spec.batch.micro * spec.batch.accumulation
+    for (const micro of new Set([...MICRO_BATCHES, spec.batch.micro])) if (perGpu % micro === 0) batches.push({ microBatch: micro, accumulation: perGpu / micro })
   } else for (const micro of MICRO_BATCHES) batches.push({ microBatch: micro, accumulation: spec.batch.accumulation })
   const out: StrategyChoice[] = []
   for (const zeroStage of zeros) for (const offload of offloads) {
@@ -113,7 +123,7 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
   const layout = (gpus: number, gpusPerNode: number) => {
     const key = `${gpus}|${gpusPerNode}`
     if (!layouts.has(key)) {
-      const choices = strategiesFor(spec, gpus, input.batchFixed)
+      const choices = strategiesFor(spec, gpus, input.batch)
       // DeepSpeed strategies come twice: HF's auto bucket sizes, then a quarter of them for tight headroom
       // (tried second, so chosen only where the first does not fit).
       layouts.set(key, choices && choices.flatMap((choice) => {

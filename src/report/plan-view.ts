@@ -1,3 +1,4 @@
+import type { ConstraintCost } from '../planner/constraint-cost.js'
 import type { Candidate, PlanResult } from '../planner/plan.js'
 import type { LoadedSpec } from '../spec/load.js'
 import { formatCount, formatInt, renderTable } from './format.js'
@@ -40,7 +41,7 @@ function chosenOverCheapest(p: Candidate, cheapest: Candidate, rank: number): st
 }
 
 /** The human view of `ftplan plan`. */
-export function renderPlan(loaded: LoadedSpec, r: PlanResult, top: number, advice: readonly string[] = []): string {
+export function renderPlan(loaded: LoadedSpec, r: PlanResult, top: number, advice: readonly string[] = [], costs: readonly ConstraintCost[] = []): string {
   const out: string[] = []
   const spec = loaded.spec
   out.push(`Plan for ${loaded.model.arch.name} (${formatCount(loaded.params.total)}) · ${spec.method} · ${formatInt(loaded.trainable.trainable)} trainable · seq ${spec.seqLenTokens}`)
@@ -49,6 +50,13 @@ export function renderPlan(loaded: LoadedSpec, r: PlanResult, top: number, advic
     const p = r.plan
     const b = p.estimate.perGpu
     out.push(`Chosen: ${p.nodes} × ${p.offer.instanceType} in ${p.offer.region}: ${p.nodes * p.offer.gpuCount} × ${p.offer.gpu}, ${usd(p.priceUsdPerHour)}/hour${spec.constraints.spot ? ' spot' : ' on-demand'}${p.spotUsdPerHour !== null && !spec.constraints.spot ? ` (spot ${usd(p.spotUsdPerHour)}/hour)` : ''}`)
+    // What the user's own limits cost, where dropping one finds a cheaper plan (planner/constraint-cost.ts): up here,
+    // because it can dwarf every other line.
+    for (const c of costs) {
+      const w = c.without
+      const whole = (x: number) => (x >= 1000 ? `$${Math.round(x).toLocaleString('en-US')}` : usd(x))
+      out.push(`  ! keeping ${c.field} costs ${whole(c.costsUsd)}${c.unit} more: without it, ${w.nodes} × ${w.offer.instanceType} (${w.strategy.gpus} × ${w.offer.gpu}) in ${w.offer.region} at ${whole(w.jobCostUsd ?? w.priceUsdPerHour)}${c.unit}, ${strategyText(w)}`)
+    }
     out.push(`Strategy: ${strategyText(p)}${p.precisionNote ? `; ${p.precisionNote}` : ''}`)
     out.push(`Memory per GPU: ${memoryBar(p)} ${gb(b.totalBytes)} GB of ${gb(p.usableBytesPerGpu)} GB usable (${gb(gpuVisibleBytes(p.offer))} GB the GPU shows, margin ${spec.margin}), headroom ${gb(p.usableBytesPerGpu - b.totalBytes)} GB`)
     const t = b.breakdown

@@ -24,7 +24,7 @@ export function specToDocument(spec: FinetuneSpec): Record<string, unknown> {
       max_grad_norm: spec.optim.maxGradNorm,
     },
     scheduler: { type: spec.scheduler.type, warmup_ratio: spec.scheduler.warmupRatio, warmup_steps: spec.scheduler.warmupSteps },
-    batch: { micro: spec.batch.micro, accumulation: spec.batch.accumulation },
+    batch: { micro: spec.batch.micro, accumulation: spec.batch.accumulation, ...(spec.batch.global !== null ? { global: spec.batch.global } : {}) },
     seq_len: spec.seqLenTokens,
     gradient_checkpointing: spec.gradientCheckpointing,
     attention: spec.attention,

@@ -158,9 +158,10 @@ export function normalizeSpec(root: LMap, r: FieldReader, src: SpecSources, prio
     warmupRatio: field(schedMap, 'warmup_ratio', 'scheduler.warmup_ratio', sd.warmupRatio, (n, p) => r.number(n, p, { min: 0, max: 1, maxExclusive: true })),
     warmupSteps: field(schedMap, 'warmup_steps', 'scheduler.warmup_steps', sd.warmupSteps, (n, p) => r.int(n, p, 0, 1e9)),
   }
-  const batchMap = section('batch', ['micro', 'accumulation'])
+  const batchMap = section('batch', ['micro', 'accumulation', 'global'])
   const micro = field(batchMap, 'micro', 'batch.micro', SPEC_DEFAULTS.batch.micro as number, (n, p) => r.int(n, p, 1, LIMITS.batch))
-  const accumulation = field(batchMap, 'accumulation', 'batch.accumulation', SPEC_DEFAULTS.batch.accumulation as number, (n, p) => r.int(n, p, 1, LIMITS.batch))
+  let accumulation = field(batchMap, 'accumulation', 'batch.accumulation', SPEC_DEFAULTS.batch.accumulation as number, (n, p) => r.int(n, p, 1, LIMITS.batch))
+  const globalBatch = field(batchMap, 'global', 'batch.global', null as number | null, (n, p) => r.int(n, p, 1, LIMITS.batch * LIMITS.batch))
   const seqLenTokens = field(top, 'seq_len', 'seq_len', SPEC_DEFAULTS.seq_len as number, (n, p) => r.int(n, p, 1, LIMITS.seqLen))
   const gradientCheckpointing = field(top, 'gradient_checkpointing', 'gradient_checkpointing', 'auto' as boolean | 'auto', (n, p) => r.choice(n, p, [true, false, 'auto'] as const))
   const attention = field(top, 'attention', 'attention', SPEC_DEFAULTS.attention as FinetuneSpec['attention'], (n, p) => r.choice(n, p, ATTENTIONS))
@@ -184,6 +185,14 @@ export function normalizeSpec(root: LMap, r: FieldReader, src: SpecSources, prio
   }
 
   const gpus = field(top, 'gpus', 'gpus', SPEC_DEFAULTS.gpus as number, (n, p) => r.int(n, p, 1, LIMITS.gpus))
+  if (globalBatch !== null) {
+    // A fixed global batch describes the spec's own layout too: micro × accumulation × gpus must make it.
+    const globalNode = batchMap.get('global')!
+    if (!batchMap.has('accumulation') && globalBatch % (micro * gpus) === 0) accumulation = globalBatch / (micro * gpus)
+    if (micro * accumulation * gpus !== globalBatch) {
+      r.fail(globalNode, 'batch.global', `${globalBatch} is not batch.micro ${micro} × batch.accumulation ${accumulation} × gpus ${gpus} = ${micro * accumulation * gpus}`, { allowed: `${micro * accumulation * gpus}, or a micro-batch, accumulation and gpus whose product is ${globalBatch}` })
+    }
+  }
   const train = field(top, 'train', 'train', null as TrainData | null, (n, p) => readTrain(n, p, r, seqLenTokens, notes))
   const constraints = readConstraints(section('constraints', ['provider', 'regions', 'spot', 'max_nodes', 'gpus', 'max_hourly_usd', 'budget_usd', 'min_compute_capability']), r, field, notes)
   const margin = field(top, 'margin', 'margin', SPEC_DEFAULTS.margin as number, (n, p) => r.number(n, p, { min: 0, max: 0.9 }))
@@ -233,7 +242,7 @@ export function normalizeSpec(root: LMap, r: FieldReader, src: SpecSources, prio
     optim,
     scheduler,
     trainerFeatures: features,
-    batch: { micro, accumulation },
+    batch: { micro, accumulation, global: globalBatch },
     seqLenTokens,
     gradientCheckpointing,
     attention,

@@ -87,8 +87,11 @@ export interface FinetuneSpec {
   scheduler: SchedulerSettings
   /** Set only from a LLaMA-Factory YAML. */
   trainerFeatures: readonly TrainerFeature[]
-  /** Per GPU; the global batch is micro × accumulation × GPUs. */
-  batch: { micro: number; accumulation: number }
+  /**
+   * Per GPU, as HF Trainer and LLaMA-Factory mean them: the global batch is micro × accumulation × GPUs, so it grows
+   * with the GPUs a plan uses. `global`, when set, is the global batch kept on every layout instead.
+   */
+  batch: { micro: number; accumulation: number; global: number | null }
   seqLenTokens: number
   gradientCheckpointing: boolean | 'auto'
   attention: Attention
