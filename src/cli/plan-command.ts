@@ -6,7 +6,7 @@ import type { Catalog } from '../instances/types.js'
 import { candidateJson, planJson } from '../planner/contract.js'
 import { constraintCosts } from '../planner/constraint-cost.js'
 import { adviceFor } from '../planner/advice.js'
-import { planFinetune } from '../planner/plan.js'
+import { planFinetune, type LayoutCache } from '../planner/plan.js'
 import { planInputOf } from '../planner/plan-loaded.js'
 import { renderInstances } from '../report/instances-view.js'
 import { renderPlan } from '../report/plan-view.js'
@@ -51,11 +51,12 @@ export function addPlanCommands(program: Command, ctx: CommandContext & { stderr
       if (opts.update && loaded.source !== 'pulumi-stack') throw ctx.userError(`--update pins the plan of a Pulumi stack file (stacks/Pulumi.<stack>.yaml), which \`pulumi up\` reads; ${file} is not one`)
       const catalog = readCatalog(ctx, opts.catalog)
       const input = planInputOf(loaded, catalog)
-      const result = planFinetune(input)
+      const layouts: LayoutCache = new Map()
+      const result = planFinetune(input, { layouts })
       // Changes that make the run cheaper: tried, offered, never applied (planner/advice.ts).
       const advice = adviceFor(input, result)
       // Choices of the user's that rule out cheaper plans, with what keeping each costs (planner/constraint-cost.ts).
-      const costs = constraintCosts(loaded, input, result)
+      const costs = constraintCosts(loaded, input, result, layouts)
       if (opts.update && result.status !== 'fit') throw ctx.userError(`nothing fits, so there is no plan to pin; \`ftplan plan ${file}\` says why and what would fit`)
       const constraintCost = costs.map((c) => ({ field: c.field, costsUsd: c.costsUsd, unit: c.unit, without: candidateJson(loaded.spec, c.without) }))
       ctx.io.stdout(opts.json ? JSON.stringify({ ...planJson(loaded.spec, result, opts.top), advice, constraintCost }, null, 2) + '\n' : renderPlan(loaded, result, opts.top, advice, costs))

@@ -156,7 +156,7 @@ function naiveCandidates(l: LoadedSpec, offers: InstanceOffer[], mode: BatchMode
               const global = spec.batch.micro * spec.batch.accumulation * spec.gpus
               const perGpu = spec.batch.micro * spec.batch.accumulation
               if (mode === 'global' && global % (micro * gpus) !== 0) continue
-              if (mode === 'per-gpu' && perGpu % micro !== 0) continue
+              if (mode === 'per-gpu' && (perGpu % micro !== 0 || micro > spec.batch.micro)) continue
               const accumulation = mode === 'global' ? global / (micro * gpus) : mode === 'per-gpu' ? perGpu / micro : spec.batch.accumulation
               for (const zeroSettings of zero === 0 ? [defaultZeroSettings(l.model.arch, 0)] : [defaultZeroSettings(l.model.arch, zero), tightZeroSettings(l.model.arch, zero)]) {
               const s: Strategy = { gpus, gpusPerNode: offer.gpuCount, zeroStage: zero, offload, offloadDevice: offload === 'none' || zero !== 3 ? 'cpu' : spec.deepspeed.offloadDevice, gradientCheckpointing: gc, microBatch: micro, accumulation, zero: zeroSettings }
@@ -260,5 +260,31 @@ describe('batch semantics (issue #15): per GPU unless the spec fixes the global 
 
   it('a global batch that micro × accumulation × gpus does not make is refused', () => {
     expect(() => load('model: meta-llama/Llama-3.1-8B\nbatch: { micro: 2, accumulation: 2, global: 6 }\n')).toThrow(/batch\.global: 6 is not batch\.micro 2 × batch\.accumulation 2 × gpus 1 = 4/)
+  })
+})
+
+describe('what a limit of the user\'s costs (planner/constraint-cost.ts)', () => {
+  it('Llama-3.1-70B full with max_nodes 2 needs the Adam state offloaded; 3 nodes without it cost less, and plan says how much', async () => {
+    const { constraintCosts } = await import('./constraint-cost.js')
+    const loaded = load('model: meta-llama/Llama-3.1-70B\nmethod: full\nseq_len: 4096\ntrain: { tokens: 1e8 }\nconstraints: { gpus: [H100], regions: [us-east-1], max_nodes: 2 }\n')
+    const input = planInputOf(loaded, AWS_CATALOG)
+    const r = planFinetune(input)
+    if (r.status !== 'fit') throw new Error('expected a plan')
+    expect(r.plan.nodes).toBe(2)
+    expect(r.plan.strategy.offload).toBe('optimizer')
+    const [cost, ...rest] = constraintCosts(loaded, input, r)
+    expect(rest).toEqual([])
+    expect(cost!.field).toBe('constraints.max_nodes: 2')
+    expect(cost!.without.nodes).toBeGreaterThan(2)
+    expect(cost!.without.strategy.offload).toBe('none')
+    expect(cost!.costsUsd).toBeCloseTo(r.plan.jobCostUsd! - cost!.without.jobCostUsd!, 9)
+  })
+
+  it('nothing to report where the limits rule out nothing cheaper: the example stack', async () => {
+    const { constraintCosts } = await import('./constraint-cost.js')
+    const { readFileSync } = await import('node:fs')
+    const loaded = loadSpec(readFileSync('stacks/Pulumi.example.yaml', 'utf8'), 'stacks/Pulumi.example.yaml', memorySources())
+    const input = planInputOf(loaded, AWS_CATALOG)
+    expect(constraintCosts(loaded, input, planFinetune(input))).toEqual([])
   })
 })

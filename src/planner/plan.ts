@@ -19,7 +19,8 @@ const MICRO_BATCHES = [1, 2, 4, 8, 16, 32]
  * What a plan may change of the batch. `free`: the spec set neither micro-batch nor accumulation, so the planner picks
  * the micro-batch. `per-gpu`: the spec's micro × accumulation is each GPU's batch per step, as HF Trainer and
  * LLaMA-Factory mean it; the planner may split it into another micro-batch × accumulation, and the global batch grows
- * with the GPUs. `global`: the spec fixed batch.global, kept on every layout.
+ * with the GPUs; it keeps the spec's micro-batch or splits it smaller, never larger. `global`: the spec fixed
+ * batch.global, kept on every layout.
  */
 export type BatchMode = 'free' | 'per-gpu' | 'global'
 
@@ -77,8 +78,9 @@ function strategiesFor(spec: FinetuneSpec, gpus: number, mode: BatchMode): Strat
     for (const micro of MICRO_BATCHES) if (global % (micro * gpus) === 0) batches.push({ microBatch: micro, accumulation: global / (micro * gpus) })
     if (batches.length === 0) return null
   } else if (mode === 'per-gpu') {
+    // The spec's micro-batch, or a smaller one with more accumulation where memory needs it; never a larger one.
     const perGpu = spec.batch.micro * spec.batch.accumulation
-    for (const micro of new Set([...MICRO_BATCHES, spec.batch.micro])) if (perGpu % micro === 0) batches.push({ microBatch: micro, accumulation: perGpu / micro })
+    for (const micro of new Set([...MICRO_BATCHES, spec.batch.micro])) if (micro <= spec.batch.micro && perGpu % micro === 0) batches.push({ microBatch: micro, accumulation: perGpu / micro })
   } else for (const micro of MICRO_BATCHES) batches.push({ microBatch: micro, accumulation: spec.batch.accumulation })
   const out: StrategyChoice[] = []
   for (const zeroStage of zeros) for (const offload of offloads) {
@@ -100,7 +102,14 @@ export interface SearchOptions {
   ignoreConstraints?: boolean
   /** Searches made to build suggestions do not suggest in turn. */
   noSuggestions?: boolean
+  /**
+   * Memory estimates by layout, shared by searches of one spec that differ only in constraints (what a layout needs
+   * does not depend on where it runs or at what price): a second search reuses what the first estimated.
+   */
+  layouts?: LayoutCache
 }
+
+export type LayoutCache = Map<string, { choice: StrategyChoice; strategy: Strategy; estimate: MemoryEstimate }[] | null>
 
 /**
  * The cheapest offer group that fits, by exhaustive search over offers × node counts × the strategies the
@@ -119,9 +128,9 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
   const facts = (s: Strategy): ModelFacts => factsFor[precisionRegime(spec, s).adaptersInAutocast ? 1 : 0]!
   // Memory depends on the GPU count, GPUs per node and strategy, not on the GPU model or price: estimate
   // each once and check every offer of that shape against it.
-  const layouts = new Map<string, { choice: StrategyChoice; strategy: Strategy; estimate: MemoryEstimate }[] | null>()
+  const layouts: LayoutCache = options.layouts ?? new Map()
   const layout = (gpus: number, gpusPerNode: number) => {
-    const key = `${gpus}|${gpusPerNode}`
+    const key = `${input.batch}|${gpus}|${gpusPerNode}`
     if (!layouts.has(key)) {
       const choices = strategiesFor(spec, gpus, input.batch)
       // DeepSpeed strategies come twice: HF's auto bucket sizes, then a quarter of them for tight headroom
