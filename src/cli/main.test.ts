@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ROOT as root, runCli } from '../../test/helpers/run-cli.js'
 import { EXIT, main } from './main.js'
@@ -76,6 +79,18 @@ describe('ftplan CLI, in process', () => {
     expect(r.code).toBe(1)
     expect(r.stderr).toContain('unknown-model.yaml:1:8: model: unknown model "meta-llama/Llama-2-8b-hf"')
     expect(r.stderr).toContain('did you mean "meta-llama/Llama-2-7b-hf", "meta-llama/Llama-2-13b-hf" or "meta-llama/Llama-2-70b-hf"?')
+  })
+
+  it('a model given as a folder: read from its config.json where it exists, and the paths tried named where it does not', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ftplan-'))
+    mkdirSync(join(dir, 'models', 'tiny'), { recursive: true })
+    writeFileSync(join(dir, 'models', 'tiny', 'config.json'), JSON.stringify({ model_type: 'llama', hidden_size: 256, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 4, intermediate_size: 688, vocab_size: 1000 }))
+    writeFileSync(join(dir, 'ok.yaml'), 'model: models/tiny\n')
+    expect((await run('spec', 'check', join(dir, 'ok.yaml'))).code).toBe(0)
+    writeFileSync(join(dir, 'missing.yaml'), 'model: models/Llama-2-7b\n')
+    const r = await run('spec', 'check', join(dir, 'missing.yaml'))
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(`unknown model "models/Llama-2-7b"; not in the catalog, and no model folder (with its config.json) at ${join(dir, 'models', 'Llama-2-7b')} or models/Llama-2-7b`)
   })
 
   it('missing file: exit 1, one line', async () => {

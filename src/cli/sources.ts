@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { dirname, isAbsolute, join, resolve } from 'node:path'
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import { MODELS } from '../models/catalog.js'
 import type { SpecSources } from '../spec/model-ref.js'
 
@@ -8,10 +8,13 @@ import type { SpecSources } from '../spec/model-ref.js'
 export function fileSources(cwd: string): SpecSources {
   return {
     catalog: MODELS,
+    // As the user would type them: relative to the working folder where they are inside it.
+    triedPaths: (path, fromFile) => [...new Set(candidatesFor(cwd, path, fromFile).map((p) => {
+      const rel = relative(cwd, p)
+      return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : p
+    }))],
     readFile(path, fromFile, wants) {
-      const expanded = path.startsWith('~/') || path.startsWith('~\\') ? join(homedir(), path.slice(2)) : path
-      const candidates = isAbsolute(expanded) ? [expanded] : [resolve(cwd, dirname(fromFile), expanded), resolve(cwd, expanded)]
-      for (const candidate of candidates) {
+      for (const candidate of candidatesFor(cwd, path, fromFile)) {
         const file = wants === 'model-config' && isDirectory(candidate) ? join(candidate, 'config.json') : candidate
         const text = readText(file)
         if (text !== null) return { path: file, text }
@@ -19,6 +22,12 @@ export function fileSources(cwd: string): SpecSources {
       return null
     },
   }
+}
+
+/** Where a relative path may be: beside the spec, then in the working folder. */
+function candidatesFor(cwd: string, path: string, fromFile: string): string[] {
+  const expanded = path.startsWith('~/') || path.startsWith('~\\') ? join(homedir(), path.slice(2)) : path
+  return isAbsolute(expanded) ? [expanded] : [resolve(cwd, dirname(fromFile), expanded), resolve(cwd, expanded)]
 }
 
 function isDirectory(path: string): boolean {

@@ -1,8 +1,12 @@
 /** Parameter counts as people say them: 6.74B, 135M, 41.9M. Three significant digits. */
 export function formatCount(n: number): string {
-  const units: [number, string][] = [[1e12, 'T'], [1e9, 'B'], [1e6, 'M'], [1e3, 'K']]
-  for (const [size, suffix] of units) if (n >= size) return `${(n / size).toPrecision(3)}${suffix}`
-  return String(n)
+  // The largest unit whose 3-digit rounding is at least 1: 999.95M rounds to 1.00B, never to "1.00e+3M".
+  let out = String(n)
+  for (const [size, suffix] of [[1e3, 'K'], [1e6, 'M'], [1e9, 'B'], [1e12, 'T']] as const) {
+    const digits = (n / size).toPrecision(3)
+    if (Number(digits) >= 1) out = `${digits}${suffix}`
+  }
+  return out
 }
 
 /** 1,234,567. By hand for integers: the first toLocaleString loads ICU data, 5 ms of every CLI run. */

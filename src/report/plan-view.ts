@@ -54,7 +54,7 @@ export function renderPlan(loaded: LoadedSpec, r: PlanResult, top: number, advic
     // because it can dwarf every other line.
     for (const c of costs) {
       const w = c.without
-      const whole = (x: number) => (x >= 1000 ? `$${Math.round(x).toLocaleString('en-US')}` : usd(x))
+      const whole = (x: number) => (x >= 1000 ? `$${formatInt(Math.round(x))}` : usd(x))
       out.push(`  ! keeping ${c.field} costs ${whole(c.costsUsd)}${c.unit} more: without it, ${w.nodes} × ${w.offer.instanceType} (${w.strategy.gpus} × ${w.offer.gpu}) in ${w.offer.region} at ${whole(w.jobCostUsd ?? w.priceUsdPerHour)}${c.unit}, ${strategyText(w)}`)
     }
     out.push(`Strategy: ${strategyText(p)}${p.precisionNote ? `; ${p.precisionNote}` : ''}`)

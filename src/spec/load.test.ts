@@ -229,3 +229,16 @@ describe('software: what the provisioned nodes install', () => {
     expect(issuesOf('model: meta-llama/Llama-2-7b-hf\nsoftware: { deepspeed: 0.19, packages: [--index-url=http://evil] }\n').map((i) => i.path)).toEqual(['software.deepspeed', 'software.packages[0]'])
   })
 })
+
+describe('a YAML that is not a spec at all', () => {
+  it('gets one line saying so, naming its keys and the three forms ftplan reads, instead of a line per key', () => {
+    const issues = issuesOf('foo: 1\nbar: 2\nbaz: { a: 1 }\nqux: 4\nquux: 5\n')
+    expect(issues).toHaveLength(1)
+    expect(issues[0]!.message).toBe("this is not an ftplan spec: none of its keys (foo, bar, baz, qux, …) is a spec key, a Pulumi stack's `config` or a LLaMA-Factory training key")
+    expect(issues[0]!.allowed).toContain('a LLaMA-Factory training YAML')
+  })
+  it('one spec key is enough to read it as a spec and name each unknown key', () => {
+    const issues = issuesOf('model: meta-llama/Llama-3.1-8B\nmethd: lora\n')
+    expect(issues.map((i) => i.message)).toEqual(['unknown key'])
+  })
+})

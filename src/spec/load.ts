@@ -4,7 +4,7 @@ import { countTrainable, type TrainableCount } from '../models/trainable.js'
 import { adaptLlamaFactory, LLAMAFACTORY_MARKERS } from './llamafactory.js'
 import { entry, parseLocated, type LMap } from './located.js'
 import type { SpecSources } from './model-ref.js'
-import { normalizeSpec, type Normalized } from './normalize.js'
+import { normalizeSpec, SPEC_KEYS, type Normalized } from './normalize.js'
 import { withStackRegion } from './stack-region.js'
 import { FieldReader } from './reader.js'
 import type { SpecSource } from './spec.js'
@@ -90,6 +90,12 @@ function detectAndNormalize(root: LMap, file: string, r: FieldReader, sources: S
     normalized?.ignored.unshift(...adapted.ignored)
     normalized?.notes.unshift(...adapted.notes)
     return { source: 'llamafactory', normalized }
+  }
+  // None of the spec's keys: another YAML altogether. One line saying so beats a line per key.
+  if (root.entries.length > 0 && !root.entries.some((e) => (SPEC_KEYS as readonly string[]).includes(e.key))) {
+    const keys = root.entries.slice(0, 4).map((e) => e.key).join(', ') + (root.entries.length > 4 ? ', …' : '')
+    r.fail(root, '', `this is not an ftplan spec: none of its keys (${keys}) is a spec key, a Pulumi stack's \`config\` or a LLaMA-Factory training key`, { allowed: 'an ftplan spec (model, method, …), a Pulumi stack file (config: { ftplan:spec: … }) or a LLaMA-Factory training YAML (model_name_or_path, stage, finetuning_type, …)' })
+    return { source: 'spec', normalized: undefined }
   }
   return { source: 'spec', normalized: normalizeSpec(root, r, sources) }
 }

@@ -14,6 +14,8 @@ export interface SpecSources {
    * means its config.json). Returns the resolved path and text, or null when there is no such file.
    */
   readFile(path: string, fromFile: string, wants: 'model-config' | 'json'): { path: string; text: string } | null
+  /** Where readFile looked for `path` (resolved), for messages; the path as written when a source cannot say. */
+  triedPaths?(path: string, fromFile: string): string[]
 }
 
 export interface ResolvedModel {
@@ -23,7 +25,7 @@ export interface ResolvedModel {
   ignoredKeys: string[]
 }
 
-const MODEL_ALLOWED = 'a catalog id (see `ftplan models`), a path to a config.json (./… or /…), or a mapping of config.json keys'
+const MODEL_ALLOWED = 'a catalog id (see `ftplan models`), a model folder or a path to a config.json (./… or /…), or a mapping of config.json keys'
 
 function looksLikePath(s: string): boolean {
   return /^(\.{1,2}[\\/]|[\\/]|~[\\/])/.test(s) || /\.json$/i.test(s)
@@ -43,7 +45,10 @@ export function resolveModelNode(node: LNode, path: string, r: FieldReader, src:
     // Not a catalog id: it may still be a local checkpoint folder, as LLaMA-Factory's model_name_or_path often is.
     if (!src.readFile(id, r.file, 'model-config')) {
       const near = found.nearest.map((n) => `"${n}"`)
-      return r.fail(node, path, `unknown model ${JSON.stringify(id)}`, {
+      // An id with a folder in it may be the user's checkpoint folder: say where it was looked for.
+      const tried = id.includes('/') || id.includes('\\') ? src.triedPaths?.(id, r.file) ?? [] : []
+      const where = tried.length > 0 ? `; not in the catalog, and no model folder (with its config.json) at ${tried.join(' or ')}` : ''
+      return r.fail(node, path, `unknown model ${JSON.stringify(id)}${where}`, {
         allowed: MODEL_ALLOWED,
         didYouMean: near.length > 1 ? `${near.slice(0, -1).join(', ')} or ${near.at(-1)}` : near[0] ?? '',
       })
