@@ -25,8 +25,22 @@ const READ = new Set([
   'per_device_train_batch_size', 'gradient_accumulation_steps', 'bf16', 'fp16', 'pure_bf16', 'flash_attn',
   'disable_gradient_checkpointing', 'freeze_trainable_layers', 'optim', 'enable_liger_kernel', 'deepspeed',
   'learning_rate', 'weight_decay', 'adam_beta1', 'adam_beta2', 'adam_epsilon', 'max_grad_norm', 'lr_scheduler_type', 'warmup_ratio',
-  'warmup_steps', 'use_galore', 'use_apollo', 'pissa_init',
+  'warmup_steps', 'use_galore', 'use_apollo', 'pissa_init', 'use_badam', 'mixture_of_depths', 'fp8', 'fsdp', 'fsdp_config',
+  'do_train', 'do_predict',
 ])
+
+/**
+ * Keys that change what a step holds or costs in ways spec v1 cannot say: refused, naming the key and why, rather than
+ * planned as something else (issue #15). Sources: LLaMA-Factory hparams @ff6d4d12 (finetuning_args.py:356 use_badam,
+ * model_args.py:125 mixture_of_depths, training_args.py:123 fp8) and transformers TrainingArguments.fsdp.
+ */
+const REFUSED: Record<string, { set: (v: LScalar['value'] | undefined, n: LNode) => boolean; why: string; allowed: string }> = {
+  use_badam: { set: (v) => v === true, why: 'BAdam updates one block of layers at a time, switching blocks during training: its memory and time are neither a full nor a freeze fine-tune, and ftplan does not model them', allowed: 'use_badam: false (or finetuning_type: freeze for a fixed set of layers)' },
+  mixture_of_depths: { set: (v) => v !== null && v !== undefined, why: 'mixture-of-depths routes tokens around layers, so activations and FLOPs are not those of the model ftplan counts', allowed: 'leave mixture_of_depths out' },
+  fp8: { set: (v) => v === true, why: 'FP8 training (Accelerate with torchao or Transformer Engine) changes weights, activations and GEMM speed in ways spec v1 cannot say', allowed: 'fp8: false (bf16: true)' },
+  fsdp: { set: (v, n) => n.kind !== 'scalar' || (v !== null && v !== undefined && v !== '' && v !== false), why: 'FSDP shards without the fp32 master copy DeepSpeed keeps; spec v1 plans DeepSpeed ZeRO', allowed: 'a DeepSpeed config instead (`deepspeed: examples/deepspeed/ds_z3_config.json` shards as FSDP FULL_SHARD does)' },
+  fsdp_config: { set: (v, n) => n.kind === 'map' || (v !== null && v !== undefined && v !== ''), why: 'FSDP shards without the fp32 master copy DeepSpeed keeps; spec v1 plans DeepSpeed ZeRO', allowed: 'a DeepSpeed config instead' },
+}
 
 export interface Adapted {
   spec: LMap
@@ -46,8 +60,10 @@ export function adaptLlamaFactory(root: LMap, r: FieldReader, src: SpecSources):
   const notes: string[] = []
   const ignored: IgnoredField[] = root.entries.filter((e) => !READ.has(e.key)).map((e) => ({ path: e.key, reason: 'LLaMA-Factory key ftplan does not use' }))
   // LLaMA-Factory has hundreds of keys, so unknown ones are not errors; a near miss of one ftplan reads is worth a word.
+  // Only a near miss within the same family of keys: galore_target is GaLore's own key, not a misspelt lora_target.
+  const family = (k: string) => k.split('_')[0]!
   for (const i of ignored) {
-    const near = didYouMean(i.path, [...READ])
+    const near = didYouMean(i.path, [...READ].filter((k) => family(k) === family(i.path)))
     if (near && !root.entries.some((e) => e.key === near)) notes.push(`${i.path} is ignored: did you mean ${near}?`)
   }
   const get = (key: string) => entry(root, key)?.value
@@ -70,6 +86,19 @@ export function adaptLlamaFactory(root: LMap, r: FieldReader, src: SpecSources):
   const modelNode = get('model_name_or_path')
   if (modelNode) put('model', withOrigin(modelNode, 'model_name_or_path'))
   else r.fail(root, 'model_name_or_path', 'is required')
+
+  for (const [key, rule] of Object.entries(REFUSED)) {
+    const n = get(key)
+    if (n !== undefined && rule.set(n.kind === 'scalar' ? n.value : undefined, n)) r.fail(n, key, `${key} is not modelled: ${rule.why}`, { allowed: rule.allowed })
+  }
+  // HF TrainingArguments.do_train defaults to false: a YAML that does not train (predict or evaluate only) has no step to plan.
+  const doTrain = get('do_train')
+  if (!(doTrain?.kind === 'scalar' && doTrain.value === true)) {
+    const predict = get('do_predict')
+    if (predict?.kind === 'scalar' && predict.value === true) {
+      r.fail(predict, 'do_predict', 'a predict-only YAML (do_predict: true without do_train: true) trains nothing, and ftplan plans training runs: inference memory is not what it estimates', { allowed: 'do_train: true' })
+    } else notes.push('do_train is not true: LLaMA-Factory would not train (HF TrainingArguments.do_train defaults to false); planned as the run with do_train: true')
+  }
 
   const stage = str(get('stage')) ?? 'sft'
   if (stage !== 'sft' && stage !== 'pt') {

@@ -182,7 +182,7 @@ optim: adamw_torch
     expect(b.spec).toEqual({ ...a.spec, constraints: { ...a.spec.constraints, regions: ['us-east-1'] } })
     expect(b.notes).toContain('aws:region us-east-1: the stack deploys there, so the plan stays in it')
     expect(c.spec).toEqual(a.spec)
-    expect(c.ignored.map((i) => i.path)).toEqual(['do_train', 'dataset', 'template', 'num_train_epochs'])
+    expect(c.ignored.map((i) => i.path)).toEqual(['dataset', 'template', 'num_train_epochs'])
   })
 
   it('LLaMA-Factory defaults fill what the YAML leaves out, as LLaMA-Factory would run it', () => {
@@ -240,5 +240,31 @@ describe('a YAML that is not a spec at all', () => {
   it('one spec key is enough to read it as a spec and name each unknown key', () => {
     const issues = issuesOf('model: meta-llama/Llama-3.1-8B\nmethd: lora\n')
     expect(issues.map((i) => i.message)).toEqual(['unknown key'])
+  })
+})
+
+describe('LLaMA-Factory keys that change a step in ways spec v1 cannot say are refused, each naming the key and why (issue #15)', () => {
+  const LF = 'model_name_or_path: meta-llama/Llama-3.1-8B\nstage: sft\ndo_train: true\nfinetuning_type: full\nbf16: true\n'
+  it.each([
+    ['use_badam: true', 'use_badam', /BAdam updates one block of layers at a time/],
+    ['mixture_of_depths: convert', 'mixture_of_depths', /mixture-of-depths routes tokens around layers/],
+    ['fp8: true', 'fp8', /FP8 training/],
+    ['fsdp: full_shard auto_wrap', 'fsdp', /FSDP shards without the fp32 master copy/],
+  ])('%s', (line, key, why) => {
+    const issues = issuesOf(`${LF}${line}\n`)
+    expect(issues.map((i) => i.path)).toEqual([key])
+    expect(issues[0]!.message).toMatch(new RegExp(`^${key} is not modelled: `))
+    expect(issues[0]!.message).toMatch(why)
+  })
+  it('the same keys switched off change nothing', () => {
+    expect(() => load(`${LF}use_badam: false\nfp8: false\nfsdp: ''\n`)).not.toThrow()
+  })
+  it('a predict-only YAML trains nothing and is refused', () => {
+    const issues = issuesOf('model_name_or_path: meta-llama/Llama-3.1-8B\nstage: sft\ndo_predict: true\nfinetuning_type: lora\n')
+    expect(issues.map((i) => [i.path, i.message.split(':')[0]])).toEqual([['do_predict', 'a predict-only YAML (do_predict']])
+  })
+  it('galore_target is GaLore\'s own key, not a misspelt lora_target; lora_targt is', () => {
+    expect(load(`${LF}galore_target: all\n`).notes.join('\n')).not.toContain('did you mean lora_target')
+    expect(load(`${LF.replace('full', 'lora')}lora_targt: all\n`).notes).toContain('lora_targt is ignored: did you mean lora_target?')
   })
 })
