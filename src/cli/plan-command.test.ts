@@ -82,3 +82,36 @@ describe('ftplan plan', () => {
     expect((await run('instances', '--region', 'mars-1')).code).toBe(1)
   })
 })
+
+describe('ftplan plan with the data size and constraints on the command line (issue #15)', () => {
+  const LF = 'examples/llamafactory/llama3_lora_sft_ds3.yaml'
+  it('a LLaMA-Factory YAML has no train section: ranked by hourly price, and the plan says so under the chosen line', async () => {
+    const r = await run('plan', LF)
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/^Chosen: .*\n {2}! ranked by hourly price: the spec says nothing of the data \(train: \{ tokens \} in the spec, or --tokens N\)/m)
+  })
+  it('--tokens ranks it by job cost; --gpus and --regions limit it; the flags are noted', async () => {
+    const r = await run('plan', LF, '--tokens', '2e8', '--gpus', 'H100,L40S', '--regions', 'us-east-1', '--json')
+    expect(r.code).toBe(0)
+    const j = JSON.parse(r.stdout)
+    expect(j.plan.jobCostUsd).toBeGreaterThan(0)
+    expect(['H100', 'L40S']).toContain(j.plan.gpu)
+    expect(j.plan.region).toBe('us-east-1')
+    // 2e8 tokens at the plan's tokens/s
+    expect(j.plan.jobHours).toBeCloseTo(2e8 / j.plan.memory.time.tokensPerSecond / 3600, 9)
+    expect(j.assumptions.join('\n')).toContain('ranked by job cost')
+  })
+  it('bad flags are usage errors naming the flag and what is allowed', async () => {
+    const gpu = await run('plan', LF, '--gpus', 'H10')
+    expect(gpu.code).toBe(2)
+    expect(gpu.stderr).toContain('"H10" is not a GPU ftplan knows')
+    expect(gpu.stderr).toContain('did you mean H100?')
+    expect((await run('plan', LF, '--tokens', '-5')).code).toBe(2)
+    const epochs = await run('plan', LF, '--epochs', '2')
+    expect(epochs.code).toBe(1)
+    expect(epochs.stderr).toContain('--epochs goes with --tokens')
+    const update = await run('plan', 'stacks/Pulumi.example.yaml', '--update', '--tokens', '1e8')
+    expect(update.code).toBe(1)
+    expect(update.stderr).toContain('put --tokens in its ftplan:spec instead')
+  })
+})

@@ -11,6 +11,7 @@ import { planInputOf } from '../planner/plan-loaded.js'
 import { renderInstances } from '../report/instances-view.js'
 import { renderPlan } from '../report/plan-view.js'
 import type { LoadedSpec } from '../spec/load.js'
+import { addPlanFlags, planFlagsGiven, withPlanFlags, type PlanFlags } from './plan-flags.js'
 import { readText } from './sources.js'
 
 export interface CommandContext {
@@ -37,8 +38,8 @@ export function readCatalog(ctx: CommandContext, file: string | undefined): Cata
 }
 
 export function addPlanCommands(program: Command, ctx: CommandContext & { stderr(text: string): void }): void {
-  program
-    .command('plan')
+  addPlanFlags(program
+    .command('plan'))
     .description('the cheapest instance group that fits, the next cheapest, and why every cheaper offer does not')
     .argument('<spec>', 'spec file (ftplan YAML, Pulumi stack file or LLaMA-Factory YAML)')
     .option('--catalog <file>', "instance catalog CSV: ftplan's columns or SkyPilot's vms.csv (default: the built-in AWS catalog)")
@@ -46,8 +47,11 @@ export function addPlanCommands(program: Command, ctx: CommandContext & { stderr
     .option('--json', 'print the plan contract as JSON')
     .option('--update', 'a Pulumi stack file: re-plan and pin the result (stacks/Pulumi.<stack>.lock.json), which `pulumi up` creates')
     .addHelpText('after', '\nExamples:\n  ftplan plan stacks/Pulumi.example.yaml\n  ftplan plan stacks/Pulumi.example.yaml --update\n  ftplan plan spec.yaml --catalog my-prices.csv --top 10 --json')
-    .action(async (file: string, opts: { catalog?: string; top: number; json?: boolean; update?: boolean }) => {
-      const loaded = ctx.readSpec(file)
+    .action(async (file: string, opts: { catalog?: string; top: number; json?: boolean; update?: boolean } & PlanFlags) => {
+      const flags = planFlagsGiven(opts)
+      if (opts.epochs !== undefined && opts.tokens === undefined) throw ctx.userError('--epochs goes with --tokens')
+      if (opts.update && flags.length > 0) throw ctx.userError(`--update pins the plan the stack file itself makes, which \`pulumi up\` reads; put ${flags.join(', ')} in its ftplan:spec instead`)
+      const loaded = withPlanFlags(ctx.readSpec(file), opts)
       if (opts.update && loaded.source !== 'pulumi-stack') throw ctx.userError(`--update pins the plan of a Pulumi stack file (stacks/Pulumi.<stack>.yaml), which \`pulumi up\` reads; ${file} is not one`)
       const catalog = readCatalog(ctx, opts.catalog)
       const input = planInputOf(loaded, catalog)

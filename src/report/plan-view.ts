@@ -50,6 +50,7 @@ export function renderPlan(loaded: LoadedSpec, r: PlanResult, top: number, advic
     const p = r.plan
     const b = p.estimate.perGpu
     out.push(`Chosen: ${p.nodes} × ${p.offer.instanceType} in ${p.offer.region}: ${p.nodes * p.offer.gpuCount} × ${p.offer.gpu}, ${usd(p.priceUsdPerHour)}/hour${spec.constraints.spot ? ' spot' : ' on-demand'}${p.spotUsdPerHour !== null && !spec.constraints.spot ? ` (spot ${usd(p.spotUsdPerHour)}/hour)` : ''}`)
+    if (p.jobCostUsd === null) out.push(`  ! ranked by hourly price: the spec says nothing of the data (train: { tokens } in the spec, or --tokens N), so job hours and cost are unknown and a slow, cheap-by-the-hour offer can win`)
     // What the user's own limits cost, where dropping one finds a cheaper plan (planner/constraint-cost.ts): up here,
     // because it can dwarf every other line.
     for (const c of costs) {
