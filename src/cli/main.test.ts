@@ -77,7 +77,7 @@ describe('ftplan CLI, in process', () => {
   it('unknown model: exit 1 with the three nearest ids', async () => {
     const r = await run('spec', 'check', 'test/fixtures/specs/unknown-model.yaml')
     expect(r.code).toBe(1)
-    expect(r.stderr).toContain('unknown-model.yaml:1:8: model: unknown model "meta-llama/Llama-2-8b-hf"')
+    expect(r.stderr).toContain('unknown-model.yaml:1:8: model: unknown model "Llama-2-8b-hf"')
     expect(r.stderr).toContain('did you mean "meta-llama/Llama-2-7b-hf", "meta-llama/Llama-2-13b-hf" or "meta-llama/Llama-2-70b-hf"?')
   })
 

@@ -10,6 +10,7 @@ import { addEstimateCommand, UsageError } from './estimate-command.js'
 import { addPlanCommands } from './plan-command.js'
 import { addDeepSpeedCommands } from './deepspeed-commands.js'
 import { addInfraCommands } from './infra-commands.js'
+import { fetchHubConfig, hubRef, hubSettings } from './hub.js'
 import { fileSources, readText } from './sources.js'
 
 /** Documented exit codes (README "Exit codes"). */
@@ -19,6 +20,15 @@ export interface CliIo {
   stdout(text: string): void
   stderr(text: string): void
   cwd: string
+  /** The environment (HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE, FTPLAN_CACHE_DIR); process.env when absent. */
+  env?: Readonly<Record<string, string | undefined>>
+}
+
+/** A spec names a Hub model ftplan has not cached yet: main fetches its config.json, then runs the command again. */
+class NeedsHubModel extends Error {
+  constructor(readonly repo: string, readonly revision: string, readonly spec: SpecError) {
+    super(`${repo}@${revision}`)
+  }
 }
 
 /** A problem with the user's input that is not inside a spec (a missing file): printed, exit 1. */
@@ -45,7 +55,7 @@ function packageVersion(): string {
   return pkg.version
 }
 
-export function buildProgram(io: CliIo, state: { exitCode: number } = { exitCode: 0 }): Command {
+export function buildProgram(io: CliIo, state: { exitCode: number; hubTried?: boolean } = { exitCode: 0 }): Command {
   const program = new Command('ftplan')
     .description('Plan LLM fine-tuning on rented GPUs: memory per GPU, the cheapest instances that fit, a DeepSpeed config.')
     .version(packageVersion(), '-V, --version')
@@ -66,7 +76,15 @@ export function buildProgram(io: CliIo, state: { exitCode: number } = { exitCode
   const readSpec = (file: string) => {
     const text = readText(resolve(io.cwd, file))
     if (text === null) throw new UserError(`${file}: no such file (expected a spec YAML, a Pulumi stack file or a LLaMA-Factory YAML)`)
-    return loadSpec(text, file, fileSources(io.cwd))
+    try {
+      return loadSpec(text, file, fileSources(io.cwd, io.env ?? process.env))
+    } catch (error) {
+      // Every action reads its spec before it writes anything, so fetching and running again is safe.
+      const id = error instanceof SpecError ? error.issues.map((i) => /^unknown model "([^"]+)"/.exec(i.message)?.[1]).find((m) => m !== undefined) : undefined
+      const ref = id ? hubRef(id) : null
+      if (ref && !state.hubTried) throw new NeedsHubModel(ref.repo, ref.revision, error as SpecError)
+      throw error
+    }
   }
   const spec = program.command('spec').description('work with fine-tuning specs')
   spec
@@ -88,10 +106,22 @@ export function buildProgram(io: CliIo, state: { exitCode: number } = { exitCode
 
 /** Runs the CLI and returns its exit code; never throws, never exits the process. */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
-  const state = { exitCode: EXIT.ok as number }
-  const program = buildProgram(io, state)
+  const state = { exitCode: EXIT.ok as number, hubTried: false }
   try {
-    await program.parseAsync([...argv], { from: 'user' })
+    try {
+      await buildProgram(io, state).parseAsync([...argv], { from: 'user' })
+    } catch (error) {
+      if (!(error instanceof NeedsHubModel)) throw error
+      // A model outside the catalog: its config.json from the Hugging Face Hub, cached, then the command again.
+      state.hubTried = true
+      const fetched = await fetchHubConfig(hubSettings(io.env ?? process.env), error.repo, error.revision)
+      if (!fetched.ok) {
+        const issues = error.spec.issues.map((i) => (/^unknown model "/.test(i.message) ? { ...i, message: `${i.message}, nor on the Hub: ${fetched.reason}`, allowed: 'a catalog id (see `ftplan models`), a Hub id the Hub serves, a model folder or a path to its config.json' } : i))
+        throw new SpecError(issues)
+      }
+      io.stderr(`note: fetched ${error.repo}'s config.json (revision ${error.revision}) from the Hugging Face Hub into ${fetched.path}\n`)
+      await buildProgram(io, state).parseAsync([...argv], { from: 'user' })
+    }
     return state.exitCode
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -3,9 +3,11 @@ import { homedir } from 'node:os'
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import { MODELS } from '../models/catalog.js'
 import type { SpecSources } from '../spec/model-ref.js'
+import { hubCachePath, hubRef, hubSettings } from './hub.js'
 
 /** Spec sources backed by the file system: relative paths resolve from the spec's folder, then the cwd. */
-export function fileSources(cwd: string): SpecSources {
+export function fileSources(cwd: string, env: Readonly<Record<string, string | undefined>> = process.env): SpecSources {
+  const hub = hubSettings(env)
   return {
     catalog: MODELS,
     // As the user would type them: relative to the working folder where they are inside it.
@@ -18,6 +20,13 @@ export function fileSources(cwd: string): SpecSources {
         const file = wants === 'model-config' && isDirectory(candidate) ? join(candidate, 'config.json') : candidate
         const text = readText(file)
         if (text !== null) return { path: file, text }
+      }
+      // A Hub id fetched before (cli/hub.ts): its config.json from ftplan's cache.
+      const ref = wants === 'model-config' ? hubRef(path) : null
+      if (ref) {
+        const cached = hubCachePath(hub, ref.repo, ref.revision)
+        const text = readText(cached)
+        if (text !== null) return { path: cached, text, origin: `config.json of ${ref.repo} (revision ${ref.revision}) from ${hub.endpoint}, cached at ${cached}` }
       }
       return null
     },

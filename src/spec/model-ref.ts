@@ -13,7 +13,7 @@ export interface SpecSources {
    * Reads `path` as written in `fromFile` (relative paths are relative to that file's folder; a folder
    * means its config.json). Returns the resolved path and text, or null when there is no such file.
    */
-  readFile(path: string, fromFile: string, wants: 'model-config' | 'json'): { path: string; text: string } | null
+  readFile(path: string, fromFile: string, wants: 'model-config' | 'json'): { path: string; text: string; origin?: string } | null
   /** Where readFile looked for `path` (resolved), for messages; the path as written when a source cannot say. */
   triedPaths?(path: string, fromFile: string): string[]
 }
@@ -25,7 +25,7 @@ export interface ResolvedModel {
   ignoredKeys: string[]
 }
 
-const MODEL_ALLOWED = 'a catalog id (see `ftplan models`), a model folder or a path to a config.json (./… or /…), or a mapping of config.json keys'
+const MODEL_ALLOWED = 'a catalog id (see `ftplan models`), a Hugging Face Hub id (org/name, or org/name@revision), a model folder or a path to a config.json (./… or /…), or a mapping of config.json keys'
 
 function looksLikePath(s: string): boolean {
   return /^(\.{1,2}[\\/]|[\\/]|~[\\/])/.test(s) || /\.json$/i.test(s)
@@ -63,12 +63,13 @@ export function resolveModelNode(node: LNode, path: string, r: FieldReader, src:
   }
   if (parsed.root.kind !== 'map') return r.fail(node, path, `${file.path} is not a JSON object`, { allowed: MODEL_ALLOWED })
   const config = toPlain(parsed.root) as Record<string, unknown>
-  const result = archFromConfig(config, nameFromPath(id))
+  // A config fetched from the Hub (its origin says so) is named by its repository id, a file by its folder.
+  const result = archFromConfig(config, file.origin ? id.replace(/@.*$/, '') : nameFromPath(id))
   if (!result.ok) {
     r.issues.push(...result.issues.map((i) => locate(i, parsed.root as LMap, file.path, '')))
     return undefined
   }
-  return { ref: { kind: 'config-file', path: id, config }, arch: result.arch, notes: result.notes, ignoredKeys: result.ignoredKeys }
+  return { ref: { kind: 'config-file', path: id, config }, arch: result.arch, notes: file.origin ? [file.origin, ...result.notes] : result.notes, ignoredKeys: result.ignoredKeys }
 }
 
 function fromInline(node: LMap, path: string, r: FieldReader): ResolvedModel | undefined {

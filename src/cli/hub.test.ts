@@ -1,0 +1,118 @@
+import { createHash } from 'node:crypto'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ROOT } from '../../test/helpers/run-cli.js'
+import { hubCachePath, hubSettings } from './hub.js'
+import { main } from './main.js'
+
+// A local stand-in for the Hugging Face Hub (test/fixtures/hub/README.md): it answers the requests @huggingface/hub
+// makes for /<repo>/resolve/<revision>/config.json (a ranged GET for the size, then the file), and one repository is
+// gated behind a token. No test reaches the internet.
+const FIXTURES = join(ROOT, 'test/fixtures/hub')
+const SERVED: Record<string, { file: string; token?: string }> = {
+  'Qwen/Qwen3-4B-Instruct-2507': { file: 'Qwen--Qwen3-4B-Instruct-2507.json' },
+  'meta-llama/Llama-3.2-1B': { file: 'meta-llama--Llama-3.2-1B.json', token: 'hf_test_token' },
+}
+let server: Server
+let endpoint = ''
+const requests: string[] = []
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    requests.push(req.url ?? '')
+    const m = /^\/(.+)\/resolve\/([^/]+)\/config\.json$/.exec(req.url ?? '')
+    const repo = m ? SERVED[m[1]!] : undefined
+    if (!m || !repo || m[2] !== 'main') {
+      res.writeHead(404, { 'X-Error-Code': 'RepoNotFound', 'Content-Type': 'application/json' }).end('{"error":"Repository not found"}')
+      return
+    }
+    if (repo.token && req.headers.authorization !== `Bearer ${repo.token}`) {
+      res.writeHead(401, { 'X-Error-Code': 'GatedRepo', 'Content-Type': 'application/json' }).end('{"error":"Access to model is restricted"}')
+      return
+    }
+    const body = readFileSync(join(FIXTURES, repo.file))
+    const etag = `"${createHash('sha256').update(body).digest('hex')}"`
+    const range = /^bytes=(\d+)-(\d*)$/.exec(String(req.headers.range ?? ''))
+    if (range) {
+      const start = Number(range[1])
+      const end = range[2] ? Math.min(Number(range[2]), body.length - 1) : body.length - 1
+      res.writeHead(206, { 'Content-Range': `bytes ${start}-${end}/${body.length}`, 'Content-Length': end - start + 1, 'Content-Type': 'application/json', ETag: etag }).end(body.subarray(start, end + 1))
+    } else res.writeHead(200, { 'Content-Length': body.length, 'Content-Type': 'application/json', ETag: etag }).end(body)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+})
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
+
+async function ftplan(env: Record<string, string>, ...argv: string[]) {
+  let stdout = ''
+  let stderr = ''
+  const code = await main(argv, { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s), cwd: ROOT, env })
+  return { code, stdout, stderr }
+}
+
+function specFile(body: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ftplan-hub-'))
+  writeFileSync(join(dir, 'spec.yaml'), body)
+  return join(dir, 'spec.yaml')
+}
+
+describe('a model outside the catalog, from the Hugging Face Hub', () => {
+  it('fetched once through HF_ENDPOINT, cached, and said so; then read offline from the cache', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'ftplan-cache-'))
+    const spec = specFile('model: Qwen/Qwen3-4B-Instruct-2507\nmethod: lora\n')
+    const first = await ftplan({ HF_ENDPOINT: endpoint, FTPLAN_CACHE_DIR: cache }, 'spec', 'check', spec)
+    expect(first.code, first.stderr).toBe(0)
+    const path = hubCachePath(hubSettings({ HF_ENDPOINT: endpoint, FTPLAN_CACHE_DIR: cache }), 'Qwen/Qwen3-4B-Instruct-2507', 'main')
+    expect(first.stderr).toBe(`note: fetched Qwen/Qwen3-4B-Instruct-2507's config.json (revision main) from the Hugging Face Hub into ${path}\n`)
+    expect(existsSync(path)).toBe(true)
+    // Qwen3-4B: 36 × (q 2560×4096 + k, v 2560×1024 + o 4096×2560 + MLP 3 × 2560×9728 + norms) + tied embedding 151936 × 2560
+    const perLayer = 2560 * 4096 + 2 * 2560 * 1024 + 4096 * 2560 + 3 * 2560 * 9728 + 2 * 2560 + 2 * 128
+    expect(first.stdout).toContain(`model      Qwen/Qwen3-4B-Instruct-2507 (qwen3): ${(36 * perLayer + 151936 * 2560 + 2560).toLocaleString('en-US')} parameters`)
+    expect(first.stdout).toContain(`config.json of Qwen/Qwen3-4B-Instruct-2507 (revision main) from ${endpoint}, cached at ${path}`)
+    const before = requests.length
+    const offline = await ftplan({ HF_ENDPOINT: endpoint, FTPLAN_CACHE_DIR: cache, HF_HUB_OFFLINE: '1' }, 'plan', spec)
+    expect(offline.code, offline.stderr).toBe(0)
+    expect(offline.stderr).toBe('')
+    expect(requests.length).toBe(before)
+  })
+
+  it('a gated model: refused without a token, naming HF_TOKEN and the fallback; fetched with one', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'ftplan-cache-'))
+    const spec = specFile('model: meta-llama/Llama-3.2-1B\n'.replace('Llama-3.2-1B', 'Llama-3.2-1B@main'))
+    // a catalog id with @revision is not the catalog entry: it goes to the Hub like any other
+    const refused = await ftplan({ HF_ENDPOINT: endpoint, FTPLAN_CACHE_DIR: cache }, 'spec', 'check', spec)
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain('model: unknown model "meta-llama/Llama-3.2-1B@main"; not in the catalog, and no model folder')
+    expect(refused.stderr).toContain(`, nor on the Hub: ${endpoint} refused meta-llama/Llama-3.2-1B (HTTP 401): a gated or private model needs a token with access, in HF_TOKEN`)
+    expect(refused.stderr).toContain('a path to its config.json')
+    const granted = await ftplan({ HF_ENDPOINT: endpoint, FTPLAN_CACHE_DIR: cache, HF_TOKEN: 'hf_test_token' }, 'spec', 'check', spec)
+    expect(granted.code, granted.stderr).toBe(0)
+    expect(granted.stdout).toContain('1,235,814,400 parameters')
+  })
+
+  it('a model the Hub does not have, a Hub that cannot be reached, and offline without a cache: clear errors, exit 1', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'ftplan-cache-'))
+    const missing = await ftplan({ HF_ENDPOINT: endpoint, FTPLAN_CACHE_DIR: cache }, 'spec', 'check', specFile('model: nobody/nothing-7b\n'))
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toContain(`${endpoint} has no model nobody/nothing-7b at revision main`)
+    const down = await ftplan({ HF_ENDPOINT: 'http://127.0.0.1:9', FTPLAN_CACHE_DIR: cache }, 'spec', 'check', specFile('model: Qwen/Qwen3-4B-Instruct-2507\n'))
+    expect(down.code).toBe(1)
+    expect(down.stderr).toContain('http://127.0.0.1:9 could not be reached for Qwen/Qwen3-4B-Instruct-2507')
+    const offline = await ftplan({ HF_ENDPOINT: endpoint, FTPLAN_CACHE_DIR: cache, HF_HUB_OFFLINE: '1' }, 'spec', 'check', specFile('model: Qwen/Qwen3-4B-Instruct-2507\n'))
+    expect(offline.code).toBe(1)
+    expect(offline.stderr).toContain('HF_HUB_OFFLINE is set and Qwen/Qwen3-4B-Instruct-2507@main is not in ftplan\'s cache')
+  })
+
+  it('a LLaMA-Factory YAML names the Hub model as LLaMA-Factory does (model_name_or_path)', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'ftplan-cache-'))
+    const yaml = specFile('model_name_or_path: Qwen/Qwen3-4B-Instruct-2507\nstage: sft\ndo_train: true\nfinetuning_type: lora\nlora_target: all\nbf16: true\n')
+    const r = await ftplan({ HF_ENDPOINT: endpoint, FTPLAN_CACHE_DIR: cache }, 'estimate', yaml)
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toContain('Qwen/Qwen3-4B-Instruct-2507')
+  })
+})

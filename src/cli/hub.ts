@@ -1,0 +1,69 @@
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { dirname, join } from 'node:path'
+
+/**
+ * The Hugging Face Hub as ftplan reads it: a model id outside the catalog (`org/name`, or `org/name@revision`) has its
+ * config.json fetched once from the Hub and kept in ftplan's cache, so every later read (the Pulumi program's
+ * included) is a file read. The variables are the Hub's own: HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE.
+ */
+export interface HubSettings {
+  endpoint: string
+  token: string | undefined
+  offline: boolean
+  cacheDir: string
+}
+
+export const HUB_ID = /^([A-Za-z0-9][\w.-]*\/[\w.-]+)(?:@([\w./-]+))?$/
+
+export function hubSettings(env: Readonly<Record<string, string | undefined>>): HubSettings {
+  const cacheHome = env['FTPLAN_CACHE_DIR'] ?? (env['XDG_CACHE_HOME'] ? join(env['XDG_CACHE_HOME'], 'ftplan') : join(homedir(), '.cache', 'ftplan'))
+  return {
+    endpoint: (env['HF_ENDPOINT'] ?? 'https://huggingface.co').replace(/\/+$/, ''),
+    token: env['HF_TOKEN'] ?? env['HUGGING_FACE_HUB_TOKEN'],
+    offline: ['1', 'true', 'yes', 'on'].includes((env['HF_HUB_OFFLINE'] ?? '').toLowerCase()),
+    cacheDir: cacheHome,
+  }
+}
+
+/** `org/name@rev` → the repository and revision (main when none). */
+export function hubRef(id: string): { repo: string; revision: string } | null {
+  const m = HUB_ID.exec(id)
+  return m ? { repo: m[1]!, revision: m[2] ?? 'main' } : null
+}
+
+/** Where a fetched config.json is kept: per Hub host, repository and revision. */
+export function hubCachePath(s: HubSettings, repo: string, revision: string): string {
+  const host = new URL(s.endpoint).host.replace(/[^\w.-]/g, '_')
+  return join(s.cacheDir, 'hub', host, ...repo.split('/'), revision.replace(/[^\w.-]/g, '_'), 'config.json')
+}
+
+export type HubFetch = { ok: true; path: string } | { ok: false; reason: string }
+
+/** Fetches config.json into the cache (written whole, then renamed into place). @huggingface/hub loads only here. */
+export async function fetchHubConfig(s: HubSettings, repo: string, revision: string): Promise<HubFetch> {
+  if (s.offline) return { ok: false, reason: `HF_HUB_OFFLINE is set and ${repo}@${revision} is not in ftplan's cache (${hubCachePath(s, repo, revision)})` }
+  const { downloadFile } = await import('@huggingface/hub')
+  let text: string
+  try {
+    const blob = await downloadFile({ repo, path: 'config.json', revision, hubUrl: s.endpoint, ...(s.token ? { accessToken: s.token } : {}) })
+    if (!blob) return { ok: false, reason: `${repo} has no config.json at revision ${revision} on ${s.endpoint}` }
+    text = await blob.text()
+  } catch (e) {
+    const status = (e as { statusCode?: number }).statusCode
+    if (status === 401 || status === 403) return { ok: false, reason: `${s.endpoint} refused ${repo} (HTTP ${status}): a gated or private model needs a token with access, in HF_TOKEN${s.token ? ' (the one set was refused)' : ''}` }
+    if (status === 404) return { ok: false, reason: `${s.endpoint} has no model ${repo} at revision ${revision}` }
+    return { ok: false, reason: `${s.endpoint} could not be reached for ${repo}: ${(e as Error).message}` }
+  }
+  try {
+    JSON.parse(text)
+  } catch {
+    return { ok: false, reason: `${repo}'s config.json from ${s.endpoint} is not JSON` }
+  }
+  const path = hubCachePath(s, repo, revision)
+  mkdirSync(dirname(path), { recursive: true })
+  const tmp = `${path}.${process.pid}.tmp`
+  writeFileSync(tmp, text)
+  renameSync(tmp, path)
+  return { ok: true, path }
+}
