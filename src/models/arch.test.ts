@@ -26,10 +26,30 @@ describe('archFromConfig', () => {
     expect(r.ok && r.arch.headDim).toBe(128)
   })
 
-  it('reads text_config of a multimodal config', () => {
-    const r = archFromConfig({ model_type: 'gemma3', text_config: { ...llama, model_type: 'gemma3_text', head_dim: 16 }, vision_config: {} }, 'x')
+  it('reads text_config of a config that nests its language model', () => {
+    const r = archFromConfig({ model_type: 'gemma3', text_config: { ...llama, model_type: 'gemma3_text', head_dim: 16 } }, 'x')
     expect(r.ok && r.arch.family).toBe('gemma3_text')
     expect(r.ok && r.arch.tieWordEmbeddings).toBe(true)
+  })
+
+  it('refuses a vision or audio tower, naming what would be missing (issue #15)', () => {
+    const r = archFromConfig({ model_type: 'gemma3', text_config: { ...llama, model_type: 'gemma3_text', head_dim: 16 }, vision_config: { hidden_size: 1152 } }, 'x')
+    expect(r.ok).toBe(false)
+    if (r.ok) return
+    expect(r.issues.map((i) => i.key)).toEqual(['vision_config'])
+    expect(r.issues[0]!.message).toMatch(/vision tower \(vision_config\), which ftplan does not count: its parameters, and the activations of the image tokens/)
+    expect(r.issues[0]!.allowed).toContain('its text_config as an inline model')
+  })
+
+  it('a checkpoint stored quantized: bitsandbytes, AWQ and GPTQ with their bits; other methods refused', () => {
+    const q = (c: Record<string, unknown>) => archFromConfig({ ...llama, quantization_config: c }, 'x')
+    const ok = (c: Record<string, unknown>) => { const r = q(c); return r.ok ? r.arch.prequantized : r.issues }
+    expect(ok({ quant_method: 'awq', bits: 4, group_size: 128, zero_point: true, version: 'gemm' })).toEqual({ method: 'awq', bits: 4 })
+    expect(ok({ quant_method: 'gptq', bits: 8, group_size: 128 })).toEqual({ method: 'gptq', bits: 8 })
+    expect(ok({ quant_method: 'bitsandbytes', load_in_4bit: true, bnb_4bit_quant_type: 'nf4' })).toEqual({ method: 'bitsandbytes', bits: 4 })
+    expect(ok({ load_in_8bit: true })).toEqual({ method: 'bitsandbytes', bits: 8 })
+    expect(ok({ quant_method: 'fp8', fmt: 'e4m3' })).toEqual([{ key: 'quantization_config', message: 'quant_method "fp8" is not one ftplan sizes', allowed: 'bitsandbytes | awq | gptq' }])
+    expect(ok({ quant_method: 'gptq', bits: 3 })).toEqual([{ key: 'quantization_config', message: 'gptq with 3 bits is not sized by ftplan', allowed: '4 | 8 bits' }])
   })
 
   it('lists keys it does not use', () => {

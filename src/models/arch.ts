@@ -60,6 +60,8 @@ export interface ModelArch {
   moe: MoeArch | null
   mla: MlaArch | null
   torchDtype: string | null
+  /** A checkpoint stored quantized (config.json quantization_config): its method and the bits of its Linear weights. */
+  prequantized: { method: 'bitsandbytes' | 'awq' | 'gptq'; bits: 4 | 8 } | null
 }
 
 export interface ConfigIssue {
@@ -80,8 +82,11 @@ const READ_KEYS = new Set([
   'tie_word_embeddings', 'attention_bias', 'torch_dtype', 'attn_logit_softcapping', 'num_local_experts', 'num_experts', 'num_experts_per_tok',
   'moe_intermediate_size', 'shared_expert_intermediate_size', 'decoder_sparse_step', 'mlp_only_layers',
   'n_routed_experts', 'n_shared_experts', 'first_k_dense_replace', 'moe_layer_freq', 'topk_method', 'q_lora_rank',
-  'kv_lora_rank', 'qk_rope_head_dim', 'qk_nope_head_dim', 'v_head_dim',
+  'kv_lora_rank', 'qk_rope_head_dim', 'qk_nope_head_dim', 'v_head_dim', 'quantization_config', 'vision_config', 'audio_config',
 ])
+
+/** quantization_config methods whose stored weights ftplan sizes, and the bits each stores per frozen Linear weight. */
+const PREQUANTIZED = ['bitsandbytes', 'awq', 'gptq'] as const
 
 /** Upper bounds far above any released model; they keep parameter counts exact in float64 (< 2^53). */
 const LIMITS = {
@@ -110,13 +115,24 @@ export function archFromConfig(input: Record<string, unknown>, fallbackName: str
   const notes: string[] = []
   let config = input
   const textConfig = input['text_config']
+  // A vision or audio tower is weights, activations and FLOPs ftplan does not count: refused, not left out silently.
+  for (const tower of ['vision_config', 'audio_config'] as const) {
+    if (isRecord(input[tower])) {
+      issues.push({
+        key: tower,
+        message: `this model has a ${tower === 'vision_config' ? 'vision' : 'audio'} tower (${tower}), which ftplan does not count: its parameters, and the activations of the ${tower === 'vision_config' ? 'image' : 'audio'} tokens it adds to every sample, would be missing from the estimate`,
+        allowed: 'a text-only model, or the language model alone: its text_config as an inline model',
+      })
+    }
+  }
   if (input['hidden_size'] === undefined && isRecord(textConfig)) {
     config = { ...textConfig, name: input['name'] ?? textConfig['name'] }
     if (config['tie_word_embeddings'] === undefined && input['tie_word_embeddings'] !== undefined) {
       config['tie_word_embeddings'] = input['tie_word_embeddings']
     }
-    notes.push('read the language model from text_config; a vision tower, if any, is not counted')
+    notes.push('read the language model from text_config')
   }
+  const prequantized = readQuantizationConfig(input['quantization_config'] ?? config['quantization_config'], issues)
 
   const family = familyOf(config, issues, notes)
   const int = (key: IntKey, required: boolean, fallback?: number): number => {
@@ -191,9 +207,33 @@ export function archFromConfig(input: Record<string, unknown>, fallbackName: str
     moe,
     mla,
     torchDtype,
+    prequantized,
   }
   const ignoredKeys = Object.keys(input).filter((k) => !READ_KEYS.has(k))
   return { ok: true, arch, ignoredKeys, notes }
+}
+
+/**
+ * A checkpoint stored quantized (transformers' quantization_config): bitsandbytes `load_in_4bit`/`load_in_8bit`, AWQ
+ * and GPTQ `bits` (4 by default for AWQ). Other methods are refused with the ones ftplan sizes.
+ */
+function readQuantizationConfig(q: unknown, issues: ConfigIssue[]): ModelArch['prequantized'] {
+  if (q === undefined || q === null) return null
+  if (!isRecord(q)) {
+    issues.push({ key: 'quantization_config', message: `expected a mapping, got ${JSON.stringify(q)}` })
+    return null
+  }
+  const method = String(q['quant_method'] ?? (q['load_in_4bit'] !== undefined || q['load_in_8bit'] !== undefined ? 'bitsandbytes' : ''))
+  if (!(PREQUANTIZED as readonly string[]).includes(method)) {
+    issues.push({ key: 'quantization_config', message: `quant_method ${JSON.stringify(method || null)} is not one ftplan sizes`, allowed: PREQUANTIZED.join(' | ') })
+    return null
+  }
+  const bits = method === 'bitsandbytes' ? (q['load_in_8bit'] === true ? 8 : 4) : Number(q['bits'] ?? (method === 'awq' ? 4 : Number.NaN))
+  if (bits !== 4 && bits !== 8) {
+    issues.push({ key: 'quantization_config', message: `${method} with ${String(q['bits'])} bits is not sized by ftplan`, allowed: '4 | 8 bits' })
+    return null
+  }
+  return { method: method as (typeof PREQUANTIZED)[number], bits }
 }
 
 function familyOf(config: Record<string, unknown>, issues: ConfigIssue[], notes: string[]): ModelFamily | undefined {

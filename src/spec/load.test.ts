@@ -268,3 +268,30 @@ describe('LLaMA-Factory keys that change a step in ways spec v1 cannot say are r
     expect(load(`${LF.replace('full', 'lora')}lora_targt: all\n`).notes).toContain('lora_targt is ignored: did you mean lora_target?')
   })
 })
+
+describe('a checkpoint stored quantized sets the weight bytes (config.json quantization_config, issue #15)', () => {
+  // Meta-Llama-3-8B's shape stored as AWQ 4-bit: an 8B whose Linears take 4 bits, not the 16 GB of bf16 weights
+  const config = { model_type: 'llama', hidden_size: 4096, num_hidden_layers: 32, num_attention_heads: 32, num_key_value_heads: 8, intermediate_size: 14336, vocab_size: 128256, quantization_config: { quant_method: 'awq', bits: 4, group_size: 128, zero_point: true } }
+  const files = { 'awq/config.json': JSON.stringify(config) }
+  it('LoRA on it is QLoRA at 4 bits, said in the notes; its frozen Linears count as 4-bit weights', async () => {
+    const l = load('model: ./awq\nmethod: lora\n', files)
+    expect(l.spec.quantization).toBe('4bit')
+    expect(l.spec.method).toBe('qlora')
+    expect(l.notes.join('\n')).toContain('the checkpoint is stored quantized (config.json quantization_config: awq, 4-bit): its Linears count 4 bits')
+    const { estimateMemory } = await import('../memory/estimate.js')
+    const { strategyFromSpec } = await import('../memory/strategy.js')
+    const e = estimateMemory(l.spec, l.model.arch, strategyFromSpec(l.spec, l.model.arch))
+    // 32 layers × 218,103,808 Linear weights at 0.5159 B, the embedding and lm_head (2 × 525,336,576) at 2 B, plus adapters
+    const linears = 32 * (4096 * 4096 * 2 + 4096 * 1024 * 2 + 3 * 4096 * 14336)
+    expect(e.perGpu.breakdown.weights / 1e9).toBeGreaterThan((linears * 0.5159 + 2 * 525_336_576 * 2) / 1e9)
+    expect(e.perGpu.breakdown.weights / 1e9).toBeLessThan(6.5)
+  })
+  it('full or freeze fine-tuning of it is refused, and so is another quantization than the stored one', () => {
+    expect(issuesOf('model: ./awq\nmethod: full\n', files).map((i) => [i.path, i.message])).toEqual([['method', 'the checkpoint is stored quantized (config.json quantization_config: awq, 4-bit): its weights are frozen integers, so method full cannot train them']])
+    expect(issuesOf('model: ./awq\nmethod: qlora\nquantization: 8bit\n', files).map((i) => i.path)).toEqual(['quantization'])
+  })
+  it('LLaMA-Factory keeps it off ZeRO-3 (quantization.py:101-106), so an explicit zero: 3 is refused and plan leaves ZeRO-3 out', () => {
+    expect(issuesOf('model: ./awq\nmethod: lora\ndeepspeed: { zero: 3 }\n', files).map((i) => i.path)).toEqual(['deepspeed.zero'])
+    expect(load('model: ./awq\nmethod: lora\n', files).spec.trainerFeatures).toEqual(['prequantized'])
+  })
+})

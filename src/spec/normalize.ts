@@ -101,15 +101,29 @@ export function normalizeSpec(root: LMap, r: FieldReader, src: SpecSources, prio
     : r.fail(root, 'model', 'is required', { allowed: 'a catalog id (see `ftplan models`), a path to a config.json, or inline config.json keys' })
 
   let method = field(top, 'method', 'method', SPEC_DEFAULTS.method as FinetuneSpec['method'], (n, p) => r.choice(n, p, METHODS))
-  const quantDefault = method === 'qlora' ? '4bit' : SPEC_DEFAULTS.quantization
-  const quantization = field(top, 'quantization', 'quantization', quantDefault as FinetuneSpec['quantization'], (n, p) => r.choice(n, p, QUANTIZATIONS))
+  // A checkpoint stored quantized (its config.json's quantization_config) fixes the bits of its frozen Linears.
+  const stored = model?.arch.prequantized ?? null
+  const quantDefault = stored ? `${stored.bits}bit` : method === 'qlora' ? '4bit' : SPEC_DEFAULTS.quantization
+  let quantization = field(top, 'quantization', 'quantization', quantDefault as FinetuneSpec['quantization'], (n, p) => r.choice(n, p, QUANTIZATIONS))
   const quantNode = top.get('quantization')
+  const allFeatures: readonly TrainerFeature[] = stored ? [...features, 'prequantized'] : features
+  if (stored) {
+    const what = `the checkpoint is stored quantized (config.json quantization_config: ${stored.method}, ${stored.bits}-bit)`
+    if (method === 'full' || method === 'freeze') {
+      r.fail(top.get('method') ?? modelNode ?? root, 'method', `${what}: its weights are frozen integers, so method ${method} cannot train them`, { allowed: 'lora (adapters on the quantized base)' })
+    } else if (quantization !== `${stored.bits}bit`) {
+      r.fail(quantNode ?? root, 'quantization', `${what}, not ${quantization}`, { allowed: `${stored.bits}bit, or leave quantization out` })
+      quantization = `${stored.bits}bit` as FinetuneSpec['quantization']
+    } else {
+      notes.push(`${what}: its Linears count ${stored.bits} bits${stored.method === 'bitsandbytes' ? '' : ` (sized as bitsandbytes' ${stored.bits === 4 ? 'NF4 with its block constants, within 1 % of ' + stored.method + "'s 4 bits with group scales" : 'int8'})`}`)
+    }
+  }
   if (method === 'qlora' && quantization === 'none') {
     r.fail(quantNode ?? root, 'quantization', 'method qlora trains adapters on a quantized model; quantization none contradicts it', { allowed: '4bit | 8bit (or method lora)' })
   } else if (method === 'lora' && quantization !== 'none') {
     method = 'qlora'
     notes.push(`method lora with quantization ${quantization} is QLoRA: normalized to method qlora`)
-  } else if ((method === 'full' || method === 'freeze') && quantization !== 'none') {
+  } else if ((method === 'full' || method === 'freeze') && quantization !== 'none' && !stored) {
     r.fail(quantNode ?? root, 'quantization', `quantized weights cannot be trained, so method ${method} needs quantization none`, { allowed: 'none (or method lora / qlora)' })
   }
 
@@ -180,7 +194,7 @@ export function normalizeSpec(root: LMap, r: FieldReader, src: SpecSources, prio
   }
 
   if (zero !== 'auto') {
-    const refusal = stageRefusal({ precision, quantization, trainerFeatures: features }, zero)
+    const refusal = stageRefusal({ precision, quantization, trainerFeatures: allFeatures }, zero)
     if (refusal) r.fail(dsMap.get('zero') ?? root, 'deepspeed.zero', refusal, { allowed: zero === 3 ? 'zero 0 | 1 | 2 | auto' : 'zero 0 | auto' })
   }
 
@@ -241,7 +255,7 @@ export function normalizeSpec(root: LMap, r: FieldReader, src: SpecSources, prio
     optimizer,
     optim,
     scheduler,
-    trainerFeatures: features,
+    trainerFeatures: allFeatures,
     batch: { micro, accumulation, global: globalBatch },
     seqLenTokens,
     gradientCheckpointing,

@@ -14,6 +14,7 @@ export function stageRefusal(spec: RuleInput, stage: ZeroStage): string | null {
   if (spec.precision === 'pure_bf16') return 'pure_bf16 is incompatible with DeepSpeed ZeRO-3 (LLaMA-Factory hparams/parser.py:502)'
   if (spec.quantization === '8bit') return 'an 8-bit quantized model cannot be sharded by ZeRO-3; only 4-bit can (LLaMA-Factory model/model_utils/quantization.py:197-199)'
   if (spec.trainerFeatures.includes('pissa_init')) return 'PiSSA initialisation is refused under ZeRO-3 (LLaMA-Factory hparams/parser.py:495)'
+  if (spec.trainerFeatures.includes('prequantized')) return 'a checkpoint stored quantized cannot be sharded by ZeRO-3 (LLaMA-Factory model/model_utils/quantization.py:101-106: "DeepSpeed ZeRO-3 or FSDP is incompatible with PTQ-quantized models")'
   return null
 }
 

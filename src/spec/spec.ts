@@ -72,7 +72,8 @@ export interface SchedulerSettings {
  * LLaMA-Factory features that change which DeepSpeed setups LLaMA-Factory accepts
  * (hparams/parser.py: GaLore/APOLLO refuse DeepSpeed, PiSSA init refuses ZeRO-3).
  */
-export type TrainerFeature = 'galore' | 'apollo' | 'pissa_init'
+/** `prequantized`: the checkpoint is stored quantized (config.json quantization_config), which LLaMA-Factory keeps off ZeRO-3. */
+export type TrainerFeature = 'galore' | 'apollo' | 'pissa_init' | 'prequantized'
 
 /** A validated spec with every default filled in (spec format version 1). */
 export interface FinetuneSpec {
