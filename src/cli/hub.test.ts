@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { hubStandIn } from '../../test/helpers/hub-stand-in.js'
 import { ROOT } from '../../test/helpers/run-cli.js'
 import { hubCachePath, hubSettings } from './hub.js'
 import { main } from './main.js'
@@ -12,37 +12,12 @@ import { main } from './main.js'
 // A local stand-in for the Hugging Face Hub (test/fixtures/hub/README.md): it answers the requests @huggingface/hub
 // makes for /<repo>/resolve/<revision>/config.json (a ranged GET for the size, then the file), and one repository is
 // gated behind a token. No test reaches the internet.
-const FIXTURES = join(ROOT, 'test/fixtures/hub')
-const SERVED: Record<string, { file: string; token?: string }> = {
-  'Qwen/Qwen3-4B-Instruct-2507': { file: 'Qwen--Qwen3-4B-Instruct-2507.json' },
-  'meta-llama/Llama-3.2-1B': { file: 'meta-llama--Llama-3.2-1B.json', token: 'hf_test_token' },
-}
 let server: Server
 let endpoint = ''
 const requests: string[] = []
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    requests.push(req.url ?? '')
-    const m = /^\/(.+)\/resolve\/([^/]+)\/config\.json$/.exec(req.url ?? '')
-    const repo = m ? SERVED[m[1]!] : undefined
-    if (!m || !repo || m[2] !== 'main') {
-      res.writeHead(404, { 'X-Error-Code': 'RepoNotFound', 'Content-Type': 'application/json' }).end('{"error":"Repository not found"}')
-      return
-    }
-    if (repo.token && req.headers.authorization !== `Bearer ${repo.token}`) {
-      res.writeHead(401, { 'X-Error-Code': 'GatedRepo', 'Content-Type': 'application/json' }).end('{"error":"Access to model is restricted"}')
-      return
-    }
-    const body = readFileSync(join(FIXTURES, repo.file))
-    const etag = `"${createHash('sha256').update(body).digest('hex')}"`
-    const range = /^bytes=(\d+)-(\d*)$/.exec(String(req.headers.range ?? ''))
-    if (range) {
-      const start = Number(range[1])
-      const end = range[2] ? Math.min(Number(range[2]), body.length - 1) : body.length - 1
-      res.writeHead(206, { 'Content-Range': `bytes ${start}-${end}/${body.length}`, 'Content-Length': end - start + 1, 'Content-Type': 'application/json', ETag: etag }).end(body.subarray(start, end + 1))
-    } else res.writeHead(200, { 'Content-Length': body.length, 'Content-Type': 'application/json', ETag: etag }).end(body)
-  })
+  server = hubStandIn(requests)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 })

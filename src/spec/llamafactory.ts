@@ -116,7 +116,9 @@ export function adaptLlamaFactory(root: LMap, r: FieldReader, src: SpecSources):
     if (str(get('quantization_type')) === 'fp4') notes.push('quantization_type fp4: same size as nf4 (4 bits per weight plus block constants)')
     const dq = get('double_quantization')
     if (dq?.kind === 'scalar' && dq.value === false) notes.push('double_quantization false: ftplan assumes double quantization (block constants of 0.127 instead of 0.5 bits per weight, QLoRA paper §2)')
-  } else put('quantization', scalar('none', root.pos, 'quantization_bit'))
+  }
+  // Without quantization_bit the model loads as stored: unquantized, or a checkpoint whose config.json quantization_config
+  // normalize reads (LLaMA-Factory model_utils/quantization.py: PTQ-quantized models take priority).
 
   // LLaMA-Factory's defaults for a method's own keys are filled only for that method.
   const finetuningType = str(get('finetuning_type')) ?? 'lora'
