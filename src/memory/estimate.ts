@@ -76,7 +76,7 @@ export function estimateMemory(spec: FinetuneSpec, arch: ModelArch, strategy: St
   const tokens = strategy.microBatch * spec.seqLenTokens
   const lit = loop ? loop.extras(spec, arch, f, strategy.microBatch, regime) : null
   const w = weightBytes(spec, f, regime, strategy, lit?.quantizedHeadParams)
-  const g = gradientBytes(f, regime, strategy)
+  const g = gradientBytes(f, regime, strategy, spec.projection)
   const o = optimizerBytes(spec.optimizer, f, regime, strategy)
   const a = activationBytes(f, spec.attention, spec.seqLenTokens, strategy.microBatch, strategy.gradientCheckpointing, regime)
   const l = lit?.logits ?? logitsBytes(arch, spec.loss, tokens, regime)

@@ -1,4 +1,6 @@
+import type { LowRankProjection } from '../spec/spec.js'
 import type { ModelFacts } from './model-facts.js'
+import { svdTransientBytes } from './projection.js'
 import type { Regime } from './regime.js'
 import type { Strategy } from './strategy.js'
 
@@ -18,12 +20,20 @@ export interface GradientBytes {
  * (ZeRO-3: one fp32 buffer of the largest sub-group, sub_group_size). Optimizer offload moves the
  * partition (and the fp32 copy) to the CPU. Without DeepSpeed grads take the trainable weights' dtype.
  */
-export function gradientBytes(facts: ModelFacts, regime: Regime, s: Strategy): GradientBytes {
+export function gradientBytes(facts: ModelFacts, regime: Regime, s: Strategy, spec?: LowRankProjection): GradientBytes {
   const T = facts.trainableParams
   const carry = s.accumulation > 1
   if (!regime.deepspeed) {
+    const p = facts.projection
+    const svd = p && spec ? svdTransientBytes(spec, p, regime.gradBytes) : 0
+    if (spec?.layerwise) {
+      // Layer-wise GaLore/APOLLO steps and frees each gradient in its post-accumulate-grad hook (LLaMA-Factory
+      // train/trainer_utils.py:264-270), so one parameter's gradient exists at a time, with the SVD of its projection.
+      const one = facts.largestTrainableElements * regime.gradBytes + svd
+      return { full: one, carried: 0, stepExtra: 0, detail: `layer-wise: one parameter's ${regime.gradBytes}-byte gradient at a time (the largest)${svd ? ' + its projection\'s SVD' : ''}` }
+    }
     const full = T * regime.gradBytes
-    return { full, carried: carry ? full : 0, stepExtra: 0, detail: `${regime.gradBytes} B per trainable parameter` }
+    return { full, carried: carry ? full : 0, stepExtra: svd, detail: `${regime.gradBytes} B per trainable parameter${svd ? ', + the SVD refreshing the largest projection at the step' : ''}` }
   }
   const offload = s.offload !== 'none'
   if (s.zeroStage === 0) {

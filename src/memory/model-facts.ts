@@ -5,6 +5,7 @@ import { countParams, type ParamCounts } from '../models/params.js'
 import { countTrainable, freezeTrainedLayers, type TrainableCount } from '../models/trainable.js'
 import type { FinetuneSpec } from '../spec/spec.js'
 import { BNB_MIN_8BIT_SIZE } from './constants.js'
+import { projectionFacts, type ProjectionFacts } from './projection.js'
 
 /** Which parts of the model train, and how: everything the memory terms need that no strategy changes. */
 export interface ModelFacts {
@@ -31,6 +32,8 @@ export interface ModelFacts {
   adafactorStateElements: number
   /** Trainable elements in tensors too small for 8-bit optimizer state (bitsandbytes min_8bit_size). */
   small8bitElements: number
+  /** GaLore/APOLLO: the weights whose optimizer state is kept on a low-rank projection of their gradient. */
+  projection: ProjectionFacts | null
   /** Layers that backward passes through (all of them, except below the lowest trained layer in freeze-tuning). */
   backwardLayers: number
   /** The layers' activation coefficients, grouped by identical shape. */
@@ -189,6 +192,7 @@ export function modelFacts(spec: FinetuneSpec, arch: ModelArch, adapterCastBytes
     smallTensorParams: (threshold) => smallTensors.reduce((s, n) => (n < threshold ? s + n : s), 0),
     adafactorStateElements: adafactor,
     small8bitElements: small8bit,
+    projection: spec.projection ? projectionFacts(spec.projection, arch, parts.trained, parts.headTrained) : null,
     backwardLayers,
     layerGroups,
     headBytesPerToken: { act: headInput / 2 + headLora / 2, residual: finalNorm.residual, fp32: finalNorm.fp32 },

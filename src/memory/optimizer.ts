@@ -18,31 +18,37 @@ export interface OptimizerBytes {
  * State elements per trainable parameter: AdamW two moments; Lion and SGD (with momentum) one;
  * Adafactor a factored second moment, rows + columns per matrix (Shazeer & Stern 2018; HF Adafactor keeps
  * no first moment by default). bitsandbytes 8-bit optimizers store uint8 state with an fp32 absmax per
- * 256 elements, 32-bit state for tensors under 4096 elements (optim/optimizer.py).
+ * 256 elements, 32-bit state for tensors under 4096 elements (optim/optimizer.py). GaLoreAdamW, GaLoreAdamW8bit and
+ * GaLoreAdafactor (galore_torch/adamw.py: torch.zeros_like(grad) after the projection) keep the same state on the
+ * projected gradient, and the projection matrix in the parameter's dtype.
  */
 export function optimizerStateBytes(optimizer: Optimizer, facts: ModelFacts, regime: Regime): { total: number; perParam: number; paged: boolean } {
   const T = facts.trainableParams
   const master = regime.masterBytes * T
   const s = regime.stateBytes
+  // GaLore/APOLLO keep the state of projected weights on their projected gradient (projection.ts), plus the projection.
+  const p = facts.projection
+  const plain = T - (p?.weightElements ?? 0)
+  const projected = p?.projectedElements ?? 0
   let state: number
   switch (optimizer) {
     case 'adamw':
     case 'paged_adamw':
-      state = 2 * s * T
+      state = 2 * s * (plain + projected)
       break
     case 'adamw_8bit':
     case 'paged_adamw_8bit':
-      state = 2 * BNB_8BIT_STATE_BYTES * (T - facts.small8bitElements) + 2 * 4 * facts.small8bitElements
+      state = 2 * BNB_8BIT_STATE_BYTES * (plain + projected - facts.small8bitElements) + 2 * 4 * facts.small8bitElements
       break
     case 'adafactor':
-      state = s * Math.min(facts.adafactorStateElements, T)
+      state = s * (Math.min(facts.adafactorStateElements - (p?.weightRowsCols ?? 0), plain) + (p?.projectedRowsCols ?? 0))
       break
     case 'sgd':
     case 'lion':
-      state = s * T
+      state = s * (plain + projected)
       break
   }
-  const total = master + state
+  const total = master + state + (p ? regime.trainableWeightBytes * p.projectorElements : 0)
   return { total, perParam: T > 0 ? total / T : 0, paged: optimizer === 'paged_adamw' || optimizer === 'paged_adamw_8bit' }
 }
 
@@ -67,6 +73,7 @@ export function optimizerBytes(asked: Optimizer, facts: ModelFacts, regime: Regi
   const gpu = offloaded ? 0 : Math.ceil(total / shard)
   const detail = [
     `${optimizer === asked ? optimizer : `${asked} runs as DeepSpeed's CPU ${optimizer === 'lion' ? 'Lion' : 'Adam'} under offload`}: ${perParam.toFixed(2)} B per trainable parameter${regime.masterBytes ? ' (incl. fp32 master)' : ''}`,
+    facts.projection ? `state of ${facts.projection.describe} kept on the projected gradient` : '',
     shard > 1 ? `÷ ${shard} (ZeRO-${s.zeroStage})` : '',
     offloaded ? `offloaded to ${s.offloadDevice}` : '',
     paged && !offloaded ? 'paged (unified memory, outside max_allocated)' : '',

@@ -39,11 +39,14 @@ export function changesFor(spec: FinetuneSpec, c: Candidate): Change[] {
   if (spec.gradientCheckpointing === false && t.activations >= TERM_SHARE * total) {
     out.push({ change: 'gradient_checkpointing: true', because: `activations are ${share(t.activations)}`, spec: { gradientCheckpointing: true } })
   }
-  if (spec.optimizer === 'adamw' && t.optimizerStates >= TERM_SHARE * total) {
+  // APOLLO has no 8-bit optimizer in LLaMA-Factory (train/trainer_utils.py:330-333).
+  if (spec.optimizer === 'adamw' && spec.projection?.kind !== 'apollo' && t.optimizerStates >= TERM_SHARE * total) {
     out.push({ change: 'optimizer: adamw_8bit', because: `optimizer state is ${share(t.optimizerStates)}`, spec: { optimizer: 'adamw_8bit' } })
   }
   if (spec.method === 'full' && t.weights + t.gradients + t.optimizerStates >= MODEL_STATE_SHARE * total) {
-    out.push({ change: 'method: lora', because: `weights, gradients and optimizer state are ${share(t.weights + t.gradients + t.optimizerStates)}`, spec: { method: 'lora' } })
+    // LLaMA-Factory refuses LoRA with GaLore or APOLLO (hparams/finetuning_args.py:615): the change drops the projection.
+    const drop = spec.projection ? ` without use_${spec.projection.kind}` : ''
+    out.push({ change: `method: lora${drop}`, because: `weights, gradients and optimizer state are ${share(t.weights + t.gradients + t.optimizerStates)}`, spec: { method: 'lora', projection: undefined } })
   }
   return out
 }

@@ -82,6 +82,9 @@ function strategiesFor(spec: FinetuneSpec, gpus: number, mode: BatchMode): Strat
     const perGpu = spec.batch.micro * spec.batch.accumulation
     for (const micro of new Set([...MICRO_BATCHES, spec.batch.micro])) if (micro <= spec.batch.micro && perGpu % micro === 0) batches.push({ microBatch: micro, accumulation: perGpu / micro })
   } else for (const micro of MICRO_BATCHES) batches.push({ microBatch: micro, accumulation: spec.batch.accumulation })
+  // Layer-wise GaLore/APOLLO steps as gradients arrive: LLaMA-Factory refuses accumulation with it (train/trainer_utils.py:251).
+  if (spec.projection?.layerwise) batches.splice(0, batches.length, ...batches.filter((b) => b.accumulation === 1))
+  if (batches.length === 0) return null
   const out: StrategyChoice[] = []
   for (const zeroStage of zeros) for (const offload of offloads) {
     if (offload === 'optimizer+params' && zeroStage !== 3) continue
@@ -200,6 +203,10 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
         continue
       }
       const gpus = offer.gpuCount * nodes
+      if (spec.projection?.layerwise && gpus > 1) {
+        reject(offer, nodes, `layer-wise ${spec.projection.kind === 'galore' ? 'GaLore' : 'APOLLO'} runs on one GPU only: LLaMA-Factory refuses it in distributed training (hparams/parser.py:505-510)`)
+        continue
+      }
       const laidOut = layout(gpus, offer.gpuCount)
       if (!laidOut) {
         reject(offer, nodes, `the global batch of ${spec.batch.micro * spec.batch.accumulation * spec.gpus} does not split over ${gpus} GPUs`)
@@ -256,6 +263,10 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
   }
 
   assumptions.push(...stageRefusals(spec))
+  if (spec.projection) {
+    const f = factsFor[0]!.projection!
+    assumptions.push(`${f.describe}: the optimizer keeps the state of those weights on their gradient projected to rank ${spec.projection.rank}, with the projection matrices (LLaMA-Factory train/trainer_utils.py:200-285)${spec.projection.layerwise ? '; layer-wise runs on one GPU without gradient accumulation (hparams/parser.py:505-510, trainer_utils.py:251)' : ''}`)
+  }
   if (belowFloor > 0) assumptions.push(`GPUs of compute capability ${floor.value} and newer only (${floor.source}): ${belowFloor} offers left out`)
   if (outside > 0) assumptions.push(`${outside} offers are outside constraints.regions / constraints.gpus`)
   assumptions.push(tokensKnown
@@ -358,9 +369,12 @@ function suggestFixes(input: PlanInput, options: SearchOptions): string[] {
   // Each names the term it shrinks: the logits (Liger's fused cross-entropy), optimizer state (8-bit AdamW), a full
   // fine-tune's weights and states (LoRA, then QLoRA).
   if (spec.loss !== 'fused') tryWith('loss: fused (Liger\'s fused linear cross-entropy never holds the logits whole; LLaMA-Factory enable_liger_kernel, HF --use_liger_kernel)', { loss: 'fused' })
-  if (spec.optimizer === 'adamw') tryWith('optimizer: adamw_8bit (optimizer state in 8 bits)', { optimizer: 'adamw_8bit' })
-  if (spec.method === 'full') tryWith('method: lora (adapters instead of every weight, its gradient and optimizer state)', { method: 'lora' })
-  if (spec.method === 'full' || spec.method === 'lora' || spec.method === 'freeze') tryWith('QLoRA (method: qlora, 4-bit base)', { method: 'qlora', quantization: '4bit' })
+  // LLaMA-Factory has no 8-bit APOLLO and refuses LoRA with GaLore or APOLLO (train/trainer_utils.py:330-333,
+  // hparams/finetuning_args.py:615): an adapter method drops the projection, and says so.
+  if (spec.optimizer === 'adamw' && spec.projection?.kind !== 'apollo') tryWith('optimizer: adamw_8bit (optimizer state in 8 bits)', { optimizer: 'adamw_8bit' })
+  const drop = spec.projection ? ` without use_${spec.projection.kind}` : ''
+  if (spec.method === 'full') tryWith(`method: lora${drop} (adapters instead of every weight, its gradient and optimizer state)`, { method: 'lora', projection: undefined })
+  if (spec.method === 'full' || spec.method === 'lora' || spec.method === 'freeze') tryWith(`QLoRA (method: qlora, 4-bit base)${drop}`, { method: 'qlora', quantization: '4bit', projection: undefined })
   for (let s = Math.floor(spec.seqLenTokens / 2); s >= 256; s = Math.floor(s / 2)) {
     if (tryWith(`shorter sequences (seq_len: ${s})`, { seqLenTokens: s })) break
   }

@@ -3,7 +3,7 @@ import { entry, parseLocated, toPlain, type LEntry, type LMap, type LNode, type 
 import type { SpecSources } from './model-ref.js'
 import type { FilledDefault, IgnoredField } from './normalize.js'
 import type { FieldReader } from './reader.js'
-import type { TrainerFeature } from './spec.js'
+import type { LowRankProjection, TrainerFeature } from './spec.js'
 
 /** Keys that mark a LLaMA-Factory training YAML (they never appear in an ftplan spec). */
 export const LLAMAFACTORY_MARKERS = ['model_name_or_path', 'finetuning_type', 'stage', 'do_train', 'template', 'dataset']
@@ -25,7 +25,8 @@ const READ = new Set([
   'per_device_train_batch_size', 'gradient_accumulation_steps', 'bf16', 'fp16', 'pure_bf16', 'flash_attn',
   'disable_gradient_checkpointing', 'freeze_trainable_layers', 'optim', 'enable_liger_kernel', 'deepspeed',
   'learning_rate', 'weight_decay', 'adam_beta1', 'adam_beta2', 'adam_epsilon', 'max_grad_norm', 'lr_scheduler_type', 'warmup_ratio',
-  'warmup_steps', 'use_galore', 'use_apollo', 'pissa_init', 'use_badam', 'mixture_of_depths', 'fp8', 'fsdp', 'fsdp_config',
+  'warmup_steps', 'use_galore', 'use_apollo', 'galore_target', 'galore_rank', 'galore_proj_type', 'galore_layerwise',
+  'apollo_target', 'apollo_rank', 'apollo_proj_type', 'apollo_layerwise', 'pissa_init', 'use_badam', 'mixture_of_depths', 'fp8', 'fsdp', 'fsdp_config',
   'do_train', 'do_predict',
 ])
 
@@ -48,6 +49,7 @@ export interface Adapted {
   ignored: IgnoredField[]
   notes: string[]
   features: TrainerFeature[]
+  projection?: LowRankProjection
 }
 
 /**
@@ -179,7 +181,7 @@ export function adaptLlamaFactory(root: LMap, r: FieldReader, src: SpecSources):
   const features: TrainerFeature[] = []
   for (const [key, feature] of [['use_galore', 'galore'], ['use_apollo', 'apollo'], ['pissa_init', 'pissa_init']] as const) if (flag(key)) features.push(feature)
   if (features.includes('pissa_init') && quant) r.fail({ pos: at('pissa_init') }, 'pissa_init', 'LLaMA-Factory refuses PiSSA init on a quantized model (hparams/parser.py _verify_model_args: "Please use scripts/pissa_init.py")', { allowed: 'pissa_init: false with quantization_bit' })
-  if (features.includes('galore') || features.includes('apollo')) notes.push(`${features.includes('galore') ? 'use_galore' : 'use_apollo'}: LLaMA-Factory runs GaLore/APOLLO only without DeepSpeed (hparams/parser.py); ftplan plans it without DeepSpeed and sizes the optimizer as \`optim\` (the low-rank projection of its state is not modelled, so the estimate is high)`)
+  const projection = readProjection(features, get, str, flag, r, notes)
   // ModelArguments.enable_liger_kernel: bool, default False (hparams/model_args.py:137 @ff6d4d12); Liger's kernels,
   // its fused linear cross-entropy among them, patch the model only when it trains (model_utils/liger_kernel.py:37).
   map('enable_liger_kernel', 'loss', 'standard', (n) =>
@@ -187,7 +189,7 @@ export function adaptLlamaFactory(root: LMap, r: FieldReader, src: SpecSources):
 
   const ds = get('deepspeed')
   if (ds && !(ds.kind === 'scalar' && ds.value === null)) readDeepSpeed(ds, r, src, put, notes)
-  return { spec: { kind: 'map', pos: root.pos, entries: out }, defaults, ignored, notes, features }
+  return { spec: { kind: 'map', pos: root.pos, entries: out }, defaults, ignored, notes, features, ...(projection ? { projection } : {}) }
 }
 
 /** Reads the ZeRO stage and offload targets from the DeepSpeed JSON a LLaMA-Factory YAML names. */
@@ -270,4 +272,52 @@ function setPath(entries: LEntry[], path: string[], value: LNode, pos: Pos): voi
     entries.push(e)
   }
   if (e.value.kind === 'map') setPath(e.value.entries, rest, value, pos)
+}
+
+/** LLaMA-Factory's optim names each low-rank optimizer is built for (train/trainer_utils.py:239-246, 330-333 @ff6d4d12). */
+const PROJECTION_OPTIMS = {
+  galore: ['adamw_torch', 'adamw_bnb_8bit', 'adamw_8bit', 'paged_adamw_8bit', 'adafactor'],
+  apollo: ['adamw_torch'],
+} as const
+const PROJ_TYPES = { galore: ['std', 'reverse_std', 'right', 'left', 'full'], apollo: ['std', 'right', 'left'] } as const
+
+/**
+ * GaLore or APOLLO settings (hparams/finetuning_args.py @ff6d4d12: rank 16, target all, proj_type std, layerwise false),
+ * refused where LLaMA-Factory refuses them: with LoRA (finetuning_args.py:615), both at once (:618), an optim it has no
+ * projected class for (trainer_utils.py:239-246, 330-333), layer-wise with gradient accumulation (trainer_utils.py:251).
+ */
+function readProjection(
+  features: TrainerFeature[], get: (k: string) => LNode | undefined, str: (n: LNode | undefined) => string | undefined,
+  flag: (k: string) => boolean, r: FieldReader, notes: string[],
+): LowRankProjection | undefined {
+  const kinds = (['galore', 'apollo'] as const).filter((k) => features.includes(k))
+  if (kinds.length === 0) return undefined
+  const kind = kinds[0]!
+  const key = `use_${kind}`
+  const pos = (k: string) => ({ pos: get(k)?.pos ?? get(key)!.pos })
+  if (kinds.length > 1) r.fail(pos('use_apollo'), 'use_apollo', 'LLaMA-Factory refuses GaLore and APOLLO together (hparams/finetuning_args.py:618)', { allowed: 'one of use_galore, use_apollo' })
+  const method = str(get('finetuning_type')) ?? 'lora'
+  if (method === 'lora') r.fail(pos('finetuning_type'), key, `LLaMA-Factory refuses LoRA with ${kind === 'galore' ? 'GaLore' : 'APOLLO'} (hparams/finetuning_args.py:615)`, { allowed: 'finetuning_type: full | freeze' })
+  const optim = str(get('optim'))
+  const allowed: readonly string[] = PROJECTION_OPTIMS[kind]
+  if (optim !== undefined && !allowed.includes(optim)) r.fail(pos('optim'), 'optim', `${kind === 'galore' ? 'GaLore' : 'APOLLO'} has no optimizer for optim ${optim} in LLaMA-Factory (train/trainer_utils.py: NotImplementedError "Unknown optim")`, { allowed: allowed.join(' | ') })
+  if (optim === undefined) notes.push(`${key} without optim: LLaMA-Factory builds ${kind === 'galore' ? 'GaLore' : 'APOLLO'}'s optimizer only for optim ${allowed.join(', ')} (train/trainer_utils.py), and HF's default optim differs between transformers versions; set optim: adamw_torch`)
+  const rankNode = get(`${kind}_rank`)
+  let rank = 16
+  if (rankNode !== undefined && !(rankNode.kind === 'scalar' && rankNode.value === null)) {
+    if (rankNode.kind === 'scalar' && typeof rankNode.value === 'number' && Number.isInteger(rankNode.value) && rankNode.value > 0) rank = rankNode.value
+    else r.fail(rankNode, `${kind}_rank`, 'expected a positive whole number', { allowed: 'e.g. 16 (the default), 128' })
+  }
+  const target = str(get(`${kind}_target`)) ?? 'all'
+  const parts = target.split(',').map((t) => t.trim()).filter(Boolean)
+  const targets = parts.length === 1 && parts[0] === 'all' ? 'all' as const : parts
+  const projType = str(get(`${kind}_proj_type`)) ?? 'std'
+  const types: readonly string[] = PROJ_TYPES[kind]
+  if (!types.includes(projType)) r.fail(pos(`${kind}_proj_type`), `${kind}_proj_type`, `${JSON.stringify(projType)} is not a projection type of ${kind === 'galore' ? 'GaLore' : 'APOLLO'}`, { allowed: types.join(' | ') })
+  const layerwise = flag(`${kind}_layerwise`)
+  const acc = get('gradient_accumulation_steps')
+  if (layerwise && acc?.kind === 'scalar' && typeof acc.value === 'number' && acc.value !== 1) {
+    r.fail(acc, 'gradient_accumulation_steps', `layer-wise ${kind === 'galore' ? 'GaLore' : 'APOLLO'} steps each parameter as its gradient arrives, so LLaMA-Factory refuses gradient accumulation with it (train/trainer_utils.py:251)`, { allowed: `1, or ${kind}_layerwise: false` })
+  }
+  return { kind, rank, targets, projType: projType as LowRankProjection['projType'], layerwise }
 }

@@ -89,6 +89,7 @@ function detectAndNormalize(root: LMap, file: string, r: FieldReader, sources: S
     const normalized = normalizeSpec(adapted.spec, r, sources, adapted.defaults, adapted.features)
     normalized?.ignored.unshift(...adapted.ignored)
     normalized?.notes.unshift(...adapted.notes)
+    if (normalized && adapted.projection) normalized.spec = { ...normalized.spec, projection: adapted.projection }
     return { source: 'llamafactory', normalized }
   }
   // None of the spec's keys: another YAML altogether. One line saying so beats a line per key.

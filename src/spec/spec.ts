@@ -109,6 +109,22 @@ export interface FinetuneSpec {
   margin: number
   /** What the provisioned nodes install (software.ts). */
   software: Software
+  /** GaLore or APOLLO (set only from a LLaMA-Factory YAML): the optimizer keeps its state in a low-rank projection. */
+  projection?: LowRankProjection
+}
+
+/**
+ * Gradient low-rank projection as LLaMA-Factory runs it (train/trainer_utils.py _create_galore_optimizer and
+ * _create_apollo_optimizer @ff6d4d12): every 2-D weight of an nn.Linear whose module name contains a target ('all':
+ * every decoder Linear but lm_head, model_utils/misc.py find_all_linear_modules) keeps its optimizer state on the
+ * gradient projected to `rank`; `layerwise` steps each parameter in its own post-accumulate-grad hook.
+ */
+export interface LowRankProjection {
+  kind: 'galore' | 'apollo'
+  rank: number
+  targets: 'all' | readonly string[]
+  projType: 'std' | 'reverse_std' | 'right' | 'left' | 'full'
+  layerwise: boolean
 }
 
 /** Where a spec came from: ftplan's own YAML, a Pulumi stack's `ftplan:spec`, or a LLaMA-Factory train YAML. */
