@@ -5,6 +5,7 @@ import { countParams, type ParamCounts } from '../models/params.js'
 import { countTrainable, freezeTrainedLayers, type TrainableCount } from '../models/trainable.js'
 import type { FinetuneSpec } from '../spec/spec.js'
 import { BNB_MIN_8BIT_SIZE } from './constants.js'
+import { variantFacts, type VariantFacts } from './optimizer-variants.js'
 import { projectionFacts, type ProjectionFacts } from './projection.js'
 
 /** Which parts of the model train, and how: everything the memory terms need that no strategy changes. */
@@ -34,6 +35,8 @@ export interface ModelFacts {
   small8bitElements: number
   /** GaLore/APOLLO: the weights whose optimizer state is kept on a low-rank projection of their gradient. */
   projection: ProjectionFacts | null
+  /** Adam-mini or Muon in place of the spec's optimizer. */
+  variant: VariantFacts | null
   /** Layers that backward passes through (all of them, except below the lowest trained layer in freeze-tuning). */
   backwardLayers: number
   /** The layers' activation coefficients, grouped by identical shape. */
@@ -193,6 +196,7 @@ export function modelFacts(spec: FinetuneSpec, arch: ModelArch, adapterCastBytes
     adafactorStateElements: adafactor,
     small8bitElements: small8bit,
     projection: spec.projection ? projectionFacts(spec.projection, arch, parts.trained, parts.headTrained) : null,
+    variant: variantOf(spec, arch, parts),
     backwardLayers,
     layerGroups,
     headBytesPerToken: { act: headInput / 2 + headLora / 2, residual: finalNorm.residual, fp32: finalNorm.fp32 },
@@ -316,4 +320,9 @@ function mlpActivation(
     transient += 3 * Fs
   }
   return { act, fp32, transient }
+}
+
+function variantOf(spec: FinetuneSpec, arch: ModelArch, parts: TrainedParts): VariantFacts | null {
+  const kind = spec.trainerFeatures.includes('adam_mini') ? 'adam_mini' : spec.trainerFeatures.includes('muon') ? 'muon' : null
+  return kind ? variantFacts(kind, arch, { ...parts, loraRank: spec.lora.rank }) : null
 }

@@ -48,6 +48,10 @@ export function optimizerStateBytes(optimizer: Optimizer, facts: ModelFacts, reg
       state = s * (plain + projected)
       break
   }
+  // Adam-mini: the first moment whole, one second moment per block; Muon: one momentum for its 2-D weights, AdamW's two
+  // for the rest (optimizer-variants.ts). Both replace the spec's optimizer, in the parameter's dtype.
+  const v = facts.variant
+  if (v) state = s * (v.kind === 'adam_mini' ? T + v.elements : v.elements + 2 * (T - v.elements))
   const total = master + state + (p ? regime.trainableWeightBytes * p.projectorElements : 0)
   return { total, perParam: T > 0 ? total / T : 0, paged: optimizer === 'paged_adamw' || optimizer === 'paged_adamw_8bit' }
 }
@@ -74,6 +78,7 @@ export function optimizerBytes(asked: Optimizer, facts: ModelFacts, regime: Regi
   const detail = [
     `${optimizer === asked ? optimizer : `${asked} runs as DeepSpeed's CPU ${optimizer === 'lion' ? 'Lion' : 'Adam'} under offload`}: ${perParam.toFixed(2)} B per trainable parameter${regime.masterBytes ? ' (incl. fp32 master)' : ''}`,
     facts.projection ? `state of ${facts.projection.describe} kept on the projected gradient` : '',
+    facts.variant ? (facts.variant.kind === 'adam_mini' ? 'Adam-mini (one second moment per head or row)' : 'Muon (one momentum for 2-D weights, AdamW for the rest)') : '',
     shard > 1 ? `÷ ${shard} (ZeRO-${s.zeroStage})` : '',
     offloaded ? `offloaded to ${s.offloadDevice}` : '',
     paged && !offloaded ? 'paged (unified memory, outside max_allocated)' : '',

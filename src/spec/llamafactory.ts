@@ -26,7 +26,8 @@ const READ = new Set([
   'disable_gradient_checkpointing', 'freeze_trainable_layers', 'optim', 'enable_liger_kernel', 'deepspeed',
   'learning_rate', 'weight_decay', 'adam_beta1', 'adam_beta2', 'adam_epsilon', 'max_grad_norm', 'lr_scheduler_type', 'warmup_ratio',
   'warmup_steps', 'use_galore', 'use_apollo', 'galore_target', 'galore_rank', 'galore_proj_type', 'galore_layerwise',
-  'apollo_target', 'apollo_rank', 'apollo_proj_type', 'apollo_layerwise', 'pissa_init', 'use_badam', 'mixture_of_depths', 'fp8', 'fsdp', 'fsdp_config',
+  'apollo_target', 'apollo_rank', 'apollo_proj_type', 'apollo_layerwise', 'use_adam_mini', 'use_muon', 'use_dft_loss', 'use_eaft_loss', 'use_asft_loss', 'use_dora', 'use_unsloth',
+  'use_unsloth_gc', 'shift_attn', 'upcast_lmhead_output', 'use_llama_pro', 'use_mca', 'use_megatron_bridge', 'use_hyper_parallel', 'use_kt', 'pissa_init', 'use_badam', 'mixture_of_depths', 'fp8', 'fsdp', 'fsdp_config',
   'do_train', 'do_predict',
 ])
 
@@ -41,6 +42,18 @@ const REFUSED: Record<string, { set: (v: LScalar['value'] | undefined, n: LNode)
   fp8: { set: (v) => v === true, why: 'FP8 training (Accelerate with torchao or Transformer Engine) changes weights, activations and GEMM speed in ways spec v1 cannot say', allowed: 'fp8: false (bf16: true)' },
   fsdp: { set: (v, n) => n.kind !== 'scalar' || (v !== null && v !== undefined && v !== '' && v !== false), why: 'FSDP shards without the fp32 master copy DeepSpeed keeps; spec v1 plans DeepSpeed ZeRO', allowed: 'a DeepSpeed config instead (`deepspeed: examples/deepspeed/ds_z3_config.json` shards as FSDP FULL_SHARD does)' },
   fsdp_config: { set: (v, n) => n.kind === 'map' || (v !== null && v !== undefined && v !== ''), why: 'FSDP shards without the fp32 master copy DeepSpeed keeps; spec v1 plans DeepSpeed ZeRO', allowed: 'a DeepSpeed config instead' },
+  // Keys of hparams/finetuning_args.py and model_args.py @ff6d4d12 that change what a step holds or how fast it runs.
+  use_asft_loss: { set: (v) => v === true, why: 'ASFT loads a reference model beside the trained one (train/sft/workflow.py:56-57) and takes a KL term over the whole vocabulary; spec v1 plans one model', allowed: 'use_asft_loss: false (use_dft_loss and use_eaft_loss cost what the standard loss does)' },
+  use_dora: { set: (v) => v === true, why: 'DoRA forms each adapted weight W + BA and its column norm every step (PEFT tuners/lora/dora.py), a full-weight tensor per adapted layer that spec v1 does not count', allowed: 'use_dora: false' },
+  use_unsloth: { set: (v) => v === true, why: 'Unsloth replaces the model\'s attention, MLP and loss kernels and its checkpointing; its memory and speed are not those ftplan models', allowed: 'use_unsloth: false (enable_liger_kernel: true is modelled)' },
+  use_unsloth_gc: { set: (v) => v === true, why: 'Unsloth\'s gradient checkpointing moves the checkpoints to CPU memory, which ftplan does not model', allowed: 'use_unsloth_gc: false' },
+  shift_attn: { set: (v) => v === true, why: 'LongLoRA\'s shifted sparse attention (S²-Attn) attends within groups, so attention memory and FLOPs are not those ftplan counts', allowed: 'shift_attn: false' },
+  upcast_lmhead_output: { set: (v) => v === true, why: 'an fp32 lm_head output keeps the logits in fp32 through backward, which ftplan\'s logits term does not count', allowed: 'upcast_lmhead_output: false' },
+  use_llama_pro: { set: (v) => v === true, why: 'LLaMA Pro trains expanded blocks spread through the model, so backward runs through nearly every layer; spec v1\'s freeze method trains the last layers', allowed: 'use_llama_pro: false (finetuning_type: freeze trains the last freeze_trainable_layers)' },
+  use_mca: { set: (v) => v === true, why: 'MCoreAdapter trains with Megatron-Core tensor and pipeline parallelism; ftplan plans data parallelism with DeepSpeed ZeRO', allowed: 'use_mca: false' },
+  use_megatron_bridge: { set: (v) => v === true, why: 'Megatron-Bridge trains with Megatron-Core parallelism; ftplan plans data parallelism with DeepSpeed ZeRO', allowed: 'use_megatron_bridge: false' },
+  use_hyper_parallel: { set: (v) => v === true, why: 'hyper-parallel training shards sequences and tensors across GPUs; ftplan plans data parallelism with DeepSpeed ZeRO', allowed: 'use_hyper_parallel: false' },
+  use_kt: { set: (v) => v === true, why: 'KTransformers runs MoE experts on the CPU; ftplan places every weight on the GPUs', allowed: 'use_kt: false' },
 }
 
 export interface Adapted {
@@ -182,6 +195,18 @@ export function adaptLlamaFactory(root: LMap, r: FieldReader, src: SpecSources):
   for (const [key, feature] of [['use_galore', 'galore'], ['use_apollo', 'apollo'], ['pissa_init', 'pissa_init']] as const) if (flag(key)) features.push(feature)
   if (features.includes('pissa_init') && quant) r.fail({ pos: at('pissa_init') }, 'pissa_init', 'LLaMA-Factory refuses PiSSA init on a quantized model (hparams/parser.py _verify_model_args: "Please use scripts/pissa_init.py")', { allowed: 'pissa_init: false with quantization_bit' })
   const projection = readProjection(features, get, str, flag, r, notes)
+  for (const key of ['use_dft_loss', 'use_eaft_loss']) {
+    if (flag(key)) notes.push(`${key}: estimated as the standard loss, which it costs: fp32 logits and a per-token cross-entropy (train/trainer_utils.py:639-800; EAFT's top-20 entropy runs without grad)`)
+  }
+  // create_custom_optimizer (train/trainer_utils.py:527-549) takes the first of GaLore, APOLLO, LoRA+, BAdam, Adam-mini, Muon.
+  const loraplus = get('loraplus_lr_ratio')
+  const before = projection ? `use_${projection.kind}` : loraplus && !(loraplus.kind === 'scalar' && loraplus.value === null) ? 'loraplus_lr_ratio' : null
+  for (const [key, feature] of [['use_adam_mini', 'adam_mini'], ['use_muon', 'muon']] as const) {
+    if (!flag(key)) continue
+    if (before) notes.push(`${key} is not used: LLaMA-Factory builds the ${before} optimizer first (train/trainer_utils.py:527-549)`)
+    else if (features.includes('adam_mini')) notes.push(`${key} is not used: LLaMA-Factory builds Adam-mini first (train/trainer_utils.py:545-549)`)
+    else features.push(feature)
+  }
   // ModelArguments.enable_liger_kernel: bool, default False (hparams/model_args.py:137 @ff6d4d12); Liger's kernels,
   // its fused linear cross-entropy among them, patch the model only when it trains (model_utils/liger_kernel.py:37).
   map('enable_liger_kernel', 'loss', 'standard', (n) =>

@@ -250,6 +250,17 @@ describe('LLaMA-Factory keys that change a step in ways spec v1 cannot say are r
     ['mixture_of_depths: convert', 'mixture_of_depths', /mixture-of-depths routes tokens around layers/],
     ['fp8: true', 'fp8', /FP8 training/],
     ['fsdp: full_shard auto_wrap', 'fsdp', /FSDP shards without the fp32 master copy/],
+    ['use_asft_loss: true', 'use_asft_loss', /loads a reference model beside the trained one/],
+    ['use_dora: true', 'use_dora', /DoRA forms each adapted weight W \+ BA/],
+    ['use_unsloth: true', 'use_unsloth', /Unsloth replaces the model's attention/],
+    ['use_unsloth_gc: true', 'use_unsloth_gc', /moves the checkpoints to CPU memory/],
+    ['shift_attn: true', 'shift_attn', /shifted sparse attention/],
+    ['upcast_lmhead_output: true', 'upcast_lmhead_output', /keeps the logits in fp32/],
+    ['use_llama_pro: true', 'use_llama_pro', /LLaMA Pro trains expanded blocks/],
+    ['use_mca: true', 'use_mca', /Megatron-Core/],
+    ['use_megatron_bridge: true', 'use_megatron_bridge', /Megatron-Core parallelism/],
+    ['use_hyper_parallel: true', 'use_hyper_parallel', /shards sequences and tensors/],
+    ['use_kt: true', 'use_kt', /KTransformers/],
   ])('%s', (line, key, why) => {
     const issues = issuesOf(`${LF}${line}\n`)
     expect(issues.map((i) => i.path)).toEqual([key])
@@ -257,7 +268,10 @@ describe('LLaMA-Factory keys that change a step in ways spec v1 cannot say are r
     expect(issues[0]!.message).toMatch(why)
   })
   it('the same keys switched off change nothing', () => {
-    expect(() => load(`${LF}use_badam: false\nfp8: false\nfsdp: ''\n`)).not.toThrow()
+    expect(() => load(`${LF}use_badam: false\nfp8: false\nfsdp: ''\nuse_dora: false\nuse_unsloth: false\nshift_attn: false\n`)).not.toThrow()
+  })
+  it('DFT and EAFT losses cost what the standard loss does, and say so', () => {
+    expect(load(`${LF}use_dft_loss: true\n`).notes.join('\n')).toContain('use_dft_loss: estimated as the standard loss')
   })
   it('a predict-only YAML trains nothing and is refused', () => {
     const issues = issuesOf('model_name_or_path: meta-llama/Llama-3.1-8B\nstage: sft\ndo_predict: true\nfinetuning_type: lora\n')

@@ -72,8 +72,11 @@ export interface SchedulerSettings {
  * LLaMA-Factory features that change which DeepSpeed setups LLaMA-Factory accepts
  * (hparams/parser.py: GaLore/APOLLO refuse DeepSpeed, PiSSA init refuses ZeRO-3).
  */
-/** `prequantized`: the checkpoint is stored quantized (config.json quantization_config), which LLaMA-Factory keeps off ZeRO-3. */
-export type TrainerFeature = 'galore' | 'apollo' | 'pissa_init' | 'prequantized'
+/**
+ * `prequantized`: the checkpoint is stored quantized (config.json quantization_config), which LLaMA-Factory keeps off ZeRO-3.
+ * `adam_mini`, `muon`: LLaMA-Factory's use_adam_mini and use_muon, which replace the `optim` optimizer.
+ */
+export type TrainerFeature = 'galore' | 'apollo' | 'pissa_init' | 'prequantized' | 'adam_mini' | 'muon'
 
 /** A validated spec with every default filled in (spec format version 1). */
 export interface FinetuneSpec {
