@@ -68,7 +68,8 @@ export interface LayerGroup {
   hidden: number
 }
 
-interface TrainedParts {
+/** Which parts of the model train, by layer and module name. */
+export interface TrainedParts {
   /** Whether the weights of module `name` in layer `i` are trained in full. */
   trained: (i: number, name: string) => boolean
   adapted: (i: number, name: string) => boolean
@@ -324,5 +325,5 @@ function mlpActivation(
 
 function variantOf(spec: FinetuneSpec, arch: ModelArch, parts: TrainedParts): VariantFacts | null {
   const kind = spec.trainerFeatures.includes('adam_mini') ? 'adam_mini' : spec.trainerFeatures.includes('muon') ? 'muon' : null
-  return kind ? variantFacts(kind, arch, { ...parts, loraRank: spec.lora.rank }) : null
+  return kind ? variantFacts(kind, arch, parts, spec.lora.rank) : null
 }

@@ -1,5 +1,6 @@
 import type { ModelArch } from '../models/arch.js'
 import { layerLinears } from '../models/modules.js'
+import type { TrainedParts } from './model-facts.js'
 
 /** LLaMA-Factory optimizers chosen by a flag rather than `optim` (train/trainer_utils.py create_custom_optimizer). */
 export type OptimizerVariant = 'adam_mini' | 'muon'
@@ -10,16 +11,6 @@ export interface VariantFacts {
   elements: number
 }
 
-interface Trained {
-  trained: (layer: number, name: string) => boolean
-  adapted: (layer: number, name: string) => boolean
-  normsTrained: (layer: number) => boolean
-  embedTrained: boolean
-  headTrained: boolean
-  finalNormTrained: boolean
-  headAdapted: boolean
-  loraRank: number
-}
 
 /**
  * Adam-mini (zyushun/Adam-mini adam_mini/adam_mini.py:104-118, 216-330) keeps the first moment of every parameter whole
@@ -30,7 +21,7 @@ interface Trained {
  * parameters (transformers ≥ 5) are not 2-D, so AdamW steps them. LoRA adapters count as 2-D Muon weights, and as
  * per-row blocks for Adam-mini (their names hold the base module's).
  */
-export function variantFacts(kind: OptimizerVariant, arch: ModelArch, t: Trained): VariantFacts {
+export function variantFacts(kind: OptimizerVariant, arch: ModelArch, t: TrainedParts, loraRank: number): VariantFacts {
   const h = arch.hiddenSize
   const headNumel = (h * h) / arch.numHeads
   let elements = 0
@@ -46,9 +37,9 @@ export function variantFacts(kind: OptimizerVariant, arch: ModelArch, t: Trained
         }
       }
       if (t.adapted(i, m.name)) {
-        const a = t.loraRank * m.inFeatures
-        const b = m.outFeatures * t.loraRank
-        elements += (kind === 'muon' ? a + b : t.loraRank + m.outFeatures) * m.count
+        const a = loraRank * m.inFeatures
+        const b = m.outFeatures * loraRank
+        elements += (kind === 'muon' ? a + b : loraRank + m.outFeatures) * m.count
       }
     }
     elements += normBlocks(t.normsTrained(i), arch.normsPerLayer + (arch.qkNorm ? 2 : 0))
@@ -59,6 +50,6 @@ export function variantFacts(kind: OptimizerVariant, arch: ModelArch, t: Trained
     elements += normBlocks(t.finalNormTrained, 1)
   }
   // lm_head's adapters are named lm_head.lora_A/B: AdamW under Muon, per-row blocks under Adam-mini.
-  if (t.headAdapted && kind === 'adam_mini') elements += t.loraRank + arch.vocabSize
+  if (t.headAdapted && kind === 'adam_mini') elements += loraRank + arch.vocabSize
   return { kind, elements }
 }
