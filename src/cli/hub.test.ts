@@ -56,6 +56,16 @@ describe('a model outside the catalog, from the Hugging Face Hub', () => {
     expect(requests.length).toBe(before)
   })
 
+  it("a LLaMA-Factory YAML's model_revision is the revision fetched and cached (ModelArguments.model_revision)", async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'ftplan-cache-'))
+    const yaml = specFile('model_name_or_path: Qwen/Qwen3-4B-Instruct-2507\nmodel_revision: v1.1\nstage: sft\ndo_train: true\nfinetuning_type: lora\nbf16: true\n')
+    const r = await ftplan({ HF_ENDPOINT: endpoint, FTPLAN_CACHE_DIR: cache }, 'spec', 'check', yaml)
+    expect(r.code, r.stderr).toBe(0)
+    const path = hubCachePath(hubSettings({ HF_ENDPOINT: endpoint, FTPLAN_CACHE_DIR: cache }), 'Qwen/Qwen3-4B-Instruct-2507', 'v1.1')
+    expect(r.stderr).toBe(`note: fetched Qwen/Qwen3-4B-Instruct-2507's config.json (revision v1.1) from the Hugging Face Hub into ${path}\n`)
+    expect(requests.some((u) => u.includes('/Qwen/Qwen3-4B-Instruct-2507/resolve/v1.1/config.json'))).toBe(true)
+  })
+
   it('a gated model: refused without a token, naming HF_TOKEN and the fallback; fetched with one', async () => {
     const cache = mkdtempSync(join(tmpdir(), 'ftplan-cache-'))
     const spec = specFile('model: meta-llama/Llama-3.2-1B\n'.replace('Llama-3.2-1B', 'Llama-3.2-1B@main'))

@@ -20,7 +20,7 @@ const ATTENTION: Record<string, string> = { auto: 'sdpa', disabled: 'eager', sdp
 
 /** Keys this adapter reads; every other key is listed as ignored. */
 const READ = new Set([
-  'model_name_or_path', 'stage', 'finetuning_type', 'quantization_bit', 'quantization_method', 'quantization_type',
+  'model_name_or_path', 'model_revision', 'stage', 'finetuning_type', 'quantization_bit', 'quantization_method', 'quantization_type',
   'double_quantization', 'lora_rank', 'lora_alpha', 'lora_dropout', 'lora_target', 'additional_target', 'cutoff_len',
   'per_device_train_batch_size', 'gradient_accumulation_steps', 'bf16', 'fp16', 'pure_bf16', 'flash_attn',
   'disable_gradient_checkpointing', 'freeze_trainable_layers', 'optim', 'enable_liger_kernel', 'deepspeed',
@@ -99,7 +99,12 @@ export function adaptLlamaFactory(root: LMap, r: FieldReader, src: SpecSources):
   }
 
   const modelNode = get('model_name_or_path')
-  if (modelNode) put('model', withOrigin(modelNode, 'model_name_or_path'))
+  // ModelArguments.model_revision (default main) names the Hub revision a Hub id loads at; a local folder has none.
+  const revision = str(get('model_revision'))
+  const modelId = str(modelNode)
+  if (modelNode && revision && revision !== 'main' && modelId && !/^(\.{1,2}[\\/]|[\\/]|~)/.test(modelId) && !modelId.includes('@')) {
+    put('model', scalar(`${modelId}@${revision}`, modelNode.pos, 'model_name_or_path, model_revision'))
+  } else if (modelNode) put('model', withOrigin(modelNode, 'model_name_or_path'))
   else r.fail(root, 'model_name_or_path', 'is required')
 
   for (const [key, rule] of Object.entries(REFUSED)) {

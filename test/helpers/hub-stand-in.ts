@@ -10,15 +10,19 @@ const FIXTURES = join(ROOT, 'test/fixtures/hub')
  * A local stand-in for the Hugging Face Hub (test/fixtures/hub/README.md): it answers the requests @huggingface/hub
  * makes for /<repo>/resolve/<revision>/config.json (a ranged GET for the size, then the file, with an ETag).
  */
-/** Serves every test/fixtures/hub/<org>--<name>.json as <org>/<name>; meta-llama/Llama-3.2-1B only with a token. */
+/**
+ * Serves every test/fixtures/hub/<org>--<name>.json as <org>/<name> at revision main (Qwen/Qwen3-4B-Instruct-2507 also at
+ * v1.1, for a pinned revision); meta-llama/Llama-3.2-1B only with a token.
+ */
 export function hubStandIn(requests: string[] = []): Server {
   const SERVED: Record<string, { file: string; token?: string }> = Object.fromEntries(readdirSync(FIXTURES).filter((f) => f.endsWith('.json')).map((f) => [f.replace(/\.json$/, '').replace('--', '/'), { file: f }]))
   SERVED['meta-llama/Llama-3.2-1B']!.token = 'hf_test_token'
+  const revisions = (repo: string) => (repo === 'Qwen/Qwen3-4B-Instruct-2507' ? ['main', 'v1.1'] : ['main'])
   return createServer((req, res) => {
     requests.push(req.url ?? '')
     const m = /^\/(.+)\/resolve\/([^/]+)\/config\.json$/.exec(req.url ?? '')
     const repo = m ? SERVED[m[1]!] : undefined
-    if (!m || !repo || m[2] !== 'main') {
+    if (!m || !repo || !revisions(m[1]!).includes(m[2]!)) {
       res.writeHead(404, { 'X-Error-Code': 'RepoNotFound', 'Content-Type': 'application/json' }).end('{"error":"Repository not found"}')
       return
     }
