@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hubStandIn } from '../../test/helpers/hub-stand-in.js'
 import { ROOT } from '../../test/helpers/run-cli.js'
-import { hubCachePath, hubSettings } from './hub.js'
+import { hubCachePath, hubRef, hubSettings } from './hub.js'
 import { main } from './main.js'
 
 // A local stand-in for the Hugging Face Hub (test/fixtures/hub/README.md): it answers the requests @huggingface/hub
@@ -37,6 +37,11 @@ function specFile(body: string): string {
 }
 
 describe('a model outside the catalog, from the Hugging Face Hub', () => {
+  it('org/name and org/name@revision are Hub ids; models/…, datasets/… and spaces/… are the Hub\'s URL prefixes, so local folders', () => {
+    expect(hubRef('Qwen/Qwen3-4B-Instruct-2507')).toEqual({ repo: 'Qwen/Qwen3-4B-Instruct-2507', revision: 'main' })
+    expect(hubRef('Qwen/Qwen3-4B-Instruct-2507@v1.1')).toEqual({ repo: 'Qwen/Qwen3-4B-Instruct-2507', revision: 'v1.1' })
+    for (const id of ['models/Llama-2-7b', 'datasets/x', 'spaces/y', 'a/b/c']) expect(hubRef(id)).toBeNull()
+  })
   it('fetched once through HF_ENDPOINT, cached, and said so; then read offline from the cache', async () => {
     const cache = mkdtempSync(join(tmpdir(), 'ftplan-cache-'))
     const spec = specFile('model: Qwen/Qwen3-4B-Instruct-2507\nmethod: lora\n')

@@ -29,7 +29,9 @@ export function hubSettings(env: Readonly<Record<string, string | undefined>>): 
 /** `org/name@rev` → the repository and revision (main when none). */
 export function hubRef(id: string): { repo: string; revision: string } | null {
   const m = HUB_ID.exec(id)
-  return m ? { repo: m[1]!, revision: m[2] ?? 'main' } : null
+  // models/, datasets/ and spaces/ are the Hub's own URL prefixes, never an organisation: such an id is a local folder.
+  if (!m || /^(models|datasets|spaces)\//i.test(m[1]!)) return null
+  return { repo: m[1]!, revision: m[2] ?? 'main' }
 }
 
 /** Where a fetched config.json is kept: per Hub host, repository and revision. */

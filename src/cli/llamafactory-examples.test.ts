@@ -35,7 +35,7 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
 
 /** Why each refused example is refused: the field of its first problem and a phrase of the message. */
 const REFUSED: Record<string, [string, string]> = {
-  'examples/extras/asft/llama2_full_asft.yaml': ['model_name_or_path', 'unknown model "models/Llama-2-7b"'],
+  'examples/extras/asft/llama2_full_asft.yaml': ['model_name_or_path', 'unknown model "models/Llama-2-7b"; not in the catalog, and no model folder (with its config.json) at'],
   'examples/extras/asft/qwen2_full_asft.yaml': ['model_name_or_path', 'unknown model "models/Qwen2.5-7B"'],
   'examples/extras/llama_pro/llama3_freeze_sft.yaml': ['model_name_or_path', 'unknown model "models/llama3-8b-pro"'],
   'examples/extras/badam/llama3_full_sft.yaml': ['use_badam', 'use_badam is not modelled'],
@@ -44,11 +44,11 @@ const REFUSED: Record<string, [string, string]> = {
   'examples/extras/mod/llama3_full_sft.yaml': ['mixture_of_depths', 'mixture_of_depths is not modelled'],
   'examples/extras/multi_tokens/tokens_cfg.yaml': ['', 'this is not an ftplan spec'],
   'examples/extras/nlg_eval/llama3_lora_predict.yaml': ['do_predict', 'a predict-only YAML'],
-  'examples/extras/oft/llama3_oft_sft.yaml': ['finetuning_type', '"oft" is not allowed'],
-  'examples/extras/qoft/llama3_oft_sft_bnb_npu.yaml': ['finetuning_type', '"oft" is not allowed'],
-  'examples/extras/qoft/llama3_oft_sft_awq.yaml': ['finetuning_type', '"oft" is not allowed'],
-  'examples/extras/qoft/llama3_oft_sft_gptq.yaml': ['finetuning_type', '"oft" is not allowed'],
-  'examples/extras/oft/qwen2_5vl_oft_sft.yaml': ['finetuning_type', '"oft" is not allowed'],
+  'examples/extras/oft/llama3_oft_sft.yaml': ['finetuning_type', 'finetuning_type oft is not modelled: OFT trains orthogonal block rotations'],
+  'examples/extras/qoft/llama3_oft_sft_bnb_npu.yaml': ['finetuning_type', 'finetuning_type oft is not modelled: OFT trains orthogonal block rotations'],
+  'examples/extras/qoft/llama3_oft_sft_awq.yaml': ['finetuning_type', 'finetuning_type oft is not modelled: OFT trains orthogonal block rotations'],
+  'examples/extras/qoft/llama3_oft_sft_gptq.yaml': ['finetuning_type', 'finetuning_type oft is not modelled: OFT trains orthogonal block rotations'],
+  'examples/extras/oft/qwen2_5vl_oft_sft.yaml': ['finetuning_type', 'finetuning_type oft is not modelled: OFT trains orthogonal block rotations'],
   'examples/train_full/mossvl_full_sft.yaml': ['vision_config', 'vision tower (vision_config)'],
   'examples/train_full/qwen3vl_full_sft.yaml': ['vision_config', 'vision tower (vision_config)'],
   'examples/train_lora/mossvl_lora_sft.yaml': ['vision_config', 'vision tower (vision_config)'],

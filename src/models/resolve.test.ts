@@ -33,6 +33,12 @@ describe('lookupModel', () => {
     if (!short.found) expect(short.nearest[0]).toMatch(/^mistralai\//)
   })
 
+  it('a folder such as models/Llama-2-7b (an organisation the catalog does not know) is matched by its name (issue #15)', () => {
+    const r = lookupModel('models/Llama-2-7b', MODELS)
+    if (!r.found) expect(r.nearest[0]).toBe('meta-llama/Llama-2-7b-hf')
+    expect(r.found).toBe(false)
+  })
+
   it('no two catalog models share a shape key, so variant lookups are unambiguous', () => {
     const keys = Object.keys(MODELS).map(shapeKeyOf)
     expect(new Set(keys).size).toBe(keys.length)

@@ -42,7 +42,9 @@ export function lookupModel(query: string, catalog: Readonly<Record<string, Cata
   if (byName.length === 1) return hit(byName[0]!)
   const byShape = ids.filter((id) => shapeKey(id) === shapeKey(q) && (!hasOrg || orgOf(id) === orgOf(q)))
   if (byShape.length === 1) return hit(byShape[0]!, `${q} is not in the catalog by that name; using ${byShape[0]} (same architecture: ${shapeKey(q)})`)
-  return { found: false, nearest: nearest(hasOrg ? q : shortName(q), hasOrg ? ids : ids.map(shortName), 3).map((n) => (hasOrg ? n : ids.find((id) => shortName(id) === n)!)) }
+  // An organisation the catalog does not know (a local folder such as models/Llama-2-7b) says nothing: match the name.
+  const byOrg = hasOrg && ids.some((id) => orgOf(id) === orgOf(q))
+  return { found: false, nearest: nearest(byOrg ? q : shortName(q), byOrg ? ids : ids.map(shortName), 3).map((n) => (byOrg ? n : ids.find((id) => shortName(id) === n)!)) }
 }
 
 function orgOf(id: string): string {

@@ -127,7 +127,9 @@ export function adaptLlamaFactory(root: LMap, r: FieldReader, src: SpecSources):
 
   const quantBit = get('quantization_bit')
   const quant = quantBit && !(quantBit.kind === 'scalar' && quantBit.value === null) ? quantBit : undefined
-  map('finetuning_type', 'method', 'lora')
+  map('finetuning_type', 'method', 'lora', (n) => str(n) === 'oft'
+    ? r.fail(n, 'finetuning_type', 'finetuning_type oft is not modelled: OFT trains orthogonal block rotations of each weight (PEFT tuners/oft), whose memory and FLOPs are neither LoRA\'s nor a full fine-tune\'s', { allowed: 'full | lora | freeze (quantization_bit with lora for QLoRA)' })
+    : n)
   if (quant) {
     if (quant.kind === 'scalar' && (quant.value === 4 || quant.value === 8)) put('quantization', scalar(`${quant.value}bit`, quant.pos, 'quantization_bit'))
     else r.fail(quant, 'quantization_bit', `${JSON.stringify(quant.kind === 'scalar' ? quant.value : quant.kind)} is not modelled`, { allowed: '4 | 8 (bitsandbytes)' })
