@@ -27,7 +27,7 @@ const READ = new Set([
   'learning_rate', 'weight_decay', 'adam_beta1', 'adam_beta2', 'adam_epsilon', 'max_grad_norm', 'lr_scheduler_type', 'warmup_ratio',
   'warmup_steps', 'use_galore', 'use_apollo', 'galore_target', 'galore_rank', 'galore_proj_type', 'galore_layerwise',
   'apollo_target', 'apollo_rank', 'apollo_proj_type', 'apollo_layerwise', 'use_adam_mini', 'use_muon', 'use_dft_loss', 'use_eaft_loss', 'use_asft_loss', 'use_dora', 'use_unsloth',
-  'use_unsloth_gc', 'shift_attn', 'upcast_lmhead_output', 'use_llama_pro', 'use_mca', 'use_megatron_bridge', 'use_hyper_parallel', 'use_kt', 'pissa_init', 'use_badam', 'mixture_of_depths', 'fp8', 'fsdp', 'fsdp_config',
+  'use_unsloth_gc', 'shift_attn', 'upcast_lmhead_output', 'use_llama_pro', 'use_mca', 'use_megatron_bridge', 'use_hyper_parallel', 'use_kt', 'freeze_trainable_modules', 'freeze_extra_modules', 'pissa_init', 'use_badam', 'mixture_of_depths', 'fp8', 'fsdp', 'fsdp_config',
   'do_train', 'do_predict',
 ])
 
@@ -142,6 +142,13 @@ export function adaptLlamaFactory(root: LMap, r: FieldReader, src: SpecSources):
   // Without quantization_bit the model loads as stored: unquantized, or a checkpoint whose config.json quantization_config
   // normalize reads (LLaMA-Factory model_utils/quantization.py: PTQ-quantized models take priority).
 
+  // Freeze-tuning part of each trained layer, or modules beside them (model/adapter.py:105-122), is not spec v1's freeze
+  // method, which trains whole layers; LLaMA-Factory reads these keys only for finetuning_type freeze.
+  if (str(get('finetuning_type')) === 'freeze') {
+    const modules = str(get('freeze_trainable_modules'))
+    if (modules && modules !== 'all') r.fail({ pos: at('freeze_trainable_modules') }, 'freeze_trainable_modules', 'freeze_trainable_modules is not modelled: freeze-tuning only some modules of the trained layers trains fewer weights than spec v1\'s freeze method, which trains whole layers', { allowed: 'freeze_trainable_modules: all' })
+    if (str(get('freeze_extra_modules'))) r.fail({ pos: at('freeze_extra_modules') }, 'freeze_extra_modules', 'freeze_extra_modules is not modelled: modules trained beside the layers (e.g. embed_tokens) are not in spec v1\'s freeze method, which trains whole layers only', { allowed: 'leave freeze_extra_modules out' })
+  }
   // LLaMA-Factory's defaults for a method's own keys are filled only for that method.
   const finetuningType = str(get('finetuning_type')) ?? 'lora'
   const isLora = finetuningType === 'lora'

@@ -268,7 +268,13 @@ describe('LLaMA-Factory keys that change a step in ways spec v1 cannot say are r
     expect(issues[0]!.message).toMatch(why)
   })
   it('the same keys switched off change nothing', () => {
-    expect(() => load(`${LF}use_badam: false\nfp8: false\nfsdp: ''\nuse_dora: false\nuse_unsloth: false\nshift_attn: false\n`)).not.toThrow()
+    expect(() => load(`${LF}use_badam: false\nfp8: false\nfsdp: ''\nuse_dora: false\nuse_unsloth: false\nshift_attn: false\nfreeze_trainable_modules: all\n`)).not.toThrow()
+  })
+  it('freeze-tuning part of the layers, or modules beside them, is refused; LLaMA-Factory reads those keys only for freeze', () => {
+    const FREEZE = LF.replace('finetuning_type: full', 'finetuning_type: freeze')
+    expect(issuesOf(`${FREEZE}freeze_trainable_modules: mlp\n`)[0]!.message).toContain('freeze_trainable_modules is not modelled: freeze-tuning only some modules')
+    expect(issuesOf(`${FREEZE}freeze_extra_modules: embed_tokens\n`)[0]!.message).toContain('freeze_extra_modules is not modelled: modules trained beside the layers')
+    expect(() => load(`${LF}freeze_trainable_modules: mlp\n`)).not.toThrow()
   })
   it('DFT and EAFT losses cost what the standard loss does, and say so', () => {
     expect(load(`${LF}use_dft_loss: true\n`).notes.join('\n')).toContain('use_dft_loss: estimated as the standard loss')
