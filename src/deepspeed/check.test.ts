@@ -112,7 +112,9 @@ describe("ftplan check gives DeepSpeed's verdict, class by class", () => {
       expect.unreachable()
     } catch (e) {
       expect(e).toBeInstanceOf(SpecError)
-      expect((e as SpecError).issues[0]).toMatchObject({ file: 'ds.json', line: 4, col: 3 })
+      // the trailing comma of line 3: the `}` at column 38 is where a property name must come (JSON.parse, as json.load)
+      expect((e as SpecError).issues[0]).toMatchObject({ file: 'ds.json', line: 3, col: 38 })
+      expect((e as SpecError).issues[0]!.message).toContain('not valid JSON (Expected double-quoted property name)')
     }
   })
 })

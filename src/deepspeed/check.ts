@@ -6,7 +6,7 @@ import { estimateMemory, type MemoryEstimate, type Term } from '../memory/estima
 import { nvmeParamBufferElements } from '../memory/offload.js'
 import { defaultZeroSettings, type Strategy, type ZeroSettings } from '../memory/strategy.js'
 import { HOST_RAM_FRACTION } from '../planner/plan.js'
-import { parseLocated, type LMap, type LNode, type Pos } from '../spec/located.js'
+import { parseJsonLocated, type LMap, type LNode, type Pos } from '../spec/located.js'
 import type { FinetuneSpec, Offload, ZeroStage } from '../spec/spec.js'
 import { nearChoice } from '../suggest.js'
 import { AIO_RENAMED, DS_OPTIMIZERS, DS_SCHEDULERS, NO_BOOL, SECTIONS, TOP_LEVEL, TOP_TYPES, TORCH_OPTIMIZERS, TORCH_SCHEDULERS, type FieldKind, type SectionSpec } from './ds-schema.js'
@@ -76,7 +76,7 @@ const FORBID = 'runtime/config_utils.py:107 (extra="forbid")'
  * of exactly that config on that hardware is estimated. @throws SpecError only when the file is not JSON.
  */
 export function checkDsConfig(text: string, file: string, spec: FinetuneSpec, arch: ModelArch, hw: CheckHardware, run: CheckRun = runFromSpec(spec)): CheckResult {
-  const parsed = parseLocated(text, file)
+  const parsed = parseJsonLocated(text, file, 'DeepSpeed')
   if (parsed.issues.length > 0) throw new SpecError(parsed.issues.map((i) => ({ ...i, message: i.message.replace('YAML syntax error', 'JSON syntax error') })))
   const root = parsed.root
   if (!root || root.kind !== 'map') throw new SpecError([{ file, line: root?.pos.line ?? 1, col: root?.pos.col ?? 1, path: '', message: 'a DeepSpeed config is a JSON object' }])

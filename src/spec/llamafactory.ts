@@ -1,5 +1,5 @@
 import { didYouMean } from '../suggest.js'
-import { entry, parseLocated, toPlain, type LEntry, type LMap, type LNode, type LScalar, type Pos } from './located.js'
+import { entry, parseJsonLocated, toPlain, type LEntry, type LMap, type LNode, type LScalar, type Pos } from './located.js'
 import type { SpecSources } from './model-ref.js'
 import type { FilledDefault, IgnoredField } from './normalize.js'
 import type { FieldReader } from './reader.js'
@@ -242,7 +242,7 @@ function readDeepSpeed(node: LNode, r: FieldReader, src: SpecSources, put: (p: s
     r.fail(node, 'deepspeed', `cannot read ${JSON.stringify(node.value)}`, { allowed: 'a path to a DeepSpeed JSON config, relative to this file or the working directory' })
     return
   }
-  const parsed = parseLocated(file.text, file.path)
+  const parsed = parseJsonLocated(file.text, file.path, 'DeepSpeed')
   if (parsed.issues.length > 0 || parsed.root?.kind !== 'map') {
     r.issues.push(...(parsed.issues.length > 0 ? parsed.issues : [{ file: file.path, line: 1, col: 1, path: '', message: 'expected a JSON object' }]))
     return

@@ -69,6 +69,36 @@ export function parseLocated(text: string, file: string): Located {
   return { root: issues.length > 0 ? null : root, issues }
 }
 
+/**
+ * A file its reader loads with a strict JSON parser (transformers' config.json and DeepSpeed's config both go through
+ * Python's json.load): what JSON.parse refuses (comments, trailing commas, YAML) is refused here too, at its position,
+ * instead of being read as YAML, which would take a `// comment` line into the next key.
+ */
+export function parseJsonLocated(text: string, file: string, reader: string): Located {
+  try {
+    JSON.parse(text)
+  } catch (error) {
+    // Python's json.load also takes NaN and ±Infinity, which JSON.parse does not.
+    if (jsonWithPythonNumbers(text)) return parseLocated(text, file)
+    const message = (error as Error).message
+    const offset = Number(/at position (\d+)/.exec(message)?.[1] ?? 0)
+    const before = text.slice(0, offset).split('\n')
+    const why = message.replace(/ in JSON at position \d+.*$/, '').replace(/, "[\s\S]*" is not valid JSON$/, '')
+    return { root: null, issues: [{ file, line: before.length, col: before.at(-1)!.length + 1, path: '', message: `not valid JSON (${why}): ${reader} reads it with Python's json.load, which refuses comments, trailing commas and YAML` }] }
+  }
+  return parseLocated(text, file)
+}
+
+function jsonWithPythonNumbers(text: string): boolean {
+  if (!/NaN|Infinity/.test(text)) return false
+  try {
+    JSON.parse(text.replace(/-?\b(NaN|Infinity)\b/g, 'null'))
+    return true
+  } catch {
+    return false
+  }
+}
+
 const DEEP = `nested too deeply to read (a spec needs at most a few levels; the limit is ${MAX_DEPTH})`
 
 function yamlMessage(message: string): string {

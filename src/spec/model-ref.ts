@@ -2,7 +2,7 @@ import type { Issue } from '../errors.js'
 import { archFromConfig, type ConfigIssue, type ModelArch } from '../models/arch.js'
 import type { CatalogModel } from '../models/catalog-types.js'
 import { lookupModel } from '../models/resolve.js'
-import { entry, parseLocated, toPlain, type LMap, type LNode } from './located.js'
+import { entry, parseJsonLocated, toPlain, type LMap, type LNode } from './located.js'
 import type { FieldReader } from './reader.js'
 import type { ModelRef } from './spec.js'
 
@@ -56,7 +56,7 @@ export function resolveModelNode(node: LNode, path: string, r: FieldReader, src:
   }
   const file = src.readFile(id, r.file, 'model-config')
   if (!file) return r.fail(node, path, `no config.json at ${JSON.stringify(id)}`, { allowed: MODEL_ALLOWED })
-  const parsed = parseLocated(file.text, file.path)
+  const parsed = parseJsonLocated(file.text, file.path, 'transformers')
   if (parsed.issues.length > 0 || !parsed.root) {
     r.issues.push(...(parsed.issues.length > 0 ? parsed.issues : [{ file: file.path, line: 1, col: 1, path: '', message: 'config.json is empty' }]))
     return undefined
