@@ -1,15 +1,16 @@
 import { InvalidArgumentError, type Command } from 'commander'
 import type { CheckOptions, DsConfigOptions } from './deepspeed-actions.js'
+import { decimalInteger, decimalNumber } from './numbers.js'
 import type { CommandContext } from './plan-command.js'
 
 // The DeepSpeed commands load their code only when they run: start-up stays lean.
 const int = (label: string) => (value: string): number => {
-  const n = Number(value)
+  const n = decimalInteger(value)
   if (!Number.isInteger(n) || n < 1 || n > 65_536) throw new InvalidArgumentError(`expected ${label}, an integer 1..65536.`)
   return n
 }
 const gbArg = (value: string): number => {
-  const n = Number(value)
+  const n = decimalNumber(value)
   if (!Number.isFinite(n) || n <= 0 || n > 10_000) throw new InvalidArgumentError('expected a size in GB, e.g. 80.')
   return n
 }

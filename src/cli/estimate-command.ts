@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander'
+import { decimalInteger, decimalNumber } from './numbers.js'
 import { AWS_CATALOG } from '../instances/aws.js'
 import { GPU_MODELS } from '../instances/gpus.js'
 import { GPU_NAMES, type GpuName } from '../instances/names.js'
@@ -28,7 +29,7 @@ interface EstimateOptions {
 }
 
 function positiveInt(value: string): number {
-  const n = Number(value)
+  const n = decimalInteger(value)
   if (!Number.isInteger(n) || n < 1 || n > 65_536) throw new InvalidArgumentError('expected an integer 1..65536.')
   return n
 }
@@ -44,7 +45,7 @@ function offload(value: string): Offload {
 }
 
 function gpuMemory(value: string): number {
-  const n = Number(value)
+  const n = decimalNumber(value)
   if (!Number.isFinite(n) || n <= 0 || n > 10_000) throw new InvalidArgumentError('expected a size in GB, e.g. 80.')
   return n
 }

@@ -12,6 +12,7 @@ import { renderInstances } from '../report/instances-view.js'
 import { renderPlan } from '../report/plan-view.js'
 import type { LoadedSpec } from '../spec/load.js'
 import { addPlanFlags, planFlagsGiven, withPlanFlags, type PlanFlags } from './plan-flags.js'
+import { decimalInteger } from './numbers.js'
 import { readText } from './sources.js'
 
 export interface CommandContext {
@@ -23,7 +24,7 @@ export interface CommandContext {
 }
 
 function positiveInt(value: string): number {
-  const n = Number(value)
+  const n = decimalInteger(value)
   if (!Number.isInteger(n) || n < 0 || n > 1000) throw new InvalidArgumentError('expected an integer 0..1000.')
   return n
 }

@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander'
+import { decimalInteger, decimalNumber } from './numbers.js'
 import { AWS_REGION_PATTERN, AWS_REGIONS, GPU_NAMES } from '../instances/names.js'
 import { LIMITS } from '../spec/normalize.js'
 import type { LoadedSpec } from '../spec/load.js'
@@ -20,7 +21,7 @@ export interface PlanFlags {
 }
 
 const positive = (what: string, max: number, integer = false) => (value: string): number => {
-  const n = Number(value)
+  const n = integer ? decimalInteger(value) : decimalNumber(value)
   if (!Number.isFinite(n) || n <= 0 || n > max || (integer && !Number.isInteger(n))) throw new InvalidArgumentError(`expected ${integer ? 'an integer' : 'a number'} above 0${max < Infinity ? ` and at most ${max}` : ''} for ${what}, got ${JSON.stringify(value)}.`)
   return n
 }
