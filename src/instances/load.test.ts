@@ -48,6 +48,24 @@ describe('user catalogs', () => {
     expect(issues[0]).toMatchObject({ file: 'bad.csv', col: 4, didYouMean: 'L40S' })
   })
 
+  it('a repeated row: identical ones merge into one offer, differing ones are refused at their line (issue #16)', () => {
+    const good = fixture('ftplan-good.csv').split('\n')
+    const twice = [...good.slice(0, 2), good[1]!, ...good.slice(2)].join('\n')
+    expect(loadCatalog(twice, 'c.csv').offers.map((o) => o.instanceType)).toEqual(['g6e.xlarge', 'p5.48xlarge', 'g5.xlarge'])
+    const conflicting = [...good.slice(0, 2), good[1]!.replace(',1.50,', ',1.20,'), ...good.slice(2)].join('\n')
+    expect(() => loadCatalog(conflicting, 'c.csv')).toThrow(/c\.csv:3:.*g6e\.xlarge in us-east-1 is listed again with different values/)
+  })
+
+  it("SkyPilot's GpuInfo without a readable SizeInMiB is refused, never planned as NaN GB (issue #16)", () => {
+    const rows = fixture('skypilot-vms.csv').split('\n')
+    const head = rows[0]!
+    const p4de = rows.find((r) => r.startsWith('p4de'))!
+    for (const [size, why] of [["'.'", "SizeInMiB '.' is not a memory size"], ['0', 'SizeInMiB 0 is not a memory size'], ['', 'SizeInMiB']] as const) {
+      const row = size === '' ? p4de.replace("'MemoryInfo': {'SizeInMiB': 81920}", "'MemoryInfo': {}") : p4de.replace('81920}', `${size}}`)
+      expect(() => loadCatalog(`${head}\n${row}\n`, 'vms.csv')).toThrow(new RegExp(why === 'SizeInMiB' ? 'has no MemoryInfo SizeInMiB' : why.replace(/[.']/g, (c) => `\\${c}`)))
+    }
+  })
+
   it('an unknown header, an empty file and an unclosed quote are errors', () => {
     expect(() => loadCatalog('a,b\n1,2\n', 'x.csv')).toThrow(/neither ftplan's catalog nor SkyPilot's/)
     expect(() => loadCatalog('', 'x.csv')).toThrow(/empty/)

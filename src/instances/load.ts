@@ -98,6 +98,8 @@ function checkRegion(r: RowReader, region: string | undefined, column: string): 
 
 function ftplanOffers(rows: CsvRecord[], names: string[], file: string, issues: Issue[]): InstanceOffer[] {
   const out: InstanceOffer[] = []
+  // One offer per instance type and region: a repeated identical row is the same offer, a differing one a conflict.
+  const seen = new Map<string, string>()
   for (const record of rows) {
     const r = rowReader(record, names, file, issues)
     const before = issues.length
@@ -119,11 +121,19 @@ function ftplanOffers(rows: CsvRecord[], names: string[], file: string, issues: 
       price: r.number('price_ondemand_usd_hr', {}), spot: r.number('price_spot_usd_hr', {}),
     }
     if (issues.length > before || !region || !instanceType || !gpu || gpuCount == null || memGib == null || offer.vcpus == null || offer.ram == null) continue
-    out.push({
+    const built: InstanceOffer = {
       provider: 'aws', region, instanceType, gpu, gpuCount, gpuMemoryMiB: Math.round(memGib * 1024), vcpus: offer.vcpus, hostMemoryGiB: offer.ram,
       nvmeGb: offer.nvme ?? 0, networkGbps: offer.net ?? null, efaInterfaces: offer.efa ?? null, interconnect: r.text('interconnect') ?? '',
       priceUsdPerHour: offer.price ?? null, spotPriceUsdPerHour: offer.spot ?? null, source: file,
-    })
+    }
+    const key = `${instanceType}@${region}`
+    const prior = seen.get(key)
+    if (prior === undefined) {
+      seen.set(key, JSON.stringify(built))
+      out.push(built)
+    } else if (prior !== JSON.stringify(built)) {
+      r.fail('instance_type', `${instanceType} in ${region} is listed again with different values`, { allowed: 'one row per instance type and region (identical repeats are merged)' })
+    }
   }
   return out
 }
@@ -143,8 +153,10 @@ function skypilotOffers(rows: CsvRecord[], names: string[], file: string, issues
     const price = r.number('Price', {})
     const spot = r.number('SpotPrice', {})
     const info = r.text('GpuInfo') ?? ''
-    const mib = /SizeInMiB['"]?\s*:\s*([\d.]+)/.exec(info)?.[1]
-    if (!mib) r.fail('GpuInfo', 'has no MemoryInfo SizeInMiB', { allowed: "SkyPilot's GpuInfo, e.g. {'Gpus': [{'Name': 'H100', 'MemoryInfo': {'SizeInMiB': 81920}}]}" })
+    // A size that does not read as a positive number is no size: it used to plan against NaN GB.
+    const size = /SizeInMiB['"]?\s*:\s*([^,}\s]+)/.exec(info)?.[1]
+    const mib = size !== undefined && /^\d+(\.\d+)?$/.test(size) && Number(size) > 0 ? size : undefined
+    if (!mib) r.fail('GpuInfo', size === undefined ? 'has no MemoryInfo SizeInMiB' : `SizeInMiB ${size} is not a memory size`, { allowed: "SkyPilot's GpuInfo, e.g. {'Gpus': [{'Name': 'H100', 'MemoryInfo': {'SizeInMiB': 81920}}]}" })
     const gpu = gpuNameOf(accelerator, mib ? Number(mib) : null)
     if (!gpu) {
       const near = nearChoice(accelerator, GPU_NAMES)
