@@ -232,6 +232,18 @@ export function adaptLlamaFactory(root: LMap, r: FieldReader, src: SpecSources):
 }
 
 /** Reads the ZeRO stage and offload targets from the DeepSpeed JSON a LLaMA-Factory YAML names. */
+/** Top-level keys DeepSpeed reads (deepspeed/runtime/constants.py and the config classes it loads, @edaa7221). */
+const DEEPSPEED_KEYS = new Set([
+  'train_batch_size', 'train_micro_batch_size_per_gpu', 'gradient_accumulation_steps', 'zero_optimization', 'fp16', 'bf16',
+  'bfloat16', 'amp', 'torch_autocast', 'optimizer', 'scheduler', 'gradient_clipping', 'zero_allow_untested_optimizer',
+  'zero_force_ds_cpu_optimizer', 'steps_per_print', 'wall_clock_breakdown', 'memory_breakdown', 'dump_state',
+  'activation_checkpointing', 'flops_profiler', 'communication_data_type', 'seq_parallel_communication_data_type',
+  'prescale_gradients', 'gradient_predivide_factor', 'sparse_gradients', 'data_types', 'aio', 'tensorboard', 'wandb',
+  'csv_monitor', 'comet', 'comms_logger', 'checkpoint', 'elasticity', 'pipeline', 'compression_training',
+  'data_efficiency', 'autotuning', 'nebula', 'weight_quantization', 'hybrid_engine', 'compile', 'timers',
+  'graph_harvesting', 'use_data_before_expert_parallelism', 'disable_allgather', 'sparse_attention', 'curriculum_learning',
+])
+
 function readDeepSpeed(node: LNode, r: FieldReader, src: SpecSources, put: (p: string, v: LNode) => void, notes: string[]): void {
   if (node.kind !== 'scalar' || typeof node.value !== 'string') {
     r.fail(node, 'deepspeed', 'expected a path to a DeepSpeed JSON config', { allowed: 'a path such as examples/deepspeed/ds_z3_config.json' })
@@ -248,6 +260,19 @@ function readDeepSpeed(node: LNode, r: FieldReader, src: SpecSources, put: (p: s
     return
   }
   const config = toPlain(parsed.root) as Record<string, unknown>
+  // DeepSpeed ignores keys it does not know, so a model's config.json named here would run as ZeRO-0 defaults: a JSON
+  // object with keys but none of DeepSpeed's is a wrong path, not a config.
+  const keys = Object.keys(config)
+  if (keys.length > 0 && !keys.some((k) => DEEPSPEED_KEYS.has(k))) {
+    r.fail(node, 'deepspeed', `${JSON.stringify(node.value)} is not a DeepSpeed config: none of its keys (${keys.slice(0, 4).join(', ')}${keys.length > 4 ? ', …' : ''}) is one DeepSpeed reads`, { allowed: 'a DeepSpeed JSON config, e.g. examples/deepspeed/ds_z3_config.json (zero_optimization, train_batch_size, bf16, …)' })
+    return
+  }
+  const zeroValue = parsed.root.entries.find((e) => e.key === 'zero_optimization')?.value
+  // runtime/zero/config.py:71-78 get_zero_config: true/false or an object; anything else fails DeepSpeedZeroConfig(**it).
+  if (zeroValue && zeroValue.kind !== 'map' && !(zeroValue.kind === 'scalar' && typeof zeroValue.value === 'boolean')) {
+    r.issues.push({ file: file.path, line: zeroValue.pos.line, col: zeroValue.pos.col, path: 'zero_optimization', message: 'zero_optimization must be an object such as {"stage": 3} (or true/false): DeepSpeed refuses anything else (runtime/zero/config.py:71-78)', allowed: '{"stage": 0 | 1 | 2 | 3, …}' })
+    return
+  }
   // DeepSpeed's deprecated forms read as it reads them: `zero_optimization: true` is stage 1, `cpu_offload` and
   // `cpu_offload_param` are CPU offload (runtime/zero/config.py:60-75, 181-213).
   const zeroRaw = config['zero_optimization']
