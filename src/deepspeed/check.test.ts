@@ -31,6 +31,8 @@ describe("ftplan check gives DeepSpeed's verdict, class by class", () => {
     ['a numeric string for an integer', zero({ stage: 2, reduce_bucket_size: '500000000' }), [['warning', 'zero_optimization.reduce_bucket_size']], 'pydantic lax mode'],
     ['an integral float (5e8) for an integer', zero({ stage: 2, reduce_bucket_size: 5e8 }), [], ''],
     ['a fractional number for an integer', zero({ stage: 3, stage3_prefetch_bucket_size: 15099494.4 }), [['error', 'zero_optimization.stage3_prefetch_bucket_size']], 'runtime/zero/config.py:215'],
+    // json.load reads 1e308 as a float; past 2^53 no JSON number is the count it claims (issue #16: it gave "Infinity GB").
+    ['a count beyond 2^53 (1e308)', { ...base, train_micro_batch_size_per_gpu: 1e308, zero_optimization: { stage: 2 } }, [['error', 'train_micro_batch_size_per_gpu']], 'runtime/config.py:796-856'],
     // engine.py:2382-2425: stages 1-2 never see offload_param.
     ['offload_param at stage 2', zero({ stage: 2, offload_param: { device: 'cpu' } }), [['warning', 'zero_optimization.offload_param']], 'runtime/engine.py:2382-2425'],
     // offload_config.py:55: the optimizer model has no max_in_cpu (only the parameter one has, :39), extra="forbid".

@@ -429,6 +429,8 @@ class Values {
         else return bad(`expected a ${kind.kind === 'int' ? 'whole number' : 'number'}, got ${got}`)
         if (!Number.isFinite(value)) return bad(`${got} is not a finite number`)
         if (kind.kind === 'int' && !Number.isInteger(value)) return bad(`${got} has a fractional part: pydantic refuses it for an integer field`, `a whole number, e.g. ${Math.floor(value)}`)
+        // Past 2^53 a JSON number is not the whole number written (json.load reads 1e308 as a float), and no count is that large.
+        if (kind.kind === 'int' && !Number.isSafeInteger(value)) return bad(`${got} is too large for a count`, `a whole number up to ${Number.MAX_SAFE_INTEGER}`)
         const min = kind.min
         const max = kind.kind === 'float' ? kind.max : undefined
         if (min !== undefined && value < min) return bad(`${got} is below ${min}`, `≥ ${min}`)
