@@ -62,6 +62,11 @@ function detectAndNormalize(root: LMap, file: string, r: FieldReader, sources: S
       r.fail(config.value, 'config', `no ${PULUMI_SPEC_KEY} key in the stack config`, { allowed: `config: { ${PULUMI_SPEC_KEY}: { model: …, … } }` })
       return { source: 'pulumi-stack', normalized: undefined }
     }
+    // `pulumi config set --secret` stores { secure: <ciphertext> }, which only the Pulumi CLI can decrypt.
+    if (spec.value.kind === 'map' && spec.value.entries.length === 1 && spec.value.entries[0]!.key === 'secure') {
+      r.fail(spec.value, `config.${PULUMI_SPEC_KEY}`, 'is a Pulumi secret (secure: …), which only the Pulumi CLI can decrypt; the spec holds no credentials, so keep it in plain text', { allowed: `pulumi config set --path '${PULUMI_SPEC_KEY}.model' <id> (without --secret), or the spec written out under config` })
+      return { source: 'pulumi-stack', normalized: undefined }
+    }
     if (spec.value.kind !== 'map') {
       r.fail(spec.value, `config.${PULUMI_SPEC_KEY}`, 'expected the spec as a mapping', { allowed: 'a mapping: model, method, lora, …' })
       return { source: 'pulumi-stack', normalized: undefined }

@@ -103,6 +103,7 @@ const DEEP = `nested too deeply to read (a spec needs at most a few levels; the 
 
 function yamlMessage(message: string): string {
   if (message.includes('Maximum call stack')) return DEEP
+  if (message.includes('multiple documents')) return 'a spec is one YAML document, and this file has more: a line of --- starts the next one; keep one document per file'
   return `YAML syntax error: ${message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`
 }
 
