@@ -112,7 +112,13 @@ export interface SearchOptions {
   layouts?: LayoutCache
 }
 
-export type LayoutCache = Map<string, { choice: StrategyChoice; strategy: Strategy; estimate: MemoryEstimate }[] | null>
+/**
+ * What a layout's strategies need, kept slim: a search over many node counts holds thousands of layouts, and whole
+ * estimates (phases, terms, notes) for each grew the heap by megabytes per node count (issue #16). The chosen
+ * candidate's estimate is made again in full.
+ */
+export interface LayoutEntry { choice: StrategyChoice; strategy: Strategy; totalBytes: number; cpuBytes: number; nvmeBytes: number }
+export type LayoutCache = Map<string, LayoutEntry[] | null>
 
 /**
  * The cheapest offer group that fits, by exhaustive search over offers × node counts × the strategies the
@@ -145,7 +151,8 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
             gpus, gpusPerNode, offloadDevice: choice.offload === 'none' ? 'cpu' : offloadDeviceFor(spec.deepspeed.offloadDevice, choice.zeroStage), zero, ...choice,
             ...(choice.zeroStage === 0 && spec.deepspeed.engine === 'deepspeed' ? { deepspeedAtZero0: true } : {}),
           }
-          return { choice, strategy, estimate: estimateMemory(spec, arch, strategy, facts(strategy)) }
+          const e = estimateMemory(spec, arch, strategy, facts(strategy))
+          return { choice, strategy, totalBytes: e.perGpu.totalBytes, cpuBytes: e.perNode.cpuBytes, nvmeBytes: e.perNode.nvmeBytes }
         })
       }))
     }
@@ -212,20 +219,19 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
         reject(offer, nodes, `the global batch of ${spec.batch.micro * spec.batch.accumulation * spec.gpus} does not split over ${gpus} GPUs`)
         continue
       }
-      let best: { cand: Candidate; key: number } | null = null
+      let best: { key: number; strategy: Strategy; time: Candidate['time']; jobCostUsd: number | null } | null = null
       let closest = Infinity
       let closestReason = ''
       const cpuLimit = offer.hostMemoryGiB * 2 ** 30 * HOST_RAM_FRACTION
-      for (const { choice, strategy, estimate: e } of laidOut) {
-        const total = e.perGpu.totalBytes
-        const nvmeOk = strategy.offloadDevice !== 'nvme' || e.perNode.nvmeBytes <= offer.nvmeGb * 1e9
-        if (total > usable || e.perNode.cpuBytes > cpuLimit || !nvmeOk) {
-          const over = total > usable ? total / usable : e.perNode.cpuBytes > cpuLimit ? e.perNode.cpuBytes / cpuLimit : 2
+      for (const { choice, strategy, totalBytes: total, cpuBytes, nvmeBytes } of laidOut) {
+        const nvmeOk = strategy.offloadDevice !== 'nvme' || nvmeBytes <= offer.nvmeGb * 1e9
+        if (total > usable || cpuBytes > cpuLimit || !nvmeOk) {
+          const over = total > usable ? total / usable : cpuBytes > cpuLimit ? cpuBytes / cpuLimit : 2
           if (over < closest) {
             closest = over
             closestReason = total > usable
               ? `needs ${gb(total)} GB per GPU, ${gb(usable)} GB usable`
-              : e.perNode.cpuBytes > cpuLimit ? `needs ${gb(e.perNode.cpuBytes)} GB CPU RAM per node for offload, ${gb(cpuLimit)} GB usable` : `needs ${gb(e.perNode.nvmeBytes)} GB NVMe per node, ${offer.nvmeGb} GB present`
+              : cpuBytes > cpuLimit ? `needs ${gb(cpuBytes)} GB CPU RAM per node for offload, ${gb(cpuLimit)} GB usable` : `needs ${gb(nvmeBytes)} GB NVMe per node, ${offer.nvmeGb} GB present`
           }
           continue
         }
@@ -238,27 +244,22 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
         const jobCostUsd = time ? time.hours * price : null
         // Within one offer and node count the cost is price × hours, so the fastest strategy is the cheapest.
         const key = time ? time.hours : speedRank(choice)
-        if (!best || key < best.key) {
-          best = {
-            key,
-            cand: {
-              offer, nodes, strategy, estimate: e, usableBytesPerGpu: usable, priceUsdPerHour: price,
-              onDemandUsdPerHour: offer.priceUsdPerHour === null ? null : offer.priceUsdPerHour * nodes,
-              spotUsdPerHour: offer.spotPriceUsdPerHour === null ? null : offer.spotPriceUsdPerHour * nodes,
-              time, jobCostUsd, precisionNote,
-            },
-          }
-        }
+        if (!best || key < best.key) best = { key, strategy, time, jobCostUsd }
       }
       if (!best) {
         reject(offer, nodes, closestReason, closest)
         continue
       }
-      if (!options.ignoreConstraints && c.budgetUsd !== null && best.cand.jobCostUsd !== null && best.cand.jobCostUsd > c.budgetUsd) {
-        reject(offer, nodes, `the job costs $${best.cand.jobCostUsd.toFixed(0)}, over budget_usd $${c.budgetUsd}`, 1e15 + best.cand.jobCostUsd)
+      if (!options.ignoreConstraints && c.budgetUsd !== null && best.jobCostUsd !== null && best.jobCostUsd > c.budgetUsd) {
+        reject(offer, nodes, `the job costs $${best.jobCostUsd.toFixed(0)}, over budget_usd $${c.budgetUsd}`, 1e15 + best.jobCostUsd)
         continue
       }
-      candidates.push(best.cand)
+      candidates.push({
+        offer, nodes, strategy: best.strategy, estimate: estimateMemory(spec, arch, best.strategy, facts(best.strategy)), usableBytesPerGpu: usable,
+        priceUsdPerHour: price, onDemandUsdPerHour: offer.priceUsdPerHour === null ? null : offer.priceUsdPerHour * nodes,
+        spotUsdPerHour: offer.spotPriceUsdPerHour === null ? null : offer.spotPriceUsdPerHour * nodes,
+        time: best.time, jobCostUsd: best.jobCostUsd, precisionNote,
+      })
     }
   }
 
