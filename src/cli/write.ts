@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs'
 import { dirname, join, basename } from 'node:path'
 
 /**
@@ -6,16 +6,47 @@ import { dirname, join, basename } from 'node:path'
  * file. Refuses to replace an existing file unless `force`; returns the refusal as a message, or null.
  */
 export function writeFileAtomic(path: string, text: string, force: boolean): string | null {
-  if (existsSync(path) && !force) return `${path} exists; ftplan does not overwrite files without --force`
+  // lstat, not exists: a dangling symbolic link exists too, and renaming over it would replace the link.
+  const there = lstatOrNull(path)
+  if (there && !there.isFile()) return `${path} is ${kindOf(there)}, not a regular file; ftplan writes only regular files, even with --force: name another path`
+  if (there && !force) return `${path} exists; ftplan does not overwrite files without --force`
   const tmp = join(dirname(path), `.ftplan-tmp-${process.pid}-${basename(path)}`)
   try {
     writeFileSync(tmp, text)
     renameSync(tmp, path)
   } catch (error) {
     rmSync(tmp, { force: true })
-    return `cannot write ${path}: ${error instanceof Error ? error.message : String(error)}`
+    return `cannot write ${path}: ${fsReason(error, path)}`
   }
   return null
+}
+
+function lstatOrNull(path: string): Stats | null {
+  try {
+    return lstatSync(path)
+  } catch {
+    return null
+  }
+}
+
+function kindOf(s: Stats): string {
+  return s.isSymbolicLink() ? 'a symbolic link' : s.isDirectory() ? 'a folder' : s.isFIFO() ? 'a FIFO' : s.isCharacterDevice() || s.isBlockDevice() ? 'a device' : s.isSocket() ? 'a socket' : 'not a regular file'
+}
+
+/** A filesystem error as what to do about it, naming the user's path, never the temporary one. */
+export function fsReason(error: unknown, path: string): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code
+  switch (code) {
+    case 'ENOENT': return `its folder ${dirname(path)} does not exist; create it first`
+    case 'ENOTDIR': return `a part of ${dirname(path)} is a file, not a folder`
+    case 'EACCES':
+    case 'EPERM': return `permission denied in ${dirname(path)}`
+    case 'EROFS': return `${dirname(path)} is on a read-only filesystem`
+    case 'ENOSPC':
+    case 'EDQUOT': return `no space left on the device of ${dirname(path)}; nothing was written`
+    case 'EISDIR': return `${path} is a folder`
+    default: return error instanceof Error ? error.message.replace(/'[^']*\.ftplan-(tmp|old)-[^']*'/g, `'${path}'`) : String(error)
+  }
 }
 
 /**
@@ -41,7 +72,7 @@ export function writeDirAtomic(dir: string, files: Record<string, string>, force
   } catch (error) {
     rmSync(tmp, { recursive: true, force: true })
     if (existsSync(old) && !existsSync(dir)) renameSync(old, dir)
-    return `cannot write ${dir}: ${error instanceof Error ? error.message : String(error)}`
+    return `cannot write ${dir}: ${fsReason(error, dir)}`
   }
   return null
 }

@@ -1,0 +1,42 @@
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { writeFileAtomic } from './write.js'
+
+const dir = () => mkdtempSync(join(tmpdir(), 'ftplan-write-'))
+
+// Outputs land whole or not at all, and only on regular files (issue #16, item 1).
+describe('writeFileAtomic', () => {
+  it('a dangling symbolic link is not replaced, with or without --force', () => {
+    const d = dir()
+    const link = join(d, 'out.json')
+    symlinkSync(join(d, 'missing.json'), link)
+    for (const force of [false, true]) {
+      expect(writeFileAtomic(link, '{}', force)).toBe(`${link} is a symbolic link, not a regular file; ftplan writes only regular files, even with --force: name another path`)
+      expect(readlinkSync(link)).toBe(join(d, 'missing.json'))
+    }
+  })
+  it('a FIFO and a folder are refused even with --force', () => {
+    const d = dir()
+    const fifo = join(d, 'pipe')
+    execFileSync('mkfifo', [fifo])
+    expect(writeFileAtomic(fifo, '{}', true)).toMatch(/pipe is a FIFO, not a regular file/)
+    expect(writeFileAtomic(d, '{}', true)).toMatch(/is a folder, not a regular file/)
+  })
+  it('a regular file: refused without --force, replaced whole with it', () => {
+    const d = dir()
+    const file = join(d, 'ds.json')
+    writeFileSync(file, 'old')
+    expect(writeFileAtomic(file, 'new', false)).toBe(`${file} exists; ftplan does not overwrite files without --force`)
+    expect(writeFileAtomic(file, 'new', true)).toBeNull()
+    expect(readFileSync(file, 'utf8')).toBe('new')
+    expect(readdirSync(d)).toEqual(['ds.json'])
+  })
+  it('a missing folder is named as the user wrote it, never the temporary file', () => {
+    const d = dir()
+    const file = join(d, 'no', 'such', 'ds.json')
+    expect(writeFileAtomic(file, '{}', false)).toBe(`cannot write ${file}: its folder ${join(d, 'no', 'such')} does not exist; create it first`)
+  })
+})
