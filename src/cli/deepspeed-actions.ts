@@ -34,6 +34,9 @@ export function dsConfigAction(ctx: Ctx, file: string, opts: DsConfigOptions): v
   const dir = opts.launchDir ? resolve(ctx.io.cwd, opts.launchDir) : null
   // Refuse before writing anything, so a refusal leaves no partial set of files.
   if (output && !opts.force && existsSync(output)) throw ctx.userError(`${output} exists; ftplan does not overwrite files without --force`)
+  const protectedPaths = [resolve(ctx.io.cwd, file), ctx.io.cwd]
+  const held = dir ? protectedPaths.find((p) => p === dir || p.startsWith(`${dir}/`)) : undefined
+  if (dir && held !== undefined && existsSync(dir)) throw ctx.userError(`${dir} holds ${held === ctx.io.cwd ? 'the working folder' : held}, which writing the launch folder there would delete, even with --force; give --launch-dir a new folder`)
   if (dir && existsSync(dir)) {
     if (!statSync(dir).isDirectory()) throw ctx.userError(`${dir} exists and is not a folder; give --launch-dir a new or empty folder`)
     const present = readdirSync(dir)
@@ -48,7 +51,7 @@ export function dsConfigAction(ctx: Ctx, file: string, opts: DsConfigOptions): v
     written.push(opts.output!)
   }
   if (dir) {
-    const failure = writeDirAtomic(dir, folder.files, true)
+    const failure = writeDirAtomic(dir, folder.files, true, protectedPaths)
     if (failure) throw ctx.userError(failure)
     chmodSync(join(dir, 'launch.sh'), 0o755)
     written.push(`${join(opts.launchDir!, '/')} (${Object.keys(folder.files).join(', ')})`)

@@ -53,7 +53,7 @@ export async function emitProject(ctx: CommandContext, file: string, opts: { out
   // the compiled files (dist/ is two levels up from src/cli and dist/cli alike); their source maps stay behind
   for (const name of COMPONENT_FILES) files[`ftplan/${name}`] = readFileSync(new URL(`../../dist/infra/${name}`, import.meta.url), 'utf8').replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n')
   const dir = resolve(ctx.io.cwd, opts.out)
-  const failure = writeDirAtomic(dir, files, opts.force === true)
+  const failure = writeDirAtomic(dir, files, opts.force === true, [resolve(ctx.io.cwd, file), ctx.io.cwd])
   if (failure) throw ctx.userError(failure)
   const o = cluster.outputs
   ctx.io.stdout(`wrote ${opts.out}: a Pulumi project for ${o.nodes} × ${o.instanceType} in ${o.region} (${o.gpus} × ${o.gpuModel}), $${o.hourlyCostUsd?.toFixed(2) ?? '?'}/hour on-demand` +

@@ -40,3 +40,32 @@ describe('writeFileAtomic', () => {
     expect(writeFileAtomic(file, '{}', false)).toBe(`cannot write ${file}: its folder ${join(d, 'no', 'such')} does not exist; create it first`)
   })
 })
+
+// `--force` replaces an output folder, never the spec it was planned from or the folder ftplan runs in (issue #16).
+describe('output folders that hold the spec or the working folder', () => {
+  const cli = async (cwd: string, ...argv: string[]) => {
+    const { main } = await import('./main.js')
+    let stderr = ''
+    const code = await main(argv, { stdout: () => {}, stderr: (s) => void (stderr += s), cwd, env: {} })
+    return { code, stderr }
+  }
+  const SPEC = 'model: Qwen/Qwen2.5-0.5B\nmethod: lora\ntrain: { tokens: 1e6 }\n'
+  it('ds-config --launch-dir onto the folder holding the spec (named train.yaml, a launch file) is refused, and the spec stays', async () => {
+    const d = dir()
+    execFileSync('mkdir', [join(d, 'run')])
+    writeFileSync(join(d, 'run', 'train.yaml'), SPEC)
+    const r = await cli(d, 'ds-config', 'run/train.yaml', '--launch-dir', 'run', '--force')
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(`${join(d, 'run')} holds ${join(d, 'run', 'train.yaml')}, which writing the launch folder there would delete, even with --force`)
+    expect(readFileSync(join(d, 'run', 'train.yaml'), 'utf8')).toBe(SPEC)
+  })
+  it('emit --out . --force is refused: the working folder is never emptied', async () => {
+    const d = dir()
+    writeFileSync(join(d, 'spec.yaml'), SPEC)
+    writeFileSync(join(d, 'notes.txt'), 'mine')
+    const r = await cli(d, 'emit', 'spec.yaml', '--out', '.', '--force')
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(`${d} holds`)
+    expect(readdirSync(d).sort()).toEqual(['notes.txt', 'spec.yaml'])
+  })
+})

@@ -1,5 +1,5 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs'
-import { dirname, join, basename } from 'node:path'
+import { basename, dirname, isAbsolute, join, relative } from 'node:path'
 
 /**
  * Writes `text` to `path` atomically (a temporary file beside it, then a rename), so a reader never sees half a
@@ -51,9 +51,17 @@ export function fsReason(error: unknown, path: string): string {
 
 /**
  * Writes a folder of files atomically: all of them into a temporary folder beside `dir`, then one rename. Refuses
- * a non-empty `dir` unless `force`; returns the refusal or failure as a message, or null.
+ * a non-empty `dir` unless `force`, and any `dir` that holds a `protect` path (the spec, the working folder) even with
+ * it; returns the refusal or failure as a message, or null.
  */
-export function writeDirAtomic(dir: string, files: Record<string, string>, force: boolean): string | null {
+export function writeDirAtomic(dir: string, files: Record<string, string>, force: boolean, protect: readonly string[] = []): string | null {
+  // Replacing `dir` deletes what is in it: never the spec being read or the folder ftplan runs in (or one above it).
+  const inside = (p: string) => {
+    const rel = relative(dir, p)
+    return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))
+  }
+  const held = protect.find((p) => inside(p))
+  if (held !== undefined && existsSync(dir)) return `${dir} holds ${held === dir ? 'the working folder' : held}, which writing the output there would delete, even with --force; give a new folder`
   if (existsSync(dir)) {
     if (!statSync(dir).isDirectory()) return `${dir} exists and is not a folder; ftplan does not overwrite files without --force`
     if (readdirSync(dir).length > 0 && !force) return `${dir} is not empty; ftplan does not overwrite files without --force`
