@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { writeFileAtomic } from './write.js'
+import { writeDirAtomic, writeFileAtomic } from './write.js'
 
 const dir = () => mkdtempSync(join(tmpdir(), 'ftplan-write-'))
 
@@ -67,5 +67,29 @@ describe('output folders that hold the spec or the working folder', () => {
     expect(r.code).toBe(1)
     expect(r.stderr).toContain(`${d} holds`)
     expect(readdirSync(d).sort()).toEqual(['notes.txt', 'spec.yaml'])
+  })
+})
+
+// A run killed between writeDirAtomic's two renames leaves the old output as .ftplan-old-<pid>-<name> and no <name>.
+describe('leftovers of a killed run', () => {
+  const deadPid = 2 ** 22 + 12345 // above Linux's pid_max default: no process has it
+  it('the folder moved aside is put back: without --force the previous output is refused as it was, never lost', () => {
+    const d = dir()
+    mkdirSync(join(d, `.ftplan-old-${deadPid}-run`))
+    writeFileSync(join(d, `.ftplan-old-${deadPid}-run`, 'ds_config.json'), 'previous')
+    mkdirSync(join(d, `.ftplan-tmp-${deadPid}-run`))
+    expect(writeDirAtomic(join(d, 'run'), { 'ds_config.json': 'new' }, false)).toBe(`${join(d, 'run')} is not empty; ftplan does not overwrite files without --force`)
+    expect(readdirSync(d)).toEqual(['run'])
+    expect(readFileSync(join(d, 'run', 'ds_config.json'), 'utf8')).toBe('previous')
+    expect(writeDirAtomic(join(d, 'run'), { 'ds_config.json': 'new' }, true)).toBeNull()
+    expect(readFileSync(join(d, 'run', 'ds_config.json'), 'utf8')).toBe('new')
+    expect(readdirSync(d)).toEqual(['run'])
+  })
+  it("a dead run's temporary file is removed; a live run's is left alone", () => {
+    const d = dir()
+    writeFileSync(join(d, `.ftplan-tmp-${deadPid}-ds.json`), 'half')
+    writeFileSync(join(d, `.ftplan-tmp-1-ds.json`), 'pid 1 is alive')
+    expect(writeFileAtomic(join(d, 'ds.json'), '{}', false)).toBeNull()
+    expect(readdirSync(d).sort()).toEqual(['.ftplan-tmp-1-ds.json', 'ds.json'])
   })
 })

@@ -10,6 +10,7 @@ export function writeFileAtomic(path: string, text: string, force: boolean): str
   const there = lstatOrNull(path)
   if (there && !there.isFile()) return `${path} is ${kindOf(there)}, not a regular file; ftplan writes only regular files, even with --force: name another path`
   if (there && !force) return `${path} exists; ftplan does not overwrite files without --force`
+  recoverLeftovers(path)
   const tmp = join(dirname(path), `.ftplan-tmp-${process.pid}-${basename(path)}`)
   try {
     writeFileSync(tmp, text)
@@ -60,6 +61,7 @@ export function writeDirAtomic(dir: string, files: Record<string, string>, force
     const rel = relative(dir, p)
     return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))
   }
+  recoverLeftovers(dir)
   const held = protect.find((p) => inside(p))
   if (held !== undefined && existsSync(dir)) return `${dir} holds ${held === dir ? 'the working folder' : held}, which writing the output there would delete, even with --force; give a new folder`
   if (existsSync(dir)) {
@@ -83,4 +85,37 @@ export function writeDirAtomic(dir: string, files: Record<string, string>, force
     return `cannot write ${dir}: ${fsReason(error, dir)}`
   }
   return null
+}
+
+/**
+ * What a killed run left beside `target`: its temporary output is removed, and a folder it had moved aside
+ * (`.ftplan-old-*`, between the two renames of writeDirAtomic) is put back when `target` is missing, so the previous
+ * output is never lost. Leftovers of a run still alive are not touched.
+ */
+function recoverLeftovers(target: string): void {
+  const parent = dirname(target)
+  const name = basename(target)
+  let entries: string[]
+  try {
+    entries = readdirSync(parent)
+  } catch {
+    return
+  }
+  for (const entry of entries) {
+    const m = /^\.ftplan-(tmp|old)-(\d+)-(.*)$/.exec(entry)
+    if (!m || m[3] !== name || alive(Number(m[2]))) continue
+    const path = join(parent, entry)
+    if (m[1] === 'old' && lstatOrNull(target) === null) renameSync(path, target)
+    else rmSync(path, { recursive: true, force: true })
+  }
+}
+
+function alive(pid: number): boolean {
+  if (pid === process.pid) return false
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
 }
