@@ -1,19 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { memorySources } from '../../test/helpers/memory-sources.js'
-import { SpecError, type Issue } from '../errors.js'
+import { specIssues } from '../../test/helpers/spec-issues.js'
 import { loadSpec } from './load.js'
 
 // A LLaMA-Factory YAML's `deepspeed:` file, read as DeepSpeed reads it (issue #16): never a silent ZeRO-0.
 const YAML = 'model_name_or_path: meta-llama/Llama-2-7b-hf\nstage: sft\ndo_train: true\nfinetuning_type: full\nbf16: true\ndeepspeed: ds.json\n'
-function issuesOf(json: string): Issue[] {
-  try {
-    loadSpec(YAML, 'train.yaml', memorySources({ 'ds.json': json }))
-  } catch (e) {
-    if (e instanceof SpecError) return [...e.issues]
-    throw e
-  }
-  throw new Error('expected a SpecError')
-}
+const issuesOf = (json: string) => specIssues(() => loadSpec(YAML, 'train.yaml', memorySources({ 'ds.json': json })))
 
 describe("a LLaMA-Factory YAML's DeepSpeed config", () => {
   it('a JSON object with none of DeepSpeed\'s keys (a model\'s config.json) is a wrong path, refused at the YAML\'s deepspeed line', () => {

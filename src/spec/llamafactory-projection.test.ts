@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { memorySources } from '../../test/helpers/memory-sources.js'
-import { SpecError, type Issue } from '../errors.js'
+import { specIssues } from '../../test/helpers/spec-issues.js'
 import { AWS_CATALOG } from '../instances/aws.js'
 import { planFinetune } from '../planner/plan.js'
 import { planInputOf } from '../planner/plan-loaded.js'
@@ -9,15 +9,7 @@ import { loadSpec } from './load.js'
 // GaLore and APOLLO as LLaMA-Factory reads them (hiyouga/LLaMA-Factory@ff6d4d12): each refusal is LLaMA-Factory's own.
 const BASE = 'model_name_or_path: meta-llama/Meta-Llama-3-8B-Instruct\nstage: sft\ndo_train: true\nfinetuning_type: full\npure_bf16: true\ncutoff_len: 2048\n'
 const load = (yaml: string) => loadSpec(yaml, 'train.yaml', memorySources())
-function issuesOf(yaml: string): Issue[] {
-  try {
-    load(yaml)
-  } catch (e) {
-    if (e instanceof SpecError) return [...e.issues]
-    throw e
-  }
-  throw new Error('expected a SpecError')
-}
+const issuesOf = (yaml: string) => specIssues(() => load(yaml))
 
 describe('LLaMA-Factory GaLore and APOLLO keys (issue #15)', () => {
   it('defaults: rank 16, every decoder Linear, std, not layer-wise (hparams/finetuning_args.py)', () => {
