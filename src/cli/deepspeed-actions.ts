@@ -9,7 +9,7 @@ import { planFinetune } from '../planner/plan.js'
 import { checkJson, renderCheck } from '../report/check-view.js'
 import { batchMode, planLoaded, readCatalog, type CommandContext } from './plan-command.js'
 import { readText } from './sources.js'
-import { writeDirAtomic, writeFileAtomic } from './write.js'
+import { heldIn, writeDirAtomic, writeFileAtomic } from './write.js'
 import { gpuVisibleBytes } from '../instances/visible-memory.js'
 
 export interface DsConfigOptions { output?: string; style?: 'hf' | 'deepspeed'; launchDir?: string; catalog?: string; force?: boolean }
@@ -35,8 +35,8 @@ export function dsConfigAction(ctx: Ctx, file: string, opts: DsConfigOptions): v
   // Refuse before writing anything, so a refusal leaves no partial set of files.
   if (output && !opts.force && existsSync(output)) throw ctx.userError(`${output} exists; ftplan does not overwrite files without --force`)
   const protectedPaths = [resolve(ctx.io.cwd, file), ctx.io.cwd]
-  const held = dir ? protectedPaths.find((p) => p === dir || p.startsWith(`${dir}/`)) : undefined
-  if (dir && held !== undefined && existsSync(dir)) throw ctx.userError(`${dir} holds ${held === ctx.io.cwd ? 'the working folder' : held}, which writing the launch folder there would delete, even with --force; give --launch-dir a new folder`)
+  const held = dir ? heldIn(dir, protectedPaths) : undefined
+  if (dir && held !== undefined && existsSync(dir)) throw ctx.userError(`${dir} holds ${held}, which writing the launch folder there would delete, even with --force; give --launch-dir a new folder`)
   if (dir && existsSync(dir)) {
     if (!statSync(dir).isDirectory()) throw ctx.userError(`${dir} exists and is not a folder; give --launch-dir a new or empty folder`)
     const present = readdirSync(dir)

@@ -56,14 +56,9 @@ export function fsReason(error: unknown, path: string): string {
  * it; returns the refusal or failure as a message, or null.
  */
 export function writeDirAtomic(dir: string, files: Record<string, string>, force: boolean, protect: readonly string[] = []): string | null {
-  // Replacing `dir` deletes what is in it: never the spec being read or the folder ftplan runs in (or one above it).
-  const inside = (p: string) => {
-    const rel = relative(dir, p)
-    return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))
-  }
   recoverLeftovers(dir)
-  const held = protect.find((p) => inside(p))
-  if (held !== undefined && existsSync(dir)) return `${dir} holds ${held === dir ? 'the working folder' : held}, which writing the output there would delete, even with --force; give a new folder`
+  const held = heldIn(dir, protect)
+  if (held !== undefined && existsSync(dir)) return `${dir} holds ${held}, which writing the output there would delete, even with --force; give a new folder`
   if (existsSync(dir)) {
     if (!statSync(dir).isDirectory()) return `${dir} exists and is not a folder; ftplan does not overwrite files without --force`
     if (readdirSync(dir).length > 0 && !force) return `${dir} is not empty; ftplan does not overwrite files without --force`
@@ -118,4 +113,15 @@ function alive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
+}
+
+/**
+ * The first of `protect` (the spec being read, the working folder) that replacing `dir` would delete: `dir` itself or
+ * anything below it.
+ */
+export function heldIn(dir: string, protect: readonly string[]): string | undefined {
+  return protect.find((p) => {
+    const rel = relative(dir, p)
+    return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))
+  })
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { memorySources } from '../../test/helpers/memory-sources.js'
 import { loadSpec } from '../spec/load.js'
+import { stageRefusal } from '../spec/runtime-rules.js'
 import { estimateMemory } from './estimate.js'
 import { strategyFromSpec } from './strategy.js'
 
@@ -38,9 +39,10 @@ describe('LLaMA-Factory use_adam_mini and use_muon replace the optimizer (issue 
     expect(states).toBe(4 * (T + 1_163_841))
   })
   it('both plan without DeepSpeed', () => {
-    for (const flag of ['use_adam_mini', 'use_muon']) {
+    for (const [flag, name] of [['use_adam_mini', 'Adam-mini'], ['use_muon', 'Muon']] as const) {
       const l = loadSpec(`${YAML}${flag}: true\n`, 'train.yaml', memorySources())
-      expect(l.spec.deepspeed.zero === 'auto' || l.spec.deepspeed.zero === 0).toBe(true)
+      for (const stage of [1, 2, 3] as const) expect(stageRefusal(l.spec, stage)).toContain(name)
+      expect(stageRefusal(l.spec, 0)).toBeNull()
     }
     expect(() => loadSpec(`${YAML}use_muon: true\ndeepspeed: ds_z2_config.json\n`, 'train.yaml', memorySources({ 'ds_z2_config.json': '{"zero_optimization": {"stage": 2}}' }))).toThrow(/Muon steps the model's own 2-D parameters/)
   })

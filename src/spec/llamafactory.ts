@@ -1,6 +1,6 @@
 import { didYouMean } from '../suggest.js'
 import { entry, parseJsonLocated, toPlain, type LEntry, type LMap, type LNode, type LScalar, type Pos } from './located.js'
-import type { SpecSources } from './model-ref.js'
+import { looksLikePath, type SpecSources } from './model-ref.js'
 import type { FilledDefault, IgnoredField } from './normalize.js'
 import type { FieldReader } from './reader.js'
 import type { LowRankProjection, TrainerFeature } from './spec.js'
@@ -102,7 +102,7 @@ export function adaptLlamaFactory(root: LMap, r: FieldReader, src: SpecSources):
   // ModelArguments.model_revision (default main) names the Hub revision a Hub id loads at; a local folder has none.
   const revision = str(get('model_revision'))
   const modelId = str(modelNode)
-  if (modelNode && revision && revision !== 'main' && modelId && !/^(\.{1,2}[\\/]|[\\/]|~)/.test(modelId) && !modelId.includes('@')) {
+  if (modelNode && revision && revision !== 'main' && modelId && !looksLikePath(modelId) && !modelId.includes('@')) {
     put('model', scalar(`${modelId}@${revision}`, modelNode.pos, 'model_name_or_path, model_revision'))
   } else if (modelNode) put('model', withOrigin(modelNode, 'model_name_or_path'))
   else r.fail(root, 'model_name_or_path', 'is required')

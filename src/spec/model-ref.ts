@@ -27,7 +27,8 @@ export interface ResolvedModel {
 
 const MODEL_ALLOWED = 'a catalog id (see `ftplan models`), a Hugging Face Hub id (org/name, or org/name@revision), a model folder or a path to a config.json (./… or /…), or a mapping of config.json keys'
 
-function looksLikePath(s: string): boolean {
+/** A path to a folder or config.json rather than a catalog or Hub id. */
+export function looksLikePath(s: string): boolean {
   return /^(\.{1,2}[\\/]|[\\/]|~[\\/])/.test(s) || /\.json$/i.test(s)
 }
 
