@@ -94,8 +94,8 @@ export function checkAction(ctx: Ctx, configFile: string, opts: CheckOptions): v
     run = runFromSpec(loaded.spec, GPU_MODELS[offer.gpu].bf16)
     where = `${opts.nodes} × ${offer.instanceType} (${hw.gpus} × ${offer.gpu})`
     // What the spec leaves open (micro-batch, checkpointing) is what ftplan would plan on exactly this hardware.
-    const here = planFinetune({ spec: { ...loaded.spec, constraints: { ...loaded.spec.constraints, regions: [], gpus: [], spot: false, maxHourlyUsd: null, budgetUsd: null } }, arch: loaded.model.arch, catalog: { offers: [{ ...offer, priceUsdPerHour: offer.priceUsdPerHour ?? 1 }], source: 'check', asOf: '' }, batch: batchMode(loaded) }, { maxNodes: opts.nodes })
-    const match = here.status === 'fit' ? [here.plan, ...here.alternatives].find((c) => c.nodes === opts.nodes) : undefined
+    const here = planFinetune({ spec: { ...loaded.spec, constraints: { ...loaded.spec.constraints, regions: [], gpus: [], spot: false, maxHourlyUsd: null, budgetUsd: null } }, arch: loaded.model.arch, catalog: { offers: [{ ...offer, priceUsdPerHour: offer.priceUsdPerHour ?? 1 }], source: 'check', asOf: '' }, batch: batchMode(loaded) }, { maxNodes: opts.nodes, onlyNodes: opts.nodes })
+    const match = here.status === 'fit' ? here.plan : undefined
     if (match) {
       const precision = runPrecision(loaded.spec, match)
       run = { microBatch: match.strategy.microBatch, accumulation: match.strategy.accumulation, precision: precision === 'fp32' ? 'fp32' : precision === 'fp16' ? 'fp16' : 'bf16', gradientCheckpointing: match.strategy.gradientCheckpointing }

@@ -6,7 +6,7 @@ import type { Catalog } from '../instances/types.js'
 import { candidateJson, planJson } from '../planner/contract.js'
 import { constraintCosts } from '../planner/constraint-cost.js'
 import { adviceFor } from '../planner/advice.js'
-import { planFinetune, type LayoutCache } from '../planner/plan.js'
+import { DEFAULT_KEEP, planFinetune, type LayoutCache } from '../planner/plan.js'
 import { planInputOf } from '../planner/plan-loaded.js'
 import { renderInstances } from '../report/instances-view.js'
 import { renderPlan } from '../report/plan-view.js'
@@ -57,7 +57,7 @@ export function addPlanCommands(program: Command, ctx: CommandContext & { stderr
       const catalog = readCatalog(ctx, opts.catalog)
       const input = planInputOf(loaded, catalog)
       const layouts: LayoutCache = new Map()
-      const result = planFinetune(input, { layouts })
+      const result = planFinetune(input, { layouts, keep: Math.max(DEFAULT_KEEP, opts.top) })
       // Changes that make the run cheaper: tried, offered, never applied (planner/advice.ts).
       const advice = adviceFor(input, result)
       // Choices of the user's that rule out cheaper plans, with what keeping each costs (planner/constraint-cost.ts).

@@ -24,7 +24,7 @@ describe('changes that make the run cheaper, tried and offered (issue #13)', () 
     expect(result.status === 'fit' && result.plan.estimate.perGpu.breakdown.logits).toBeCloseTo(59.79e9, -7)
     expect(advice).toHaveLength(1)
     // With the fused loss one H100 holds the run; 1 × p5.4xlarge and 1 × p5.48xlarge (8 × H100) cost the same within the
-    // time band, and the fewer GPUs rank first (plan.ts rankWithinBand).
+    // time band, and the fewer GPUs rank first (plan.ts rankCandidates).
     expect(advice[0]).toMatch(/^loss: fused: 1 × p5\.4xlarge \(1 × H100\) in us-east-1, \$\d+\.\d\d\/job instead of \$\d+\.\d\d; .* \(the logits and loss are 59\.79 of \d+\.\d\d GB per GPU; Liger's fused cross-entropy/)
   })
 

@@ -37,8 +37,8 @@ export function planJson(spec: FinetuneSpec, r: PlanResult, top: number): Record
   if (r.status === 'no-fit') return { version: 1, status: 'no-fit', plan: null, alternatives: [], rejected, suggestions: r.suggestions, catalog, assumptions: r.assumptions }
   return {
     version: 1, status: 'fit', plan: candidateJson(spec, r.plan), alternatives: r.alternatives.slice(0, top).map((c) => candidateJson(spec, c)),
-    // Set when the tie rule chose another plan than the one of the lowest job cost (plan.ts rankWithinBand).
-    cheapest: r.cheapest ? { instanceType: r.cheapest.offer.instanceType, region: r.cheapest.offer.region, nodes: r.cheapest.nodes, gpus: r.cheapest.strategy.gpus, jobHours: r.cheapest.time?.hours ?? null, jobCostUsd: r.cheapest.jobCostUsd, rank: r.alternatives.indexOf(r.cheapest) + 2 } : null,
+    // Set when the tie rule chose another plan than the one of the lowest job cost (plan.ts rankCandidates).
+    cheapest: r.cheapest ? { instanceType: r.cheapest.offer.instanceType, region: r.cheapest.offer.region, nodes: r.cheapest.nodes, gpus: r.cheapest.strategy.gpus, jobHours: r.cheapest.time?.hours ?? null, jobCostUsd: r.cheapest.jobCostUsd, rank: r.cheapestRank ?? 1 } : null,
     rejected, catalog, assumptions: r.assumptions,
   }
 }

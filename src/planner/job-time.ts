@@ -33,6 +33,12 @@ export interface JobTime {
   /** Seconds per optimizer step of the CPU optimizer and the PCIe copies offload adds, not overlapped. */
   offloadSecondsPerStep: number
   hours: number
+  /**
+   * The hours without the per-step work that shrinks as GPUs are added (the optimizer sweep and offload over each
+   * GPU's partition): what remains only grows with more nodes, so nodes × floorHours bounds the cost of every larger
+   * node count of the same strategy (the planner's pruning, plan.ts).
+   */
+  floorHours: number
   hfu: number
   /** Model FLOPs per second over the GPUs' peak, everything counted: waits on traffic and offload included. */
   mfu: number
@@ -126,6 +132,8 @@ export interface StepTime {
   /** Seconds per step the GPUs wait on data-parallel traffic that compute could not hide. */
   commSecondsPerStep: number
   offloadSecondsPerStep: number
+  /** Compute and traffic alone: stepSeconds less the optimizer sweep and offload, which shrink with more GPUs. */
+  floorSecondsPerStep: number
   hfu: number
   /** Model FLOPs per second over the GPUs' peak (no recompute counted, as DESIGN.md defines it). */
   mfu: number
@@ -181,7 +189,8 @@ export function stepTime(spec: FinetuneSpec, arch: ModelArch, facts: ModelFacts,
   const tokensPerSecond = (microTokens * s.accumulation * s.gpus) / stepSeconds
   return {
     modelFlopsPerToken: flops.model, hardwareFlopsPerToken: flops.hardware, stepSeconds, tokensPerSecond,
-    computeSecondsPerStep: computeSeconds + optimizerSeconds, commSecondsPerStep: stepComputeAndComm - computeSeconds, offloadSecondsPerStep, hfu,
+    computeSecondsPerStep: computeSeconds + optimizerSeconds, commSecondsPerStep: stepComputeAndComm - computeSeconds, offloadSecondsPerStep,
+    floorSecondsPerStep: stepComputeAndComm, hfu,
     mfu: (tokensPerSecond * flops.model) / (s.gpus * gpu.denseTflops * 1e12),
   }
 }
@@ -194,6 +203,6 @@ export function jobTime(spec: FinetuneSpec, arch: ModelArch, facts: ModelFacts, 
   return {
     modelFlopsPerToken: step.modelFlopsPerToken, hardwareFlopsPerToken: step.hardwareFlopsPerToken, tokens,
     tokensPerSecond: step.tokensPerSecond, commSecondsPerStep: step.commSecondsPerStep, offloadSecondsPerStep: step.offloadSecondsPerStep,
-    hours: seconds / 3600, hfu: step.hfu, mfu: step.mfu,
+    hours: seconds / 3600, floorHours: (seconds * step.floorSecondsPerStep) / step.stepSeconds / 3600, hfu: step.hfu, mfu: step.mfu,
   }
 }

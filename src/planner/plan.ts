@@ -1,28 +1,23 @@
 import { GPU_MODELS, PYTORCH_MIN_COMPUTE_CAPABILITY } from '../instances/gpus.js'
 import type { Catalog, InstanceOffer } from '../instances/types.js'
 import type { ModelArch } from '../models/arch.js'
-import { estimateMemory, type MemoryEstimate } from '../memory/estimate.js'
+import type { MemoryEstimate } from '../memory/estimate.js'
 import { adapterInputCopyBytes, modelFacts, type ModelFacts } from '../memory/model-facts.js'
 import { precisionRegime } from '../memory/regime.js'
-import { defaultZeroSettings, offloadDeviceFor, tightZeroSettings, type Strategy } from '../memory/strategy.js'
-import { stageRefusals, stageRefusal } from '../spec/runtime-rules.js'
-import type { FinetuneSpec, Offload, ZeroStage } from '../spec/spec.js'
-import { jobTime, type JobTime } from './job-time.js'
+import type { Strategy } from '../memory/strategy.js'
+import { stageRefusals } from '../spec/runtime-rules.js'
+import type { FinetuneSpec } from '../spec/spec.js'
+import type { JobTime } from './job-time.js'
+import { HOST_RAM_FRACTION, nodeSearch, shapeKey, type LayoutCache, type NodeEval, type NodeMiss, type OfferView } from './node-search.js'
+import type { BatchMode } from './strategies.js'
 import { TIME_BAND, withinBand } from './time-band.js'
 import { gpuVisibleBytes } from '../instances/visible-memory.js'
 
-/** Host RAM a node may give to offloaded state and pinned buffers (the rest runs the OS and the processes). */
-export const HOST_RAM_FRACTION = 0.9
-const MICRO_BATCHES = [1, 2, 4, 8, 16, 32]
+export { HOST_RAM_FRACTION, type LayoutCache } from './node-search.js'
+export type { BatchMode } from './strategies.js'
 
-/**
- * What a plan may change of the batch. `free`: the spec set neither micro-batch nor accumulation, so the planner picks
- * the micro-batch. `per-gpu`: the spec's micro × accumulation is each GPU's batch per step, as HF Trainer and
- * LLaMA-Factory mean it; the planner may split it into another micro-batch × accumulation, and the global batch grows
- * with the GPUs; it keeps the spec's micro-batch or splits it smaller, never larger. `global`: the spec fixed
- * batch.global, kept on every layout.
- */
-export type BatchMode = 'free' | 'per-gpu' | 'global'
+/** Alternatives a search keeps unless told otherwise: more than `plan --top` shows by default, and a bound on memory. */
+export const DEFAULT_KEEP = 10
 
 export interface PlanInput {
   spec: FinetuneSpec
@@ -55,54 +50,27 @@ export interface Rejection {
 }
 
 export type PlanResult =
-  /** `cheapest`: the plan of the lowest job cost, when the tie rule (rankWithinBand) chose another. */
-  | { status: 'fit'; plan: Candidate; alternatives: Candidate[]; rejected: Rejection[]; assumptions: string[]; catalog: Catalog; cheapest: Candidate | null }
+  /**
+   * `cheapest`: the plan of the lowest job cost, when the tie rule (rankCandidates) chose another, with its place in
+   * the whole ranking (`cheapestRank`, 1 for the plan), which may lie beyond the alternatives kept.
+   */
+  | { status: 'fit'; plan: Candidate; alternatives: Candidate[]; rejected: Rejection[]; assumptions: string[]; catalog: Catalog; cheapest: Candidate | null; cheapestRank: number | null }
   | { status: 'no-fit'; plan: null; alternatives: []; rejected: Rejection[]; assumptions: string[]; suggestions: string[]; catalog: Catalog }
 
-interface StrategyChoice {
-  zeroStage: ZeroStage
-  offload: Offload
-  gradientCheckpointing: boolean
-  microBatch: number
-  accumulation: number
-}
-
-/** Every strategy the spec leaves open, for `gpus` data-parallel GPUs; null when the fixed global batch cannot split. */
-function strategiesFor(spec: FinetuneSpec, gpus: number, mode: BatchMode): StrategyChoice[] | null {
-  const zeros: ZeroStage[] = (spec.deepspeed.zero === 'auto' ? [0, 1, 2, 3] as ZeroStage[] : [spec.deepspeed.zero]).filter((z) => stageRefusal(spec, z) === null)
-  const offloads: Offload[] = spec.deepspeed.offload === 'auto' ? ['none', 'optimizer', 'optimizer+params'] : [spec.deepspeed.offload]
-  const gcs = spec.gradientCheckpointing === 'auto' ? [false, true] : [spec.gradientCheckpointing]
-  const batches: { microBatch: number; accumulation: number }[] = []
-  if (mode === 'global') {
-    const global = spec.batch.global ?? spec.batch.micro * spec.batch.accumulation * spec.gpus
-    for (const micro of MICRO_BATCHES) if (global % (micro * gpus) === 0) batches.push({ microBatch: micro, accumulation: global / (micro * gpus) })
-    if (batches.length === 0) return null
-  } else if (mode === 'per-gpu') {
-    // The spec's micro-batch, or a smaller one with more accumulation where memory needs it; never a larger one.
-    const perGpu = spec.batch.micro * spec.batch.accumulation
-    for (const micro of new Set([...MICRO_BATCHES, spec.batch.micro])) if (micro <= spec.batch.micro && perGpu % micro === 0) batches.push({ microBatch: micro, accumulation: perGpu / micro })
-  } else for (const micro of MICRO_BATCHES) batches.push({ microBatch: micro, accumulation: spec.batch.accumulation })
-  // Layer-wise GaLore/APOLLO steps as gradients arrive: LLaMA-Factory refuses accumulation with it (train/trainer_utils.py:251).
-  if (spec.projection?.layerwise) batches.splice(0, batches.length, ...batches.filter((b) => b.accumulation === 1))
-  if (batches.length === 0) return null
-  const out: StrategyChoice[] = []
-  for (const zeroStage of zeros) for (const offload of offloads) {
-    if (offload === 'optimizer+params' && zeroStage !== 3) continue
-    if (offload === 'optimizer' && zeroStage === 0) continue
-    for (const gradientCheckpointing of gcs) for (const b of batches) out.push({ zeroStage, offload, gradientCheckpointing, ...b })
-  }
-  return out
-}
-
-/** A faster choice first: no offload, no recompute, lower ZeRO stage, larger micro-batch. */
-function speedRank(c: StrategyChoice): number {
-  return (c.offload === 'none' ? 0 : c.offload === 'optimizer' ? 1000 : 2000) + (c.gradientCheckpointing ? 100 : 0) + c.zeroStage * 10 - Math.log2(c.microBatch)
+function cents(usd: number): number {
+  return Math.round(usd * 100)
 }
 
 export interface SearchOptions {
   maxNodes?: number
   /** Ignore constraints (regions, GPUs, spot, price caps) — used to explain what they exclude. */
   ignoreConstraints?: boolean
+  /** Every node count up to max_nodes and every offer, nothing pruned, every candidate kept (tests compare the two). */
+  exhaustive?: boolean
+  /** Only this node count (`check --instance … --nodes N` asks what ftplan plans on exactly that hardware). */
+  onlyNodes?: number
+  /** How many alternatives to keep (DEFAULT_KEEP); the rest are ranked but not kept. */
+  keep?: number
   /** Searches made to build suggestions do not suggest in turn. */
   noSuggestions?: boolean
   /**
@@ -113,51 +81,27 @@ export interface SearchOptions {
 }
 
 /**
- * What a layout's strategies need, kept slim: a search over many node counts holds thousands of layouts, and whole
- * estimates (phases, terms, notes) for each grew the heap by megabytes per node count (issue #16). The chosen
- * candidate's estimate is made again in full.
- */
-export interface LayoutEntry { choice: StrategyChoice; strategy: Strategy; totalBytes: number; cpuBytes: number; nvmeBytes: number }
-export type LayoutCache = Map<string, LayoutEntry[] | null>
-
-/**
- * The cheapest offer group that fits, by exhaustive search over offers × node counts × the strategies the
- * spec leaves open (ZeRO stage, offload, checkpointing, micro-batch). Memory is estimated once per distinct
- * (GPUs, GPUs per node, strategy); the fit is checked per offer against its reported GPU memory × (1 − margin)
- * and 90 % of its host RAM. Ranked by job cost when the spec has `train`, else by hourly price.
+ * The cheapest offer group that fits, over offers × node counts × the strategies the spec leaves open (ZeRO stage,
+ * offload, checkpointing, micro-batch). Memory is estimated once per distinct (GPUs, GPUs per node, strategy); the fit
+ * is checked per offer against its reported GPU memory × (1 − margin) and 90 % of its host RAM. Ranked by job cost when
+ * the spec has `train`, else by hourly price.
+ *
+ * Work is bounded (issue #16) by skipping only what cannot rank among what is kept, each step tested against the
+ * search of everything (node-pruning.test.ts): node counts below the first that fits are found by bisection; an offer's
+ * scan stops once no larger count can cost less than a plan it has on fewer nodes; of the offers of one shape (the
+ * same machine in many regions) only the `keep` + 1 cheapest are ranked, since every dearer one ranks after them.
  */
 export function planFinetune(input: PlanInput, options: SearchOptions = {}): PlanResult {
   const { spec, arch, catalog } = input
   const c = spec.constraints
   const maxNodes = options.maxNodes ?? c.maxNodes
+  const keep = options.exhaustive ? Infinity : options.keep ?? DEFAULT_KEEP
   const floor = c.minComputeCapability !== null
     ? { value: c.minComputeCapability, source: 'constraints.min_compute_capability' }
     : catalog.minComputeCapability ?? PYTORCH_MIN_COMPUTE_CAPABILITY
   const factsFor = [false, true].map((autocast) => modelFacts(spec, arch, adapterInputCopyBytes(spec, autocast)))
   const facts = (s: Strategy): ModelFacts => factsFor[precisionRegime(spec, s).adaptersInAutocast ? 1 : 0]!
-  // Memory depends on the GPU count, GPUs per node and strategy, not on the GPU model or price: estimate
-  // each once and check every offer of that shape against it.
-  const layouts: LayoutCache = options.layouts ?? new Map()
-  const layout = (gpus: number, gpusPerNode: number) => {
-    const key = `${input.batch}|${gpus}|${gpusPerNode}`
-    if (!layouts.has(key)) {
-      const choices = strategiesFor(spec, gpus, input.batch)
-      // DeepSpeed strategies come twice: HF's auto bucket sizes, then a quarter of them for tight headroom
-      // (tried second, so chosen only where the first does not fit).
-      layouts.set(key, choices && choices.flatMap((choice) => {
-        const zeros = choice.zeroStage === 0 ? [defaultZeroSettings(arch, 0)] : [defaultZeroSettings(arch, choice.zeroStage), tightZeroSettings(arch, choice.zeroStage)]
-        return zeros.map((zero) => {
-          const strategy: Strategy = {
-            gpus, gpusPerNode, offloadDevice: choice.offload === 'none' ? 'cpu' : offloadDeviceFor(spec.deepspeed.offloadDevice, choice.zeroStage), zero, ...choice,
-            ...(choice.zeroStage === 0 && spec.deepspeed.engine === 'deepspeed' ? { deepspeedAtZero0: true } : {}),
-          }
-          const e = estimateMemory(spec, arch, strategy, facts(strategy))
-          return { choice, strategy, totalBytes: e.perGpu.totalBytes, cpuBytes: e.perNode.cpuBytes, nvmeBytes: e.perNode.nvmeBytes }
-        })
-      }))
-    }
-    return layouts.get(key)!
-  }
+  const search = nodeSearch(spec, arch, input.batch, facts, options.layouts ?? new Map())
 
   const assumptions: string[] = []
   const rejectedBy = new Map<string, { offer: InstanceOffer; nodes: number[]; reason: string; score: number }>()
@@ -175,6 +119,8 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
   const candidates: Candidate[] = []
   const tokensKnown = spec.train !== null
 
+  const eligible: { view: OfferView; unit: number }[] = []
+  const shapes = new Map<string, number>()
   for (const offer of catalog.offers) {
     const gpu = GPU_MODELS[offer.gpu]
     if (!options.ignoreConstraints) {
@@ -200,66 +146,103 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
       reject(offer, 1, `no ${c.spot ? 'spot' : 'on-demand'} price in the catalog (unpriced offers are never ranked)`)
       continue
     }
-    const usable = gpuVisibleBytes(offer) * (1 - spec.margin)
+    const key = shapeKey(offer)
+    const shape = shapes.get(key) ?? shapes.size
+    shapes.set(key, shape)
+    eligible.push({ view: { offer, gpu, usable: gpuVisibleBytes(offer) * (1 - spec.margin), shape }, unit })
+  }
+  // Of one shape, a dearer offer has every plan a cheaper one has, at the same GPUs, nodes and hours and a higher cost
+  // (and no plan the cheaper lacks: a price cap or budget turns away more of it), so it ranks after the cheaper one
+  // every time; past the `keep` + 1 cheapest it ranks past what is kept.
+  const byShape = new Map<number, { view: OfferView; unit: number }[]>()
+  for (const e of eligible) {
+    const group = byShape.get(e.view.shape)
+    if (group) group.push(e)
+    else byShape.set(e.view.shape, [e])
+  }
+  const ranked = new Set<OfferView>()
+  for (const group of byShape.values()) {
+    group.sort((a, b) => a.unit - b.unit || `${a.view.offer.instanceType}@${a.view.offer.region}`.localeCompare(`${b.view.offer.instanceType}@${b.view.offer.region}`))
+    group.slice(0, keep + 1).forEach((e) => ranked.add(e.view))
+  }
+
+  for (const { view, unit } of eligible) {
+    const { offer, gpu, usable } = view
     const precisionNote = !gpu.bf16 && (spec.precision === 'bf16' || spec.precision === 'pure_bf16')
       ? `${offer.gpu} has no bf16: the run uses fp16 with dynamic loss scaling (same memory)` : null
-    for (let nodes = 1; nodes <= maxNodes; nodes++) {
+    const at = (nodes: number) => search.at(view, nodes)
+    const isRanked = ranked.has(view)
+    /** Rejects or ranks one node count; returns the cost it ranks by, when it adds a candidate. */
+    const consider = (nodes: number, e: NodeEval): number | null => {
+      if (!e.fit) {
+        reject(offer, nodes, e.reason, e.score)
+        return null
+      }
       const price = unit * nodes
-      if (!options.ignoreConstraints && c.maxHourlyUsd !== null && price > c.maxHourlyUsd) {
-        reject(offer, nodes, `$${price.toFixed(2)}/hour is over max_hourly_usd $${c.maxHourlyUsd}`, 1e15 + price)
-        continue
+      const jobCostUsd = e.time ? e.time.hours * price : null
+      if (!options.ignoreConstraints && c.budgetUsd !== null && jobCostUsd !== null && jobCostUsd > c.budgetUsd) {
+        reject(offer, nodes, `the job costs $${jobCostUsd.toFixed(0)}, over budget_usd $${c.budgetUsd}`, 1e15 + jobCostUsd)
+        return null
       }
-      const gpus = offer.gpuCount * nodes
-      if (spec.projection?.layerwise && gpus > 1) {
-        reject(offer, nodes, `layer-wise ${spec.projection.kind === 'galore' ? 'GaLore' : 'APOLLO'} runs on one GPU only: LLaMA-Factory refuses it in distributed training (hparams/parser.py:505-510)`)
-        continue
-      }
-      const laidOut = layout(gpus, offer.gpuCount)
-      if (!laidOut) {
-        reject(offer, nodes, `the global batch of ${spec.batch.micro * spec.batch.accumulation * spec.gpus} does not split over ${gpus} GPUs`)
-        continue
-      }
-      let best: { key: number; strategy: Strategy; time: Candidate['time']; jobCostUsd: number | null } | null = null
-      let closest = Infinity
-      let closestReason = ''
-      const cpuLimit = offer.hostMemoryGiB * 2 ** 30 * HOST_RAM_FRACTION
-      for (const { choice, strategy, totalBytes: total, cpuBytes, nvmeBytes } of laidOut) {
-        const nvmeOk = strategy.offloadDevice !== 'nvme' || nvmeBytes <= offer.nvmeGb * 1e9
-        if (total > usable || cpuBytes > cpuLimit || !nvmeOk) {
-          const over = total > usable ? total / usable : cpuBytes > cpuLimit ? cpuBytes / cpuLimit : 2
-          if (over < closest) {
-            closest = over
-            closestReason = total > usable
-              ? `needs ${gb(total)} GB per GPU, ${gb(usable)} GB usable`
-              : cpuBytes > cpuLimit ? `needs ${gb(cpuBytes)} GB CPU RAM per node for offload, ${gb(cpuLimit)} GB usable` : `needs ${gb(nvmeBytes)} GB NVMe per node, ${offer.nvmeGb} GB present`
-          }
-          continue
-        }
-        const time = tokensKnown ? jobTime(spec, arch, facts(strategy), offer, gpu, nodes, strategy) : null
-        if (tokensKnown && !time) {
-          closestReason = `no published TFLOPS for ${offer.gpu}: the job's time and cost cannot be estimated`
-          closest = 0
-          continue
-        }
-        const jobCostUsd = time ? time.hours * price : null
-        // Within one offer and node count the cost is price × hours, so the fastest strategy is the cheapest.
-        const key = time ? time.hours : speedRank(choice)
-        if (!best || key < best.key) best = { key, strategy, time, jobCostUsd }
-      }
-      if (!best) {
-        reject(offer, nodes, closestReason, closest)
-        continue
-      }
-      if (!options.ignoreConstraints && c.budgetUsd !== null && best.jobCostUsd !== null && best.jobCostUsd > c.budgetUsd) {
-        reject(offer, nodes, `the job costs $${best.jobCostUsd.toFixed(0)}, over budget_usd $${c.budgetUsd}`, 1e15 + best.jobCostUsd)
-        continue
-      }
+      if (!isRanked) return null
+      // The whole estimate (phases, terms, notes) is made when read: only the candidates shown are.
       candidates.push({
-        offer, nodes, strategy: best.strategy, estimate: estimateMemory(spec, arch, best.strategy, facts(best.strategy)), usableBytesPerGpu: usable,
+        offer, nodes, strategy: e.strategy, get estimate() { return e.estimate() }, usableBytesPerGpu: usable,
         priceUsdPerHour: price, onDemandUsdPerHour: offer.priceUsdPerHour === null ? null : offer.priceUsdPerHour * nodes,
         spotUsdPerHour: offer.spotPriceUsdPerHour === null ? null : offer.spotPriceUsdPerHour * nodes,
-        time: best.time, jobCostUsd: best.jobCostUsd, precisionNote,
+        time: e.time, jobCostUsd, precisionNote,
       })
+      return jobCostUsd ?? price
+    }
+    // Node counts over the hourly cap, as one range.
+    let top = maxNodes
+    if (!options.ignoreConstraints && c.maxHourlyUsd !== null) {
+      let over = Math.max(1, Math.floor(c.maxHourlyUsd / unit))
+      while (over > 1 && unit * (over - 1) > c.maxHourlyUsd) over -= 1
+      while (unit * over <= c.maxHourlyUsd) over += 1
+      for (const nodes of new Set([over, maxNodes])) if (nodes >= over && nodes <= maxNodes) reject(offer, nodes, `$${(unit * nodes).toFixed(2)}/hour is over max_hourly_usd $${c.maxHourlyUsd}`, 1e15 + unit * nodes)
+      top = Math.min(maxNodes, over - 1)
+    }
+    if (options.onlyNodes !== undefined) {
+      if (options.onlyNodes <= top) consider(options.onlyNodes, at(options.onlyNodes))
+      continue
+    }
+    if (top < 1) continue
+    // A fixed global batch splits over some GPU counts only, so what fits is not monotone in the nodes: every count.
+    if (options.exhaustive || input.batch === 'global') {
+      for (let nodes = 1; nodes <= top; nodes++) consider(nodes, at(nodes))
+      continue
+    }
+    // One GPU alone has no data-parallel buffers, so memory grows from one GPU to two and then only shrinks with more
+    // nodes (ZeRO shards; node-pruning.test.ts). From 2 nodes on, the first count that fits is found by bisection and
+    // the ones below it rejected at once with the closest miss.
+    let best = consider(1, at(1)) ?? Infinity
+    if (top === 1) continue
+    const last = at(top)
+    if (!last.fit) {
+      for (const nodes of [2, top]) reject(offer, nodes, last.reason, last.score)
+      continue
+    }
+    const lo = Math.min(...search.thresholds(view, top))
+    if (lo > 2) {
+      const miss = at(lo - 1) as NodeMiss
+      for (const nodes of [2, lo - 1]) reject(offer, nodes, miss.reason, miss.score)
+    }
+    if (!isRanked) continue
+    for (let nodes = lo; nodes <= top; nodes++) {
+      const scan = search.scan(view, top, nodes)
+      const cost = consider(nodes, scan.e)
+      if (cost !== null) best = Math.min(best, cost)
+      // Without `train` the rank is the hourly price, which only grows with nodes.
+      if (!tokensKnown || nodes === top) break
+      // No larger count can cost less than `floor`: once it is no cheaper than a plan on fewer nodes here, every
+      // larger count ranks after that plan, by cost and by GPUs.
+      const floor = unit * scan.floor
+      if (cents(floor) >= cents(best)) break
+      if (!options.ignoreConstraints && c.budgetUsd !== null && floor > c.budgetUsd) {
+        reject(offer, top, `the job costs at least $${floor.toFixed(0)}, over budget_usd $${c.budgetUsd}`, 1e15 + floor)
+        break
+      }
     }
   }
 
@@ -276,10 +259,8 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
   assumptions.push(`fits when the estimate's total per GPU (reserved + CUDA context) ≤ the memory the GPU shows (nvidia-smi's total as CUDA gives it to a process; EC2's figure when smaller) × (1 − margin ${spec.margin}), and CPU RAM per node ≤ ${HOST_RAM_FRACTION * 100}% of host RAM`)
   if (c.spot) assumptions.push('constraints.spot: ranked by spot price (a median per region; spot capacity can vanish)')
 
-  const byJobCost = candidates.sort(byCost)
-  const ranked = tokensKnown ? rankWithinBand(byJobCost) : byJobCost
   const rejected = [...groupRejections(rejectedBy)]
-  if (ranked.length === 0) {
+  if (candidates.length === 0) {
     const suggestions = options.ignoreConstraints || options.noSuggestions ? [] : suggestFixes(input, options)
     if (outside === catalog.offers.length) {
       const regions = [...new Set(catalog.offers.map((o) => o.region))].join(', ')
@@ -288,24 +269,51 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
     }
     return { status: 'no-fit', plan: null, alternatives: [], rejected, assumptions, suggestions, catalog }
   }
-  return { status: 'fit', plan: ranked[0]!, alternatives: ranked.slice(1), rejected, assumptions, catalog, cheapest: ranked[0] === byJobCost[0] ? null : byJobCost[0]! }
+  const r = rankCandidates(candidates, keep + 1, tokensKnown)
+  return { status: 'fit', plan: r.ranked[0]!, alternatives: r.ranked.slice(1), rejected, assumptions, catalog, cheapest: r.cheapestRank === 1 ? null : r.cheapest, cheapestRank: r.cheapestRank === 1 ? null : r.cheapestRank }
 }
 
 /**
- * Issue #14's rule. The time model is right only within its band (TIME_BAND), so plans whose job cost lies within the
- * band of the cheapest cost the same as far as anyone can know; among them a user takes the one with the fewest
- * GPUs (easier to obtain), then the fewest nodes (nothing to go wrong between them), then the one that finishes
- * sooner, then the cheaper. The rest follow by cost. `sorted` is in byCost order.
+ * The first `count` candidates in rank order, the cheapest, and its place. Without `train`: by hourly price (byCost).
+ * With it, issue #14's rule: the time model is right only within its band (TIME_BAND), so plans whose job cost lies
+ * within the band of the cheapest cost the same as far as anyone can know; among them a user takes the one with the
+ * fewest GPUs (easier to obtain), then the fewest nodes (nothing to go wrong between them), then the one that
+ * finishes sooner, then the cheaper. The rest follow by cost.
  */
-export function rankWithinBand(sorted: Candidate[]): Candidate[] {
-  const cheapest = sorted[0]?.jobCostUsd
-  if (cheapest === undefined || cheapest === null) return sorted
-  const tied = sorted.filter((c) => c.jobCostUsd !== null && withinBand(cheapest, c.jobCostUsd))
-  const rest = sorted.filter((c) => !tied.includes(c))
-  // Sooner as plan prints it, to the hundredth of an hour: a difference nobody sees must not outrank the cost.
+export function rankCandidates(candidates: Candidate[], count: number, tokensKnown: boolean): { ranked: Candidate[]; cheapest: Candidate; cheapestRank: number } {
+  const cheapest = candidates.reduce((a, b) => (byCost(b, a) < 0 ? b : a))
+  const low = cheapest.jobCostUsd
+  if (!tokensKnown || low === null) return { ranked: smallest(candidates, count, byCost), cheapest, cheapestRank: 1 }
+  const tied = candidates.filter((c) => c.jobCostUsd !== null && withinBand(low, c.jobCostUsd))
+  const rest = candidates.filter((c) => c.jobCostUsd === null || !withinBand(low, c.jobCostUsd))
+  const first = smallest(tied, count, byTieRule)
+  return { ranked: [...first, ...smallest(rest, count - first.length, byCost)], cheapest, cheapestRank: 1 + tied.filter((c) => byTieRule(c, cheapest) < 0).length }
+}
+
+/** Among plans that cost the same: fewest GPUs, fewest nodes, soonest as plan prints it (a difference nobody sees must not outrank the cost), cheapest. */
+function byTieRule(a: Candidate, b: Candidate): number {
   const shown = (c: Candidate) => Math.round(c.time!.hours * 100)
-  tied.sort((a, b) => a.strategy.gpus - b.strategy.gpus || a.nodes - b.nodes || shown(a) - shown(b) || byCost(a, b))
-  return [...tied, ...rest]
+  return a.strategy.gpus - b.strategy.gpus || a.nodes - b.nodes || shown(a) - shown(b) || byCost(a, b)
+}
+
+/** The `k` smallest by `cmp`, in order, as a stable sort would give them; O(n log k). */
+function smallest<T>(items: T[], k: number, cmp: (a: T, b: T) => number): T[] {
+  if (k <= 0) return []
+  if (items.length <= k) return [...items].sort(cmp)
+  const out: T[] = []
+  for (const x of items) {
+    if (out.length >= k && cmp(x, out[out.length - 1]!) >= 0) continue
+    let lo = 0
+    let hi = out.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (cmp(out[mid]!, x) <= 0) lo = mid + 1
+      else hi = mid
+    }
+    out.splice(lo, 0, x)
+    if (out.length > k) out.pop()
+  }
+  return out
 }
 
 /**
@@ -321,18 +329,19 @@ export function byCost(a: Candidate, b: Candidate): number {
 }
 
 function groupRejections(m: Map<string, { offer: InstanceOffer; nodes: number[]; reason: string }>): Rejection[] {
-  const byType = new Map<string, Rejection>()
+  const byType = new Map<string, Rejection & { seen: Set<string> }>()
   for (const { offer, nodes, reason } of m.values()) {
     const key = `${offer.instanceType}|${reason}`
-    const lo = Math.min(...nodes)
-    const hi = Math.max(...nodes)
+    const lo = nodes.reduce((a, b) => Math.min(a, b))
+    const hi = nodes.reduce((a, b) => Math.max(a, b))
     const r = byType.get(key)
     if (r) {
-      if (!r.regions.includes(offer.region)) r.regions.push(offer.region)
+      if (!r.seen.has(offer.region)) r.regions.push(offer.region)
+      r.seen.add(offer.region)
       r.nodes = [Math.min(r.nodes[0], lo), Math.max(r.nodes[1], hi)]
-    } else byType.set(key, { instanceType: offer.instanceType, regions: [offer.region], nodes: [lo, hi], reason })
+    } else byType.set(key, { instanceType: offer.instanceType, regions: [offer.region], nodes: [lo, hi], reason, seen: new Set([offer.region]) })
   }
-  return [...byType.values()]
+  return [...byType.values()].map(({ seen: _, ...r }) => r)
 }
 
 /** What would make a spec fit, each computed by searching again with one thing changed. */
@@ -381,8 +390,4 @@ function suggestFixes(input: PlanInput, options: SearchOptions): string[] {
   }
   if (out.length === 0) out.push('nothing tried fits: a larger GPU than the catalog holds, or a smaller model')
   return out
-}
-
-function gb(bytes: number): string {
-  return (bytes / 1e9).toFixed(1)
 }

@@ -22,3 +22,8 @@ export function renderTable(header: readonly string[], rows: readonly (readonly 
     cells.map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd()
   return [line(header), ...rows.map(line)].join('\n') + '\n'
 }
+
+/** A catalog's date as a clause: a user's catalog has no date, and says so rather than "as of as given by the user". */
+export function pricesAsOf(asOf: string): string {
+  return /^\d{4}-\d{2}-\d{2}/.test(asOf) ? `prices as of ${asOf}` : `prices ${asOf}`
+}

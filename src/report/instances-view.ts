@@ -1,6 +1,6 @@
 import { GPU_MODELS } from '../instances/gpus.js'
 import type { Catalog } from '../instances/types.js'
-import { renderTable } from './format.js'
+import { pricesAsOf, renderTable } from './format.js'
 
 export function renderInstances(catalog: Catalog, region?: string): string {
   const offers = catalog.offers.filter((o) => !region || o.region === region)
@@ -11,6 +11,6 @@ export function renderInstances(catalog: Catalog, region?: string): string {
     money(o.priceUsdPerHour), money(o.spotPriceUsdPerHour),
   ])
   const header = ['instance', 'region', 'GPU', 'GPUs', 'GPU MiB', 'GB (marketed)', 'vCPU', 'RAM GiB', 'NVMe GB', 'Gbps', 'EFA', '$/hour', 'spot $/hour']
-  return `${catalog.source}\nprices as of ${catalog.asOf}; GPU MiB as the provider's API reports it; spot is a per-region median snapshot\n\n` +
+  return `${catalog.source}\n${pricesAsOf(catalog.asOf)}; GPU MiB as the provider's API reports it; spot is a per-region median snapshot\n\n` +
     renderTable(header, rows, new Set([3, 4, 5, 6, 7, 8, 9, 10, 11, 12])) + `\n${rows.length} offers${region ? ` in ${region}` : ''}.\n`
 }

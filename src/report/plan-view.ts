@@ -1,7 +1,7 @@
 import type { ConstraintCost } from '../planner/constraint-cost.js'
-import type { Candidate, PlanResult } from '../planner/plan.js'
+import type { Candidate, PlanResult, Rejection } from '../planner/plan.js'
 import type { LoadedSpec } from '../spec/load.js'
-import { formatCount, formatInt, renderTable } from './format.js'
+import { formatCount, formatInt, pricesAsOf, renderTable } from './format.js'
 import { gb } from './estimate-view.js'
 import { gpuVisibleBytes } from '../instances/visible-memory.js'
 import { band, TIME_BAND, withinBand } from '../planner/time-band.js'
@@ -45,7 +45,7 @@ export function renderPlan(loaded: LoadedSpec, r: PlanResult, top: number, advic
   const out: string[] = []
   const spec = loaded.spec
   out.push(`Plan for ${loaded.model.arch.name} (${formatCount(loaded.params.total)}) · ${spec.method} · ${formatInt(loaded.trainable.trainable)} trainable · seq ${spec.seqLenTokens}`)
-  out.push(`Catalog: ${r.catalog.source} (prices as of ${r.catalog.asOf})`, '')
+  out.push(`Catalog: ${r.catalog.source} (${pricesAsOf(r.catalog.asOf)})`, '')
   if (r.status === 'fit') {
     const p = r.plan
     const b = p.estimate.perGpu
@@ -70,7 +70,7 @@ export function renderPlan(loaded: LoadedSpec, r: PlanResult, top: number, advic
       out.push(`  ranges: p10–p90 of measured ÷ estimated time over ${TIME_BAND.runs} calibration runs (×${TIME_BAND.p10}–×${TIME_BAND.p90})`)
     }
     out.push('')
-    if (r.cheapest && r.cheapest.jobCostUsd !== null && p.jobCostUsd !== null) out.push(chosenOverCheapest(p, r.cheapest, r.alternatives.indexOf(r.cheapest) + 2), '')
+    if (r.cheapest && r.cheapest.jobCostUsd !== null && p.jobCostUsd !== null) out.push(chosenOverCheapest(p, r.cheapest, r.cheapestRank ?? 1), '')
     const alts = r.alternatives.slice(0, top)
     if (alts.length > 0) {
       out.push('Next in rank:')
@@ -81,24 +81,31 @@ export function renderPlan(loaded: LoadedSpec, r: PlanResult, top: number, advic
       if (!r.cheapest && p.jobCostUsd !== null && next.jobCostUsd !== null && withinBand(p.jobCostUsd, next.jobCostUsd)) out.push(sameWithinBand(p, next), '')
     }
     // Why every cheaper offer lost: rejected types whose single node costs less than the chosen plan per hour.
+    const firstUnit = new Map<string, number | null>()
+    for (const o of r.catalog.offers) if (!firstUnit.has(o.instanceType)) firstUnit.set(o.instanceType, spec.constraints.spot ? o.spotPriceUsdPerHour : o.priceUsdPerHour)
     const cheaper = r.rejected.filter((x) => {
-      const offer = r.catalog.offers.find((o) => o.instanceType === x.instanceType)
-      const unit = offer ? (spec.constraints.spot ? offer.spotPriceUsdPerHour : offer.priceUsdPerHour) : null
+      const unit = firstUnit.get(x.instanceType) ?? null
       return unit === null || unit < p.priceUsdPerHour
     })
-    if (cheaper.length > 0) {
-      out.push('Cheaper offers that do not fit:')
-      for (const x of cheaper) out.push(`  ${x.instanceType} ×${x.nodes[0] === x.nodes[1] ? x.nodes[0] : `${x.nodes[0]}–${x.nodes[1]}`}: ${x.reason} (${x.regions.join(', ')})`)
-      out.push('')
-    }
+    if (cheaper.length > 0) out.push('Cheaper offers that do not fit:', ...rejectionLines(cheaper), '')
     if (advice.length > 0) out.push('Cheaper with a change to the spec (tried, not applied):', ...advice.map((a) => `  ${a}`), '')
   } else {
     out.push('Nothing fits.', '')
     out.push('Rejected:')
     if (r.rejected.length === 0) out.push('  (none: no offer is within the constraints)')
-    for (const x of r.rejected) out.push(`  ${x.instanceType} ×${x.nodes[0] === x.nodes[1] ? x.nodes[0] : `${x.nodes[0]}–${x.nodes[1]}`}: ${x.reason} (${x.regions.join(', ')})`)
+    out.push(...rejectionLines(r.rejected))
     out.push('', 'What would make it fit:', ...r.suggestions.map((s) => `  - ${s}`), '')
   }
   out.push('Assumptions:', ...r.assumptions.map((a) => `  - ${a}`))
   return out.join('\n') + '\n'
+}
+
+/** Rejections as lines, one screen at most: a catalog of thousands of regions must not print thousands of lines. */
+function rejectionLines(rejected: readonly Rejection[]): string[] {
+  const MAX_LINES = 40
+  const MAX_REGIONS = 6
+  const regions = (rs: readonly string[]) => rs.length <= MAX_REGIONS ? rs.join(', ') : `${rs.slice(0, MAX_REGIONS - 1).join(', ')} and ${(rs.length - MAX_REGIONS + 1).toLocaleString('en-US')} more regions`
+  const lines = rejected.slice(0, MAX_LINES).map((x) => `  ${x.instanceType} ×${x.nodes[0] === x.nodes[1] ? x.nodes[0] : `${x.nodes[0]}–${x.nodes[1]}`}: ${x.reason} (${regions(x.regions)})`)
+  if (rejected.length > MAX_LINES) lines.push(`  … and ${(rejected.length - MAX_LINES).toLocaleString('en-US')} more (--json lists every one)`)
+  return lines
 }
