@@ -8,12 +8,12 @@ import { runPrecision } from '../planner/contract.js'
 import { planFinetune } from '../planner/plan.js'
 import { checkJson, renderCheck } from '../report/check-view.js'
 import { batchMode, planLoaded, readCatalog, type CommandContext } from './plan-command.js'
-import { readText } from './sources.js'
+import { INPUT_LIMITS, readInput, readText } from './sources.js'
 import { heldIn, writeDirAtomic, writeFileAtomic } from './write.js'
 import { gpuVisibleBytes } from '../instances/visible-memory.js'
 
 export interface DsConfigOptions { output?: string; style?: 'hf' | 'deepspeed'; launchDir?: string; catalog?: string; force?: boolean }
-export interface CheckOptions { spec: string; plan?: boolean; gpus?: number; gpuMemoryGb?: number; instance?: string; nodes: number; catalog?: string; json?: boolean }
+export interface CheckOptions { spec: string; plan?: boolean; gpus?: number; gpuMemoryGb?: number; instance?: string; nodes?: number; catalog?: string; json?: boolean }
 type Ctx = CommandContext & { stderr(text: string): void }
 
 /** Every file a launch folder can hold (launch-folder.ts). */
@@ -21,6 +21,7 @@ const LAUNCH_FILES = ['ds_config.json', 'launch.sh', 'train.yaml', 'hostfile', '
 
 /** `ftplan ds-config`: plan, then write the config (stdout, -o) and the launch folder (--launch-dir). */
 export function dsConfigAction(ctx: Ctx, file: string, opts: DsConfigOptions): void {
+  if (opts.force && !opts.output && !opts.launchDir) throw ctx.usageError('--force lets -o and --launch-dir replace what they write; without either it has nothing to overwrite')
   const loaded = ctx.readSpec(file)
   const result = planLoaded(loaded, readCatalog(ctx, opts.catalog))
   if (result.status !== 'fit') throw ctx.userError(`nothing fits, so there is no plan to write a config for; \`ftplan plan ${file}\` says why and what would fit`)
@@ -69,11 +70,15 @@ export function dsConfigAction(ctx: Ctx, file: string, opts: DsConfigOptions): v
 
 /** `ftplan check`: DeepSpeed's verdicts on a config, then its memory on the hardware given or planned. */
 export function checkAction(ctx: Ctx, configFile: string, opts: CheckOptions): void {
-  if (opts.plan && (opts.gpus !== undefined || opts.gpuMemoryGb !== undefined || opts.instance !== undefined)) throw ctx.userError('--plan takes the hardware from the plan: give it alone, or --instance / --gpus / --gpu-memory-gb without it')
-  if (opts.instance && (opts.gpus !== undefined || opts.gpuMemoryGb !== undefined)) throw ctx.userError('--instance sets the GPUs and their memory: give it alone, or --gpus / --gpu-memory-gb without it')
+  if (opts.plan && (opts.gpus !== undefined || opts.gpuMemoryGb !== undefined || opts.instance !== undefined)) throw ctx.usageError('--plan takes the hardware from the plan: give it alone, or --instance / --gpus / --gpu-memory-gb without it')
+  if (opts.instance && (opts.gpus !== undefined || opts.gpuMemoryGb !== undefined)) throw ctx.usageError('--instance sets the GPUs and their memory: give it alone, or --gpus / --gpu-memory-gb without it')
+  if (opts.nodes !== undefined && !opts.instance) throw ctx.usageError('--nodes counts nodes of --instance; without it, give the world size with --gpus')
+  if (opts.catalog !== undefined && !opts.plan && !opts.instance) throw ctx.usageError('--catalog is read for --plan or --instance; give one of them, or leave --catalog out')
+  const nodes = opts.nodes ?? 1
   const loaded = ctx.readSpec(opts.spec)
-  const text = readText(resolve(ctx.io.cwd, configFile))
-  if (text === null) throw ctx.userError(`${configFile}: no such file`)
+  const read = readInput(resolve(ctx.io.cwd, configFile), configFile, INPUT_LIMITS.json)
+  if ('problem' in read) throw ctx.userError(read.problem)
+  const text = read.text
   // Without an instance, nodes of up to 8 GPUs, the size of AWS's training instances (p4d, p5, g5.48xlarge): the
   // node size sets only the host memory per node, which is not checked when no instance is given.
   let hw: CheckHardware = { gpus: opts.gpus ?? loaded.spec.gpus, gpusPerNode: Math.min(opts.gpus ?? loaded.spec.gpus, 8), gpuMemoryBytes: opts.gpuMemoryGb === undefined ? null : opts.gpuMemoryGb * 1e9, hostMemoryBytes: null }
@@ -90,11 +95,11 @@ export function checkAction(ctx: Ctx, configFile: string, opts: CheckOptions): v
   } else if (opts.instance) {
     const offer = readCatalog(ctx, opts.catalog).offers.find((o) => o.instanceType === opts.instance)
     if (!offer) throw ctx.userError(`unknown instance type ${opts.instance}; \`ftplan instances\` lists them`)
-    hw = { gpus: offer.gpuCount * opts.nodes, gpusPerNode: offer.gpuCount, gpuMemoryBytes: gpuVisibleBytes(offer), hostMemoryBytes: offer.hostMemoryGiB * 2 ** 30 }
+    hw = { gpus: offer.gpuCount * nodes, gpusPerNode: offer.gpuCount, gpuMemoryBytes: gpuVisibleBytes(offer), hostMemoryBytes: offer.hostMemoryGiB * 2 ** 30 }
     run = runFromSpec(loaded.spec, GPU_MODELS[offer.gpu].bf16)
-    where = `${opts.nodes} × ${offer.instanceType} (${hw.gpus} × ${offer.gpu})`
+    where = `${nodes} × ${offer.instanceType} (${hw.gpus} × ${offer.gpu})`
     // What the spec leaves open (micro-batch, checkpointing) is what ftplan would plan on exactly this hardware.
-    const here = planFinetune({ spec: { ...loaded.spec, constraints: { ...loaded.spec.constraints, regions: [], gpus: [], spot: false, maxHourlyUsd: null, budgetUsd: null } }, arch: loaded.model.arch, catalog: { offers: [{ ...offer, priceUsdPerHour: offer.priceUsdPerHour ?? 1 }], source: 'check', asOf: '' }, batch: batchMode(loaded) }, { maxNodes: opts.nodes, onlyNodes: opts.nodes })
+    const here = planFinetune({ spec: { ...loaded.spec, constraints: { ...loaded.spec.constraints, regions: [], gpus: [], spot: false, maxHourlyUsd: null, budgetUsd: null } }, arch: loaded.model.arch, catalog: { offers: [{ ...offer, priceUsdPerHour: offer.priceUsdPerHour ?? 1 }], source: 'check', asOf: '' }, batch: batchMode(loaded) }, { maxNodes: nodes, onlyNodes: nodes })
     const match = here.status === 'fit' ? here.plan : undefined
     if (match) {
       const precision = runPrecision(loaded.spec, match)

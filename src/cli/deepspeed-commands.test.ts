@@ -90,7 +90,8 @@ describe('ftplan check', () => {
       expect(r.stdout).toMatch(/^fits: /m)
     }
     const both = await run('check', join(dir, 'hf.json'), '--spec', 'stacks/Pulumi.llama70b-full.yaml', '--plan', '--gpus', '8')
-    expect(both.code).toBe(1)
+    // Options that contradict each other are usage errors (issue #16), as commander's own.
+    expect(both.code).toBe(2)
     expect(both.stderr).toContain('--plan takes the hardware from the plan')
   })
   it('--json: the verdicts with their DeepSpeed source, and no estimate when DeepSpeed would refuse', async () => {

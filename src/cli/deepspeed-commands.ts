@@ -44,7 +44,7 @@ export function addDeepSpeedCommands(program: Command, ctx: CommandContext & { s
     .option('--gpus <n>', 'data-parallel GPUs (world size)', int('the GPU count'))
     .option('--gpu-memory-gb <gb>', 'memory of each GPU, GB', gbArg)
     .option('--instance <type>', 'an instance type from the catalog (sets the GPUs per node, their memory and host RAM)')
-    .option('--nodes <n>', 'nodes of --instance', int('the node count'), 1)
+    .option('--nodes <n>', 'nodes of --instance (default 1)', int('the node count'))
     .option('--catalog <file>', 'instance catalog CSV for --plan and --instance (default: the built-in AWS catalog)')
     .option('--json', 'print JSON: { version, file, accepted, findings: [{ verdict, line, col, path, message, source }], strategy, memory, usableBytesPerGpu, fits, notes }')
     .addHelpText('after', '\nExamples:\n  ftplan check ds_config.json --spec spec.yaml --plan\n  ftplan check ds_config.json --spec spec.yaml --gpus 8 --gpu-memory-gb 80\n  ftplan check ds_z3_config.json --spec train_lora.yaml --instance p4d.24xlarge --nodes 2')

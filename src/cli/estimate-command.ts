@@ -91,6 +91,10 @@ export function addEstimateCommand(program: Command, io: CliIo, readSpec: (file:
     .option('--json', 'print the estimate contract as JSON')
     .addHelpText('after', '\nExamples:\n  ftplan estimate stacks/Pulumi.example.yaml\n  ftplan estimate spec.yaml --gpus 8 --zero 3 --compare\n  ftplan estimate spec.yaml --gpu H100 --gpus 16 --nodes 2 --zero 3\n  ftplan estimate spec.yaml --gpu-memory-gb 94 --json')
     .action((file: string, opts: EstimateOptions) => {
+      if (opts.rule !== undefined) {
+        const ignored = [opts.compare && '--compare', opts.gpu && '--gpu', opts.gpuMemoryGb !== undefined && '--gpu-memory-gb'].filter(Boolean)
+        if (ignored.length > 0) throw new UsageError(`--rule prints only the rule of thumb; ${ignored.join(', ')} would be ignored: give them without --rule`)
+      }
       const loaded = readSpec(file)
       const overrides: StrategyOverrides = {
         ...(opts.gpus !== undefined ? { gpus: opts.gpus } : {}),

@@ -11,10 +11,11 @@ import { addPlanCommands } from './plan-command.js'
 import { addDeepSpeedCommands } from './deepspeed-commands.js'
 import { addInfraCommands } from './infra-commands.js'
 import { fetchHubConfig, hubRef, hubSettings } from './hub.js'
-import { fileSources, readText } from './sources.js'
+import { fileSources, INPUT_LIMITS, readInput } from './sources.js'
 
 /** Documented exit codes (README "Exit codes"). */
 export const EXIT = { ok: 0, userError: 1, usage: 2, internal: 70 } as const
+const MAX_ISSUES_SHOWN = 25
 
 export interface CliIo {
   stdout(text: string): void
@@ -74,8 +75,9 @@ export function buildProgram(io: CliIo, state: { exitCode: number; hubTried?: bo
     })
 
   const readSpec = (file: string) => {
-    const text = readText(resolve(io.cwd, file))
-    if (text === null) throw new UserError(`${file}: no such file (expected a spec YAML, a Pulumi stack file or a LLaMA-Factory YAML)`)
+    const read = readInput(resolve(io.cwd, file), file, INPUT_LIMITS.spec)
+    if ('problem' in read) throw new UserError(`${read.problem}${read.problem.endsWith('no such file') ? ' (expected a spec YAML, a Pulumi stack file or a LLaMA-Factory YAML)' : ''}`)
+    const text = read.text
     try {
       return loadSpec(text, file, fileSources(io.cwd, io.env ?? process.env))
     } catch (error) {
@@ -97,7 +99,7 @@ export function buildProgram(io: CliIo, state: { exitCode: number; hubTried?: bo
       io.stdout(opts.json ? JSON.stringify(specCheckJson(loaded), null, 2) + '\n' : renderSpecCheck(loaded))
     })
   addEstimateCommand(program, io, readSpec)
-  const ctx = { io, readSpec, userError: (m: string) => new UserError(m), setExitCode: (c: number) => void (state.exitCode = c) }
+  const ctx = { io, readSpec, userError: (m: string) => new UserError(m), usageError: (m: string) => new UsageError(m), setExitCode: (c: number) => void (state.exitCode = c) }
   addPlanCommands(program, { ...ctx, stderr: io.stderr })
   addDeepSpeedCommands(program, { ...ctx, stderr: io.stderr })
   addInfraCommands(program, ctx)
@@ -131,7 +133,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     if (error instanceof SpecError) {
       const n = error.issues.length
       const files = [...new Set(error.issues.map((i) => i.file))].join(', ')
-      io.stderr(`error: ${n} problem${n === 1 ? '' : 's'} in ${files}:\n${error.issues.map((i) => `  ${formatIssue(i)}`).join('\n')}\n`)
+      // One screen: a catalog of 100,000 bad rows must not print 100,000 lines.
+      const shown = error.issues.slice(0, MAX_ISSUES_SHOWN).map((i) => `  ${formatIssue(i)}`)
+      if (n > MAX_ISSUES_SHOWN) shown.push(`  … and ${(n - MAX_ISSUES_SHOWN).toLocaleString('en-US')} more; fix these and run again`)
+      io.stderr(`error: ${n.toLocaleString('en-US')} problem${n === 1 ? '' : 's'} in ${files}:\n${shown.join('\n')}\n`)
       return EXIT.userError
     }
     if (error instanceof UsageError) {

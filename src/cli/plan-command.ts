@@ -13,12 +13,14 @@ import { renderPlan } from '../report/plan-view.js'
 import type { LoadedSpec } from '../spec/load.js'
 import { addPlanFlags, planFlagsGiven, withPlanFlags, type PlanFlags } from './plan-flags.js'
 import { decimalInteger } from './numbers.js'
-import { readText } from './sources.js'
+import { INPUT_LIMITS, readInput } from './sources.js'
 
 export interface CommandContext {
   io: { stdout(text: string): void; cwd: string }
   readSpec(file: string): LoadedSpec
   userError(message: string): Error
+  /** Options that contradict each other or do nothing together: exit 2, as commander's own usage errors. */
+  usageError(message: string): Error
   /** Set by an action to make the process exit non-zero without an error message of its own. */
   setExitCode(code: number): void
 }
@@ -33,9 +35,9 @@ export { batchMode, planLoaded } from '../planner/plan-loaded.js'
 
 export function readCatalog(ctx: CommandContext, file: string | undefined): Catalog {
   if (!file) return AWS_CATALOG
-  const text = readText(resolve(ctx.io.cwd, file))
-  if (text === null) throw ctx.userError(`${file}: no such file (expected ftplan's catalog CSV or SkyPilot's vms.csv)`)
-  return loadCatalog(text, file)
+  const read = readInput(resolve(ctx.io.cwd, file), file, INPUT_LIMITS.catalog)
+  if ('problem' in read) throw ctx.userError(`${read.problem}${read.problem.endsWith('no such file') ? " (expected ftplan's catalog CSV or SkyPilot's vms.csv)" : ''}`)
+  return loadCatalog(read.text, file)
 }
 
 export function addPlanCommands(program: Command, ctx: CommandContext & { stderr(text: string): void }): void {
@@ -50,8 +52,8 @@ export function addPlanCommands(program: Command, ctx: CommandContext & { stderr
     .addHelpText('after', '\nExamples:\n  ftplan plan stacks/Pulumi.example.yaml\n  ftplan plan stacks/Pulumi.example.yaml --update\n  ftplan plan spec.yaml --catalog my-prices.csv --top 10 --json')
     .action(async (file: string, opts: { catalog?: string; top: number; json?: boolean; update?: boolean } & PlanFlags) => {
       const flags = planFlagsGiven(opts)
-      if (opts.epochs !== undefined && opts.tokens === undefined) throw ctx.userError('--epochs goes with --tokens')
-      if (opts.update && flags.length > 0) throw ctx.userError(`--update pins the plan the stack file itself makes, which \`pulumi up\` reads; put ${flags.join(', ')} in its ftplan:spec instead`)
+      if (opts.epochs !== undefined && opts.tokens === undefined) throw ctx.usageError('--epochs goes with --tokens: give the dataset size in tokens too')
+      if (opts.update && flags.length > 0) throw ctx.usageError(`--update pins the plan the stack file itself makes, which \`pulumi up\` reads; put ${flags.join(', ')} in its ftplan:spec instead`)
       const loaded = withPlanFlags(ctx.readSpec(file), opts)
       if (opts.update && loaded.source !== 'pulumi-stack') throw ctx.userError(`--update pins the plan of a Pulumi stack file (stacks/Pulumi.<stack>.yaml), which \`pulumi up\` reads; ${file} is not one`)
       const catalog = readCatalog(ctx, opts.catalog)

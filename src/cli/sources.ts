@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs'
+import { readFileSync, statSync, type Stats } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import { MODELS } from '../models/catalog.js'
@@ -54,4 +54,51 @@ export function readText(path: string): string | null {
   } catch {
     return null
   }
+}
+
+/** The most ftplan reads of one input: far above any real one, far below what would take long to parse. */
+export const INPUT_LIMITS = {
+  spec: { bytes: 2 ** 20, what: 'a spec' },
+  catalog: { bytes: 64 * 2 ** 20, what: 'a catalog' },
+  json: { bytes: 2 ** 20, what: 'a DeepSpeed config' },
+} as const
+
+/**
+ * A user's input file as text, or what is wrong with it in words that name what the path is: missing, a folder, a
+ * pipe, standard input, a device, unreadable, or larger than ftplan reads (`limit`).
+ */
+export function readInput(path: string, shown: string, limit: { bytes: number; what: string }): { text: string } | { problem: string } {
+  const stdin = /^(-|\/dev\/stdin|\/dev\/fd\/0|\/proc\/self\/fd\/0)$/.test(shown)
+  if (shown === '-') return { problem: `- (standard input): ftplan reads ${limit.what} from a file, not from standard input; save it to a file and name that` }
+  let st: Stats
+  try {
+    st = statSync(path)
+  } catch (error) {
+    return { problem: `${shown}: ${statProblem(error, path)}` }
+  }
+  const kind = st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a pipe (FIFO)' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : null
+  if (kind) return { problem: `${shown} is ${stdin ? `standard input, ${kind}` : kind}, not a file; ftplan reads ${limit.what} from a regular file${stdin ? ': save it to a file and name that' : ''}` }
+  if (st.size > limit.bytes) return { problem: `${shown} is ${mib(st.size)}; ftplan reads ${limit.what} of at most ${mib(limit.bytes)} (a real one is far smaller): is it the right file?` }
+  try {
+    return { text: readFileSync(path, 'utf8') }
+  } catch (error) {
+    return { problem: `${shown}: ${statProblem(error, path)}` }
+  }
+}
+
+function statProblem(error: unknown, path: string): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code
+  switch (code) {
+    case 'ENOENT': return 'no such file'
+    case 'ENOTDIR': return `a part of ${dirname(path)} is a file, not a folder`
+    case 'EACCES':
+    case 'EPERM': return 'permission denied'
+    case 'ELOOP': return 'a loop of symbolic links'
+    case 'ENAMETOOLONG': return 'the path is too long'
+    default: return `cannot be read (${code ?? String(error)})`
+  }
+}
+
+function mib(bytes: number): string {
+  return bytes >= 2 ** 20 ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(0)} KiB`
 }

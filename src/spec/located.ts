@@ -39,6 +39,8 @@ export interface LScalar {
 
 /** Deeper than any spec or config.json needs; a guard against hostile input, not a real limit. */
 export const MAX_DEPTH = 64
+/** Longer than any list a spec holds (modules, regions, GPUs: hundreds at most); a guard against hostile input. */
+export const MAX_ITEMS = 10_000
 /** yaml's own default for toJS(); bounds "billion laughs" alias expansion. */
 const MAX_ALIAS_EXPANSIONS = 100
 
@@ -141,6 +143,7 @@ function convert(
   if (isMap(node)) {
     const entries: LEntry[] = []
     const seen = new Map<string, Pos>()
+    const merged: LEntry[] = []
     for (const pair of node.items) {
       const keyNode = pair.key as Node | null
       const keyPos = keyNode ? at(keyNode.range?.[0]) : pos
@@ -149,6 +152,20 @@ function convert(
       else if (isScalar(keyNode)) key = String(keyNode.value)
       else {
         issues.push({ file, ...keyPos, path: '', message: 'a mapping key must be a plain name, not a list or mapping' })
+        continue
+      }
+      // A YAML merge key (`<<: *defaults`, or a list of aliases) as YAML 1.1 and PyYAML read it, which is how
+      // LLaMA-Factory and Pulumi users write shared settings: the keys written here win, then the earlier mapping.
+      if (key === '<<' && isScalar(keyNode) && keyNode.type === 'PLAIN' && pair.value) {
+        const value = convert(pair.value as Node, doc, depth + 1, state, at, file, issues)
+        const sources = value.kind === 'seq' ? value.items : [value]
+        for (const source of sources) {
+          if (source.kind !== 'map') {
+            issues.push({ file, ...source.pos, path: '<<', message: `a merge key (<<) takes a mapping or a list of mappings, usually aliases such as *defaults; got ${describe(source)}` })
+            continue
+          }
+          for (const e of source.entries) if (!merged.some((m) => m.key === e.key)) merged.push(e)
+        }
         continue
       }
       const first = seen.get(key)
@@ -163,9 +180,14 @@ function convert(
         : { kind: 'scalar', pos: keyPos, value: null }
       entries.push({ key, keyPos, value })
     }
+    for (const e of merged) if (!seen.has(e.key)) entries.push(e)
     return { kind: 'map', pos, entries }
   }
   if (isSeq(node)) {
+    if (node.items.length > MAX_ITEMS) {
+      issues.push({ file, ...pos, path: '', message: `a list of ${node.items.length.toLocaleString('en-US')} items; ftplan reads lists of at most ${MAX_ITEMS.toLocaleString('en-US')} (a spec's lists name modules, regions or GPUs)` })
+      return { kind: 'seq', pos, items: [] }
+    }
     const items = node.items.map((item) =>
       item ? convert(item as Node, doc, depth + 1, state, at, file, issues) : ({ kind: 'scalar', pos, value: null } as LScalar),
     )
