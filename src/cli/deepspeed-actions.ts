@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { checkDsConfig, runFromSpec, type CheckHardware } from '../deepspeed/check.js'
 import { argvOf, trainerArgs } from '../deepspeed/hf-args.js'
@@ -9,7 +9,7 @@ import { planFinetune } from '../planner/plan.js'
 import { checkJson, renderCheck } from '../report/check-view.js'
 import { batchMode, planLoaded, readCatalog, type CommandContext } from './plan-command.js'
 import { INPUT_LIMITS, readInput, readText } from './sources.js'
-import { heldIn, writeDirAtomic, writeFileAtomic } from './write.js'
+import { heldIn, recoverLeftovers, writeOutputs, type Output } from './write.js'
 import { gpuVisibleBytes } from '../instances/visible-memory.js'
 
 export interface DsConfigOptions { output?: string; style?: 'hf' | 'deepspeed'; launchDir?: string; catalog?: string; force?: boolean }
@@ -33,6 +33,8 @@ export function dsConfigAction(ctx: Ctx, file: string, opts: DsConfigOptions): v
   const written: string[] = []
   const output = opts.output ? resolve(ctx.io.cwd, opts.output) : null
   const dir = opts.launchDir ? resolve(ctx.io.cwd, opts.launchDir) : null
+  // What a killed run left is put back first, so the checks below see the previous output (write.ts).
+  for (const target of [output, dir]) if (target) recoverLeftovers(target)
   // Refuse before writing anything, so a refusal leaves no partial set of files.
   if (output && !opts.force && existsSync(output)) throw ctx.userError(`${output} exists; ftplan does not overwrite files without --force`)
   const protectedPaths = [resolve(ctx.io.cwd, file), ctx.io.cwd]
@@ -46,17 +48,14 @@ export function dsConfigAction(ctx: Ctx, file: string, opts: DsConfigOptions): v
     if (foreign.length > 0) throw ctx.userError(`${dir} holds files ftplan did not write (${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', …' : ''}); give --launch-dir a new or empty folder`)
     if (present.length > 0 && !opts.force) throw ctx.userError(`${dir} already holds a launch folder; ftplan does not overwrite files without --force`)
   }
-  if (output) {
-    const failure = writeFileAtomic(output, text, true)
-    if (failure) throw ctx.userError(failure)
-    written.push(opts.output!)
-  }
-  if (dir) {
-    const failure = writeDirAtomic(dir, folder.files, true, protectedPaths)
-    if (failure) throw ctx.userError(failure)
-    chmodSync(join(dir, 'launch.sh'), 0o755)
-    written.push(`${join(opts.launchDir!, '/')} (${Object.keys(folder.files).join(', ')})`)
-  }
+  // Both staged before either is committed: a failure writing one leaves neither (write.ts writeOutputs).
+  const outputs: Output[] = []
+  if (output) outputs.push({ kind: 'file', path: output, text })
+  if (dir) outputs.push({ kind: 'folder', path: dir, files: folder.files, modes: { 'launch.sh': 0o755 } })
+  const failure = outputs.length > 0 ? writeOutputs(outputs, true, protectedPaths) : null
+  if (failure) throw ctx.userError(failure)
+  if (output) written.push(opts.output!)
+  if (dir) written.push(`${join(opts.launchDir!, '/')} (${Object.keys(folder.files).join(', ')})`)
   if (!output && !dir) ctx.io.stdout(text)
   else ctx.stderr(`wrote ${written.join(' and ')} for ${p.nodes} × ${p.offer.instanceType} (${p.strategy.gpus} GPUs, ZeRO-${p.strategy.zeroStage}, ${styleOf} style)\n`)
   if (folder.edits.length > 0) {

@@ -1,25 +1,110 @@
-import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs'
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync, type Stats } from 'node:fs'
 import { basename, dirname, isAbsolute, join, relative } from 'node:path'
 
+/** One output of a command: a file, or a folder of files (`modes`: permission bits of some of them, e.g. launch.sh). */
+export type Output =
+  | { kind: 'file'; path: string; text: string }
+  | { kind: 'folder'; path: string; files: Record<string, string>; modes?: Record<string, number> }
+
 /**
- * Writes `text` to `path` atomically (a temporary file beside it, then a rename), so a reader never sees half a
- * file. Refuses to replace an existing file unless `force`; returns the refusal as a message, or null.
+ * Writes a command's outputs so that none is half-written and none replaced until every one is ready: each is staged
+ * beside its target (a temporary file or folder), then committed by rename. A file target must be a regular file, a
+ * folder target a real folder (not a link to one), else it is refused even with `force`; an existing one is replaced
+ * only with `force`; a folder holding one of `protect` (the spec, the working folder) never. Leftovers of a killed run
+ * are recovered first (recoverLeftovers). Returns the refusal or failure as a message naming the user's path, or null.
+ *
+ * Replacing a folder takes two renames (the old one aside, the new one in), since POSIX rename cannot swap two
+ * folders; a kill between them leaves the old one as .ftplan-old-<pid>-<name>, which the next run puts back.
  */
+export function writeOutputs(outputs: readonly Output[], force: boolean, protect: readonly string[] = []): string | null {
+  for (const o of outputs) {
+    recoverLeftovers(o.path)
+    const refusal = o.kind === 'file' ? fileRefusal(o.path, force) : folderRefusal(o.path, force, protect)
+    if (refusal) return refusal
+  }
+  const staged: { o: Output; tmp: string }[] = []
+  const unstage = () => {
+    for (const { tmp } of staged) rmSync(tmp, { recursive: true, force: true })
+  }
+  for (const o of outputs) {
+    const tmp = sibling(o.path, 'tmp')
+    staged.push({ o, tmp })
+    try {
+      if (o.kind === 'file') writeFileSync(tmp, o.text)
+      else {
+        rmSync(tmp, { recursive: true, force: true })
+        mkdirSync(tmp)
+        for (const [name, text] of Object.entries(o.files)) {
+          mkdirSync(dirname(join(tmp, name)), { recursive: true })
+          writeFileSync(join(tmp, name), text)
+          if (o.modes?.[name] !== undefined) chmodSync(join(tmp, name), o.modes[name])
+          faultPause()
+        }
+      }
+    } catch (error) {
+      unstage()
+      return `cannot write ${o.path}: ${fsReason(error, o.path)}`
+    }
+    faultPause()
+  }
+  for (const { o, tmp } of staged) {
+    const old = sibling(o.path, 'old')
+    try {
+      if (o.kind === 'folder' && existsSync(o.path)) {
+        renameSync(o.path, old)
+        faultPause()
+      }
+      renameSync(tmp, o.path)
+      rmSync(old, { recursive: true, force: true })
+    } catch (error) {
+      unstage()
+      if (existsSync(old) && !existsSync(o.path)) renameSync(old, o.path)
+      return `cannot write ${o.path}: ${fsReason(error, o.path)}`
+    }
+  }
+  return null
+}
+
+/** Writes one file atomically (writeOutputs). */
 export function writeFileAtomic(path: string, text: string, force: boolean): string | null {
+  return writeOutputs([{ kind: 'file', path, text }], force)
+}
+
+/** Writes one folder of files atomically (writeOutputs). */
+export function writeDirAtomic(dir: string, files: Record<string, string>, force: boolean, protect: readonly string[] = []): string | null {
+  return writeOutputs([{ kind: 'folder', path: dir, files }], force, protect)
+}
+
+function fileRefusal(path: string, force: boolean): string | null {
   // lstat, not exists: a dangling symbolic link exists too, and renaming over it would replace the link.
   const there = lstatOrNull(path)
   if (there && !there.isFile()) return `${path} is ${kindOf(there)}, not a regular file; ftplan writes only regular files, even with --force: name another path`
   if (there && !force) return `${path} exists; ftplan does not overwrite files without --force`
-  recoverLeftovers(path)
-  const tmp = join(dirname(path), `.ftplan-tmp-${process.pid}-${basename(path)}`)
-  try {
-    writeFileSync(tmp, text)
-    renameSync(tmp, path)
-  } catch (error) {
-    rmSync(tmp, { force: true })
-    return `cannot write ${path}: ${fsReason(error, path)}`
-  }
   return null
+}
+
+function folderRefusal(dir: string, force: boolean, protect: readonly string[]): string | null {
+  const there = lstatOrNull(dir)
+  if (!there) return null
+  const held = heldIn(dir, protect)
+  if (held !== undefined) return `${dir} holds ${held}, which writing the output there would delete, even with --force; give a new folder`
+  if (there.isSymbolicLink()) return `${dir} is a symbolic link; ftplan replaces an output folder whole, which would replace the link, even with --force: give the folder it points to, or a new one`
+  if (!there.isDirectory()) return `${dir} is ${kindOf(there)}, not a folder; give a new or empty folder`
+  if (readdirSync(dir).length > 0 && !force) return `${dir} is not empty; ftplan does not overwrite files without --force`
+  return null
+}
+
+function sibling(path: string, kind: 'tmp' | 'old'): string {
+  return join(dirname(path), `.ftplan-${kind}-${process.pid}-${basename(path)}`)
+}
+
+/**
+ * FTPLAN_FAULT_DELAY_MS: milliseconds to wait after each file staged and between a folder's two renames, so a test
+ * can kill a run inside its writes (test/e2e/kill.test.ts). Unset, nothing waits.
+ */
+function faultPause(): void {
+  const ms = Number(process.env['FTPLAN_FAULT_DELAY_MS'] ?? 0)
+  if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
 }
 
 function lstatOrNull(path: string): Stats | null {
@@ -51,43 +136,11 @@ export function fsReason(error: unknown, path: string): string {
 }
 
 /**
- * Writes a folder of files atomically: all of them into a temporary folder beside `dir`, then one rename. Refuses
- * a non-empty `dir` unless `force`, and any `dir` that holds a `protect` path (the spec, the working folder) even with
- * it; returns the refusal or failure as a message, or null.
- */
-export function writeDirAtomic(dir: string, files: Record<string, string>, force: boolean, protect: readonly string[] = []): string | null {
-  recoverLeftovers(dir)
-  const held = heldIn(dir, protect)
-  if (held !== undefined && existsSync(dir)) return `${dir} holds ${held}, which writing the output there would delete, even with --force; give a new folder`
-  if (existsSync(dir)) {
-    if (!statSync(dir).isDirectory()) return `${dir} exists and is not a folder; ftplan does not overwrite files without --force`
-    if (readdirSync(dir).length > 0 && !force) return `${dir} is not empty; ftplan does not overwrite files without --force`
-  }
-  const tmp = join(dirname(dir), `.ftplan-tmp-${process.pid}-${basename(dir)}`)
-  const old = join(dirname(dir), `.ftplan-old-${process.pid}-${basename(dir)}`)
-  try {
-    rmSync(tmp, { recursive: true, force: true })
-    for (const [path, text] of Object.entries(files)) {
-      mkdirSync(dirname(join(tmp, path)), { recursive: true })
-      writeFileSync(join(tmp, path), text)
-    }
-    if (existsSync(dir)) renameSync(dir, old)
-    renameSync(tmp, dir)
-    rmSync(old, { recursive: true, force: true })
-  } catch (error) {
-    rmSync(tmp, { recursive: true, force: true })
-    if (existsSync(old) && !existsSync(dir)) renameSync(old, dir)
-    return `cannot write ${dir}: ${fsReason(error, dir)}`
-  }
-  return null
-}
-
-/**
  * What a killed run left beside `target`: its temporary output is removed, and a folder it had moved aside
  * (`.ftplan-old-*`, between the two renames of writeDirAtomic) is put back when `target` is missing, so the previous
  * output is never lost. Leftovers of a run still alive are not touched.
  */
-function recoverLeftovers(target: string): void {
+export function recoverLeftovers(target: string): void {
   const parent = dirname(target)
   const name = basename(target)
   let entries: string[]
