@@ -34,6 +34,8 @@ export interface LScalar {
   kind: 'scalar'
   pos: Pos
   value: string | number | boolean | null
+  /** A number as the file wrote it (1e400, 0x10), for messages and for refusing forms a reader would not take. */
+  raw?: string
   origin?: string
 }
 
@@ -67,7 +69,7 @@ export function parseLocated(text: string, file: string): Located {
   }
   const issues: Issue[] = doc.errors.map((e) => ({ file, ...at(e.pos[0]), path: '', message: yamlMessage(e.message) }))
   if (issues.length > 0) return { root: null, issues }
-  const state = { aliases: 0, expanding: new Set<Node>() }
+  const state = { aliases: 0, expanding: new Set<Node>(), text }
   const root = doc.contents === null ? null : convert(doc.contents as Node, doc, 0, state, at, file, issues)
   return { root: issues.length > 0 ? null : root, issues }
 }
@@ -114,7 +116,7 @@ function convert(
   node: Node,
   doc: Document,
   depth: number,
-  state: { aliases: number; expanding: Set<Node> },
+  state: { aliases: number; expanding: Set<Node>; text: string },
   at: (offset: number | undefined) => Pos,
   file: string,
   issues: Issue[],
@@ -196,7 +198,8 @@ function convert(
   if (isScalar(node)) {
     const v = node.value
     const value = v === null || v === undefined ? null : typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : String(v)
-    return { kind: 'scalar', pos, value }
+    const raw = typeof v === 'number' && node.range ? state.text.slice(node.range[0], node.range[1]).trim() : undefined
+    return raw !== undefined && raw !== String(v) ? { kind: 'scalar', pos, value, raw } : { kind: 'scalar', pos, value }
   }
   issues.push({ file, ...pos, path: '', message: 'unsupported YAML node' })
   return { kind: 'scalar', pos, value: null }
@@ -226,5 +229,5 @@ export function describe(node: LNode): string {
   if (node.kind === 'seq') return 'a list'
   if (node.value === null) return 'nothing (null)'
   if (typeof node.value === 'string') return JSON.stringify(node.value.length > 40 ? `${node.value.slice(0, 40)}…` : node.value)
-  return String(node.value)
+  return node.raw ?? String(node.value)
 }

@@ -45,7 +45,10 @@ export class FieldReader {
     const s = this.scalar(node, path, 'an integer', allowed)
     if (!s) return undefined
     if (typeof s.value !== 'number' || !Number.isInteger(s.value)) return this.fail(s, path, `expected an integer, got ${describe(s)}`, { allowed })
-    if (s.value < min || s.value > max) return this.fail(s, path, `${s.value} is out of range`, { allowed })
+    // Hex, octal and exponent forms read as integers in YAML 1.2 but as strings or other numbers elsewhere (PyYAML reads
+    // 1e3 as a string; HF's argparse refuses it): a count is written in decimal digits, and a guess is worse than a no.
+    if (s.raw !== undefined && !/^[-+]?\d+$/.test(s.raw)) return this.fail(s, path, `${s.raw} is not written in decimal digits; write ${s.value}`, { allowed })
+    if (s.value < min || s.value > max) return this.fail(s, path, `${describe(s)} is out of range`, { allowed })
     return s.value
   }
 
@@ -57,7 +60,7 @@ export class FieldReader {
     const v = s.value
     const low = range.minExclusive ? v <= range.min : v < range.min
     const high = range.maxExclusive ? v >= range.max : v > range.max
-    if (low || high) return this.fail(s, path, `${v} is out of range`, { allowed })
+    if (low || high) return this.fail(s, path, `${describe(s)} is out of range`, { allowed })
     return v
   }
 
