@@ -12,6 +12,7 @@ import { renderPreview } from '../report/preview-view.js'
 import type { Candidate } from '../planner/plan.js'
 import type { LoadedSpec } from '../spec/load.js'
 import type { CommandContext } from './plan-command.js'
+import { entry, parseLocated } from '../spec/located.js'
 import { readText } from './sources.js'
 import { writeDirAtomic, writeFileAtomic } from './write.js'
 
@@ -19,8 +20,25 @@ import { writeDirAtomic, writeFileAtomic } from './write.js'
 function stackOf(ctx: CommandContext, file: string, loaded: LoadedSpec): { inputs: StackInputs | null; settings: ClusterSettings } {
   const inputs = loaded.source === 'pulumi-stack' ? inputsOf(ctx, file) : null
   const { settings, problems } = readSettings(inputs?.settings ?? {}, stackName(file))
-  if (problems.length > 0) throw ctx.userError(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'} in the stack settings:\n  ${problems.join('\n  ')}`)
+  if (problems.length > 0) {
+    const located = settingPositions(ctx, file)
+    throw ctx.userError(`${problems.length} problem${problems.length === 1 ? '' : 's'} in the stack settings of ${file}:\n  ${located(problems).join('\n  ')}`)
+  }
   return { inputs, settings }
+}
+
+/**
+ * Each settings problem at the line of the first `ftplan:<key>` it names, in file order: every problem names the
+ * setting it is about (infra/settings.ts), so the user finds them all at once, top to bottom.
+ */
+function settingPositions(ctx: CommandContext, file: string): (problems: string[]) => string[] {
+  const root = parseLocated(readText(resolve(ctx.io.cwd, file)) ?? '', file).root
+  const config = root?.kind === 'map' ? entry(root, 'config')?.value : undefined
+  return (problems) => problems.map((p) => {
+    const key = /ftplan:([A-Za-z]+)/.exec(p)?.[1]
+    const pos = key && config?.kind === 'map' ? entry(config, `ftplan:${key}`)?.keyPos : undefined
+    return { line: pos?.line ?? 0, text: pos ? `${file}:${pos.line}:${pos.col}: ${p}` : `${file}: ${p}` }
+  }).sort((a, b) => a.line - b.line).map((x) => x.text)
 }
 
 function fitOrThrow(ctx: CommandContext, file: string, loaded: LoadedSpec) {
