@@ -9,7 +9,7 @@ import { planFinetune } from '../planner/plan.js'
 import { checkJson, renderCheck } from '../report/check-view.js'
 import { batchMode, planLoaded, readCatalog, type CommandContext } from './plan-command.js'
 import { INPUT_LIMITS, readInput, readText } from './sources.js'
-import { heldIn, recoverLeftovers, writeOutputs, type Output } from './write.js'
+import { fsReason, heldIn, recoverLeftovers, writeOutputs, type Output } from './write.js'
 import { gpuVisibleBytes } from '../instances/visible-memory.js'
 
 export interface DsConfigOptions { output?: string; style?: 'hf' | 'deepspeed'; launchDir?: string; catalog?: string; force?: boolean }
@@ -42,7 +42,12 @@ export function dsConfigAction(ctx: Ctx, file: string, opts: DsConfigOptions): v
   if (dir && held !== undefined && existsSync(dir)) throw ctx.userError(`${dir} holds ${held}, which writing the launch folder there would delete, even with --force; give --launch-dir a new folder`)
   if (dir && existsSync(dir)) {
     if (!statSync(dir).isDirectory()) throw ctx.userError(`${dir} exists and is not a folder; give --launch-dir a new or empty folder`)
-    const present = readdirSync(dir)
+    let present: string[]
+    try {
+      present = readdirSync(dir)
+    } catch (error) {
+      throw ctx.userError(`cannot write ${dir}: ${fsReason(error, dir)}`)
+    }
     // --force replaces a launch folder ftplan wrote, never a folder that holds anything else.
     const foreign = present.filter((name) => !LAUNCH_FILES.includes(name))
     if (foreign.length > 0) throw ctx.userError(`${dir} holds files ftplan did not write (${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', …' : ''}); give --launch-dir a new or empty folder`)

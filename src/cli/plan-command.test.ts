@@ -58,7 +58,7 @@ describe('ftplan plan', () => {
     const r = await run('plan', 'stacks/Pulumi.example.yaml', '--catalog', 'test/fixtures/catalogs/ftplan-bad.csv')
     expect(r.code).toBe(1)
     expect(r.stderr).toContain('test/fixtures/catalogs/ftplan-bad.csv:2:4: column gpu: "NVIDIA L40" is not a GPU ftplan knows')
-    expect(r.stderr).toContain('ftplan-bad.csv:3:5: column gpu_count: "eight" is not a number ≥ 0')
+    expect(r.stderr).toContain('ftplan-bad.csv:3:5: column gpu_count: "eight" is not a decimal number > 0')
   })
 
   it('an empty catalog after filtering: exit 1 with what the catalog has', async () => {

@@ -24,7 +24,7 @@ export function writeOutputs(outputs: readonly Output[], force: boolean, protect
   }
   const staged: { o: Output; tmp: string }[] = []
   const unstage = () => {
-    for (const { tmp } of staged) rmSync(tmp, { recursive: true, force: true })
+    for (const { tmp } of staged) removeQuietly(tmp)
   }
   for (const o of outputs) {
     const tmp = sibling(o.path, 'tmp')
@@ -32,7 +32,7 @@ export function writeOutputs(outputs: readonly Output[], force: boolean, protect
     try {
       if (o.kind === 'file') writeFileSync(tmp, o.text)
       else {
-        rmSync(tmp, { recursive: true, force: true })
+        removeQuietly(tmp)
         mkdirSync(tmp)
         for (const [name, text] of Object.entries(o.files)) {
           mkdirSync(dirname(join(tmp, name)), { recursive: true })
@@ -55,10 +55,14 @@ export function writeOutputs(outputs: readonly Output[], force: boolean, protect
         faultPause()
       }
       renameSync(tmp, o.path)
-      rmSync(old, { recursive: true, force: true })
+      removeQuietly(old)
     } catch (error) {
       unstage()
-      if (existsSync(old) && !existsSync(o.path)) renameSync(old, o.path)
+      try {
+        if (existsSync(old) && !existsSync(o.path)) renameSync(old, o.path)
+      } catch {
+        // Left as .ftplan-old-*: the next run puts it back (recoverLeftovers).
+      }
       return `cannot write ${o.path}: ${fsReason(error, o.path)}`
     }
   }
@@ -90,8 +94,23 @@ function folderRefusal(dir: string, force: boolean, protect: readonly string[]):
   if (held !== undefined) return `${dir} holds ${held}, which writing the output there would delete, even with --force; give a new folder`
   if (there.isSymbolicLink()) return `${dir} is a symbolic link; ftplan replaces an output folder whole, which would replace the link, even with --force: give the folder it points to, or a new one`
   if (!there.isDirectory()) return `${dir} is ${kindOf(there)}, not a folder; give a new or empty folder`
-  if (readdirSync(dir).length > 0 && !force) return `${dir} is not empty; ftplan does not overwrite files without --force`
+  let names: string[]
+  try {
+    names = readdirSync(dir)
+  } catch (error) {
+    return `cannot write ${dir}: ${fsReason(error, dir)}`
+  }
+  if (names.length > 0 && !force) return `${dir} is not empty; ftplan does not overwrite files without --force`
   return null
+}
+
+/** Removes a temporary file or folder; one that cannot be removed (its folder gone, not a folder) is left to recoverLeftovers. */
+function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { recursive: true, force: true })
+  } catch {
+    // nothing to clean where nothing could be written
+  }
 }
 
 function sibling(path: string, kind: 'tmp' | 'old'): string {
@@ -116,7 +135,7 @@ function lstatOrNull(path: string): Stats | null {
 }
 
 function kindOf(s: Stats): string {
-  return s.isSymbolicLink() ? 'a symbolic link' : s.isDirectory() ? 'a folder' : s.isFIFO() ? 'a FIFO' : s.isCharacterDevice() || s.isBlockDevice() ? 'a device' : s.isSocket() ? 'a socket' : 'not a regular file'
+  return s.isSymbolicLink() ? 'a symbolic link' : s.isDirectory() ? 'a folder' : s.isFIFO() ? 'a FIFO' : s.isCharacterDevice() || s.isBlockDevice() ? 'a device' : s.isSocket() ? 'a socket' : s.isFile() ? 'a file' : 'not a regular file'
 }
 
 /** A filesystem error as what to do about it, naming the user's path, never the temporary one. */
@@ -153,8 +172,12 @@ export function recoverLeftovers(target: string): void {
     const m = /^\.ftplan-(tmp|old)-(\d+)-(.*)$/.exec(entry)
     if (!m || m[3] !== name || alive(Number(m[2]))) continue
     const path = join(parent, entry)
-    if (m[1] === 'old' && lstatOrNull(target) === null) renameSync(path, target)
-    else rmSync(path, { recursive: true, force: true })
+    try {
+      if (m[1] === 'old' && lstatOrNull(target) === null) renameSync(path, target)
+      else removeQuietly(path)
+    } catch {
+      // What cannot be put back stays, named .ftplan-old-*, for the user; the write goes on beside it.
+    }
   }
 }
 

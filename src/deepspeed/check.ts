@@ -381,7 +381,7 @@ class Values {
       this.say('error', n, path, message, source, allowed ? { allowed } : {})
       return undefined
     }
-    const got = n.kind === 'scalar' ? JSON.stringify(n.value) : n.kind === 'map' ? 'an object' : 'a list'
+    const got = n.kind === 'scalar' ? (n.raw ?? JSON.stringify(n.value)) : n.kind === 'map' ? 'an object' : 'a list'
     if (n.kind === 'scalar' && n.value === 'auto') {
       const fill = this.autoValue(path)
       if (fill !== undefined) {
@@ -427,7 +427,13 @@ class Values {
         else if (typeof x === 'boolean') value = Number(x)
         else if (typeof x === 'string' && (kind.kind === 'int' ? /^\s*[+-]?\d+\s*$/ : /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i).test(x)) value = Number(x)
         else return bad(`expected a ${kind.kind === 'int' ? 'whole number' : 'number'}, got ${got}`)
-        if (!Number.isFinite(value)) return bad(`${got} is not a finite number`)
+        // json.load reads NaN and ±Infinity; pydantic refuses them for an integer but takes them for a float, as
+        // get_scalar_param does (config_utils.py): accepted, and meaningless for any setting.
+        if (!Number.isFinite(value) && kind.kind === 'int') return bad(`${got} is not a whole number`)
+        if (!Number.isFinite(value)) {
+          this.say('warning', n, path, `${got} is not a finite number: DeepSpeed takes it as it is, and no run means it`, source, { allowed: 'a finite number' })
+          return value
+        }
         if (kind.kind === 'int' && !Number.isInteger(value)) return bad(`${got} has a fractional part: pydantic refuses it for an integer field`, `a whole number, e.g. ${Math.floor(value)}`)
         // Past 2^53 a JSON number is not the whole number written (json.load reads 1e308 as a float), and no count is that large.
         if (kind.kind === 'int' && !Number.isSafeInteger(value)) return bad(`${got} is too large for a count`, `a whole number up to ${Number.MAX_SAFE_INTEGER}`)

@@ -40,9 +40,11 @@ export function loadCatalog(text: string, file: string): Catalog {
 
 interface RowReader {
   text(column: string, required?: boolean): string | undefined
-  number(column: string, opts: { required?: boolean; min?: number; integer?: boolean }): number | null | undefined
+  number(column: string, opts: { required?: boolean; min?: number; integer?: boolean; positive?: boolean }): number | null | undefined
   fail(column: string, message: string, extra?: Partial<Issue>): void
 }
+
+const DECIMAL = /^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/
 
 function rowReader(record: CsvRecord, names: string[], file: string, issues: Issue[]): RowReader {
   const get = (column: string) => record.fields[names.indexOf(column)]?.trim() ?? ''
@@ -59,15 +61,18 @@ function rowReader(record: CsvRecord, names: string[], file: string, issues: Iss
       }
       return v
     },
-    number(column, { required = false, min = 0, integer = false }) {
+    number(column, { required = false, min = 0, integer = false, positive = false }) {
       const v = get(column)
       if (v === '') {
         if (required) fail(column, 'is empty', { allowed: 'a number' })
         return required ? undefined : null
       }
-      const n = Number(v)
-      if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
-        fail(column, `${JSON.stringify(v)} is not ${integer ? 'an integer' : 'a number'} ≥ ${min}`, { allowed: `a number ≥ ${min}` })
+      // Decimal only: Number() also reads hex (0x10), binary and "Infinity", which no price list means.
+      const n = DECIMAL.test(v) ? Number(v) : NaN
+      const low = positive ? n <= min : n < min
+      if (!Number.isFinite(n) || low || (integer && !Number.isInteger(n))) {
+        const bound = `${positive ? '>' : '≥'} ${min}`
+        fail(column, `${JSON.stringify(v)} is not ${integer ? 'an integer' : 'a decimal number'} ${bound}`, { allowed: `${integer ? 'an integer' : 'a decimal number'} ${bound}` })
         return undefined
       }
       return n
@@ -101,14 +106,19 @@ function ftplanOffers(rows: CsvRecord[], names: string[], file: string, issues: 
   // One offer per instance type and region: a repeated identical row is the same offer, a differing one a conflict.
   const seen = new Map<string, string>()
   for (const record of rows) {
+    // A short or long row has its fields under the wrong columns: one problem, not one per column.
+    if (record.fields.length !== names.length) {
+      issues.push({ file, line: record.line, col: 1, path: '', message: `the row has ${record.fields.length} field${record.fields.length === 1 ? '' : 's'} and the header ${names.length}`, allowed: 'one field per header column (quote a field that holds a comma)' })
+      continue
+    }
     const r = rowReader(record, names, file, issues)
     const before = issues.length
     const provider = r.text('provider') || 'aws'
     if (provider !== 'aws') r.fail('provider', `${JSON.stringify(provider)} is not a provider ftplan plans for`, { allowed: 'aws' })
     const region = checkRegion(r, r.text('region', true), 'region')
     const instanceType = r.text('instance_type', true)
-    const gpuCount = r.number('gpu_count', { required: true, min: 0 })
-    const memGib = r.number('gpu_mem_gib', { required: true, min: 0 })
+    const gpuCount = r.number('gpu_count', { required: true, min: 0, positive: true })
+    const memGib = r.number('gpu_mem_gib', { required: true, min: 0, positive: true })
     const gpuRaw = r.text('gpu', true)
     const gpu = gpuRaw === undefined ? undefined : gpuNameOf(gpuRaw, memGib ? memGib * 1024 : null)
     if (gpuRaw !== undefined && !gpu) {

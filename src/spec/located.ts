@@ -52,7 +52,7 @@ export interface Located {
 }
 
 /** Parses YAML (a superset of JSON) into located nodes; syntax errors become issues, never throws. */
-export function parseLocated(text: string, file: string): Located {
+export function parseLocated(text: string, file: string, opts: { pythonNumbers?: boolean } = {}): Located {
   const lineCounter = new LineCounter()
   let doc: Document
   try {
@@ -69,7 +69,7 @@ export function parseLocated(text: string, file: string): Located {
   }
   const issues: Issue[] = doc.errors.map((e) => ({ file, ...at(e.pos[0]), path: '', message: yamlMessage(e.message) }))
   if (issues.length > 0) return { root: null, issues }
-  const state = { aliases: 0, expanding: new Set<Node>(), text }
+  const state = { aliases: 0, expanding: new Set<Node>(), text, pythonNumbers: opts.pythonNumbers === true }
   const root = doc.contents === null ? null : convert(doc.contents as Node, doc, 0, state, at, file, issues)
   return { root: issues.length > 0 ? null : root, issues }
 }
@@ -84,7 +84,7 @@ export function parseJsonLocated(text: string, file: string, reader: string): Lo
     JSON.parse(text)
   } catch (error) {
     // Python's json.load also takes NaN and ±Infinity, which JSON.parse does not.
-    if (jsonWithPythonNumbers(text)) return parseLocated(text, file)
+    if (jsonWithPythonNumbers(text)) return parseLocated(text, file, { pythonNumbers: true })
     const message = (error as Error).message
     const offset = Number(/at position (\d+)/.exec(message)?.[1] ?? 0)
     const before = text.slice(0, offset).split('\n')
@@ -116,7 +116,7 @@ function convert(
   node: Node,
   doc: Document,
   depth: number,
-  state: { aliases: number; expanding: Set<Node>; text: string },
+  state: { aliases: number; expanding: Set<Node>; text: string; pythonNumbers: boolean },
   at: (offset: number | undefined) => Pos,
   file: string,
   issues: Issue[],
@@ -196,6 +196,10 @@ function convert(
     return { kind: 'seq', pos, items }
   }
   if (isScalar(node)) {
+    // json.load's NaN and ±Infinity, unquoted: numbers to Python, plain strings to YAML.
+    if (state.pythonNumbers && node.type === 'PLAIN' && typeof node.value === 'string' && /^-?(NaN|Infinity)$/.test(node.value)) {
+      return { kind: 'scalar', pos, value: Number(node.value), raw: node.value }
+    }
     const v = node.value
     const value = v === null || v === undefined ? null : typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : String(v)
     const raw = typeof v === 'number' && node.range ? state.text.slice(node.range[0], node.range[1]).trim() : undefined
