@@ -291,6 +291,15 @@ function readDeepSpeed(node: LNode, r: FieldReader, src: SpecSources, put: (p: s
     const d = typeof block === 'object' && block !== null ? (block as Record<string, unknown>)['device'] : undefined
     return typeof d === 'string' ? d : 'none'
   }
+  // DeepSpeed's OffloadDeviceEnum (runtime/zero/offload_config.py:14-18): pydantic refuses any other device.
+  for (const key of ['offload_optimizer', 'offload_param']) {
+    const d = device(key)
+    if (['none', 'cpu', 'nvme'].includes(d)) continue
+    const block = zeroNode?.kind === 'map' ? zeroNode.entries.find((e) => e.key === key)?.value : undefined
+    const at = (block?.kind === 'map' ? block.entries.find((e) => e.key === 'device')?.value.pos : undefined) ?? pos
+    r.issues.push({ file: file.path, line: at.line, col: at.col, path: `zero_optimization.${key}.device`, message: `${JSON.stringify(d)} is not an offload device DeepSpeed knows (runtime/zero/offload_config.py:14-18)`, allowed: 'none | cpu | nvme' })
+    return
+  }
   const [opt, paramAsked] = [device('offload_optimizer'), device('offload_param')]
   // Stages 1–2 never pass offload_param to their optimizer (runtime/engine.py:2382-2425): it does nothing there.
   const param = stage === 3 ? paramAsked : 'none'

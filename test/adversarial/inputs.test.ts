@@ -66,6 +66,22 @@ const configs: Case[] = [
   { name: 'a config over 1 MiB', files: { 'spec.yaml': SPEC, 'ds.json': `{ "x": "${'y'.repeat(1_100_000)}" }` }, argv: ['check', 'ds.json', '--spec', 'spec.yaml'], code: 1, says: /ds\.json is 1\.0 MiB; ftplan reads a DeepSpeed config of at most 1\.0 MiB/ },
 ]
 
+const LF = 'model_name_or_path: Qwen/Qwen2.5-0.5B\nstage: sft\ndo_train: true\nfinetuning_type: lora\ndataset: alpaca_en_demo\ntemplate: qwen\ncutoff_len: 1024\nper_device_train_batch_size: 2\nbf16: true\noutput_dir: out\ndeepspeed: ds.json\n'
+const lf = (name: string, json: string | null, code: 0 | 1, says: RegExp, more: Partial<Case> = {}): Case => ({
+  name, files: { 'lf.yaml': LF, ...(json === null ? {} : { 'ds.json': json }), ...(more.files ?? {}) }, argv: ['spec', 'check', 'lf.yaml'], code, says, ...(more.setup ? { setup: more.setup } : {}),
+})
+const lfConfigs: Case[] = [
+  lf('LF deepspeed: a ZeRO-3 config is read', '{ "train_batch_size": "auto", "zero_optimization": { "stage": 3 } }', 0, /deepspeed\.zero = 3|zero: 3/),
+  lf('LF deepspeed: a missing file', null, 1, /lf\.yaml:11:12: deepspeed: cannot read "ds\.json"/),
+  lf('LF deepspeed: a folder', null, 1, /lf\.yaml:11:12: deepspeed: cannot read "ds\.json"/, { setup: (d) => mkdirSync(join(d, 'ds.json')) }),
+  lf('LF deepspeed: a // comment, at its line in the JSON', '{\n  // ZeRO-3\n  "zero_optimization": { "stage": 3 }\n}', 1, /ds\.json:2:3: not valid JSON .*DeepSpeed reads it with Python's json\.load/),
+  lf('LF deepspeed: zero_optimization as a list', '{\n  "zero_optimization": [3]\n}', 1, /ds\.json:2:24: zero_optimization: zero_optimization must be an object such as \{"stage": 3\}/),
+  lf('LF deepspeed: stage 7', '{\n  "zero_optimization": { "stage": 7 }\n}', 1, /ds\.json:2:\d+: zero_optimization\.stage: 7 is not a ZeRO stage/),
+  lf('LF deepspeed: an offload device DeepSpeed does not know', '{\n  "zero_optimization": { "stage": 3, "offload_optimizer": { "device": "gpu" } }\n}', 1, /ds\.json:2:\d+: zero_optimization\.offload_optimizer\.device: "gpu" is not an offload device DeepSpeed knows/),
+  lf("LF deepspeed: a model's config.json, not a DeepSpeed config", '{ "hidden_size": 896, "num_hidden_layers": 24 }', 1, /lf\.yaml:11:12: deepspeed: "ds\.json" is not a DeepSpeed config: none of its keys \(hidden_size, num_hidden_layers\)/),
+  lf('LF deepspeed: a number instead of a path', null, 1, /lf\.yaml:11:12: deepspeed: expected a path to a DeepSpeed JSON config/, { files: { 'lf.yaml': LF.replace('deepspeed: ds.json', 'deepspeed: 3') } }),
+]
+
 const cli = (name: string, argv: string[], code: 1 | 2, says: RegExp): Case => ({ name, files: { 'spec.yaml': SPEC, 'ds.json': '{}' }, argv, code, says })
 const args: Case[] = [
   cli('estimate --gpus 0x10', ['estimate', 'spec.yaml', '--gpus', '0x10'], 2, /option '--gpus <n>' argument '0x10' is invalid\. expected an integer 1\.\.65536/),
@@ -110,7 +126,10 @@ describe('user catalogs', () => {
 describe('DeepSpeed configs', () => {
   for (const c of configs) it(c.name, async () => void (await runCase(c)))
 })
+describe("LLaMA-Factory YAMLs' DeepSpeed configs", () => {
+  for (const c of lfConfigs) it(c.name, async () => void (await runCase(c)))
+})
 describe('command-line arguments', () => {
   for (const c of args) it(c.name, async () => void (await runCase(c)))
-  it('covers every family of problem', () => expect(catalogs.length + configs.length + args.length).toBeGreaterThanOrEqual(60))
+  it('covers every family of problem', () => expect(catalogs.length + configs.length + lfConfigs.length + args.length).toBeGreaterThanOrEqual(70))
 })
