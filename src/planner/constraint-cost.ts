@@ -43,7 +43,7 @@ export function constraintCosts(loaded: LoadedSpec, input: PlanInput, result: Pl
   if (capped) tries.push({ field: `constraints.max_nodes: ${c.maxNodes}`, input: { ...withSpec({ constraints: { ...c, maxNodes: Math.max(c.maxNodes * 2, 4) } }), catalog: capped } })
   // More nodes of an offer that already fits on fewer cost no less per job (the same GPUs' work, more traffic), and
   // without `train` a dearer hour is never cheaper: only offers that fit nowhere under the price cap can gain.
-  const fitsOnFewer = (x: Rejected) => [result.plan, ...result.alternatives].some((p) => p.offer.instanceType === x.instanceType && p.nodes < x.nodes[0])
+  const fitsOnFewer = (x: Rejected) => (result.fewestNodes.get(x.instanceType) ?? Infinity) < x.nodes[0]
   const priced = c.maxHourlyUsd !== null && result.plan.jobCostUsd !== null ? turnedAway((x) => /over max_hourly_usd/.test(x.reason) && !fitsOnFewer(x)) : null
   if (priced) tries.push({ field: `constraints.max_hourly_usd: ${c.maxHourlyUsd}`, input: { ...withSpec({ constraints: { ...c, maxHourlyUsd: null } }), catalog: priced } })
   const older = c.minComputeCapability !== null ? turnedAway((x) => /min_compute_capability/.test(x.reason)) : null

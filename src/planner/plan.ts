@@ -52,9 +52,10 @@ export interface Rejection {
 export type PlanResult =
   /**
    * `cheapest`: the plan of the lowest job cost, when the tie rule (rankCandidates) chose another, with its place in
-   * the whole ranking (`cheapestRank`, 1 for the plan), which may lie beyond the alternatives kept.
+   * the whole ranking (`cheapestRank`, 1 for the plan), which may lie beyond the alternatives kept. `fewestNodes`: by
+   * instance type, the fewest nodes any plan of it needs, kept or not.
    */
-  | { status: 'fit'; plan: Candidate; alternatives: Candidate[]; rejected: Rejection[]; assumptions: string[]; catalog: Catalog; cheapest: Candidate | null; cheapestRank: number | null }
+  | { status: 'fit'; plan: Candidate; alternatives: Candidate[]; rejected: Rejection[]; assumptions: string[]; catalog: Catalog; cheapest: Candidate | null; cheapestRank: number | null; fewestNodes: ReadonlyMap<string, number> }
   | { status: 'no-fit'; plan: null; alternatives: []; rejected: Rejection[]; assumptions: string[]; suggestions: string[]; catalog: Catalog }
 
 function cents(usd: number): number {
@@ -230,11 +231,16 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
     }
     if (!isRanked) continue
     for (let nodes = lo; nodes <= top; nodes++) {
+      // At `top` the whole layout was evaluated already, and gives what the scan would.
+      if (nodes === top) {
+        consider(top, last)
+        break
+      }
       const scan = search.scan(view, top, nodes)
       const cost = consider(nodes, scan.e)
       if (cost !== null) best = Math.min(best, cost)
       // Without `train` the rank is the hourly price, which only grows with nodes.
-      if (!tokensKnown || nodes === top) break
+      if (!tokensKnown) break
       // No larger count can cost less than `floor`: once it is no cheaper than a plan on fewer nodes here, every
       // larger count ranks after that plan, by cost and by GPUs.
       const floor = unit * scan.floor
@@ -270,7 +276,9 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
     return { status: 'no-fit', plan: null, alternatives: [], rejected, assumptions, suggestions, catalog }
   }
   const r = rankCandidates(candidates, keep + 1, tokensKnown)
-  return { status: 'fit', plan: r.ranked[0]!, alternatives: r.ranked.slice(1), rejected, assumptions, catalog, cheapest: r.cheapestRank === 1 ? null : r.cheapest, cheapestRank: r.cheapestRank === 1 ? null : r.cheapestRank }
+  const fewestNodes = new Map<string, number>()
+  for (const x of candidates) fewestNodes.set(x.offer.instanceType, Math.min(x.nodes, fewestNodes.get(x.offer.instanceType) ?? Infinity))
+  return { status: 'fit', plan: r.ranked[0]!, alternatives: r.ranked.slice(1), rejected, assumptions, catalog, cheapest: r.cheapestRank === 1 ? null : r.cheapest, cheapestRank: r.cheapestRank === 1 ? null : r.cheapestRank, fewestNodes }
 }
 
 /**
