@@ -154,7 +154,8 @@ export function adaptLlamaFactory(root: LMap, r: FieldReader, src: SpecSources):
   const isLora = finetuningType === 'lora'
   map('lora_rank', 'lora.rank', isLora ? 8 : undefined)
   const rankNode = get('lora_rank')
-  const rank = rankNode?.kind === 'scalar' && typeof rankNode.value === 'number' ? rankNode.value : 8
+  // A rank the reader will refuse (1e400, 0) derives no alpha: its problem is the rank's alone.
+  const rank = rankNode?.kind === 'scalar' && typeof rankNode.value === 'number' && Number.isSafeInteger(rankNode.value) && rankNode.value > 0 ? rankNode.value : 8
   map('lora_alpha', 'lora.alpha', isLora ? 2 * rank : undefined)
   map('lora_dropout', 'lora.dropout', isLora ? 0 : undefined)
   map('lora_target', 'lora.targets', isLora ? 'all' : undefined, (n) => commaList(n, r, 'lora_target', true))

@@ -78,6 +78,18 @@ for (const [field, line] of INT_FIELDS) {
   }
 }
 
+// LLaMA-Factory YAMLs and Pulumi stack files: problems at the key the user wrote, never at one ftplan derived.
+const LF = 'model_name_or_path: Qwen/Qwen2.5-0.5B\nstage: sft\ndo_train: true\nfinetuning_type: lora\ndataset: a\ntemplate: qwen\noutput_dir: o\n'
+const STACK = 'config:\n  aws:region: us-east-1\n  ftplan:spec:\n    model: Qwen/Qwen2.5-0.5B\n    method: lora\n    train: { tokens: 1e6 }\n'
+const forms: Case[] = [
+  { name: 'LF lora_rank 1e400: the rank alone, no alpha derived from it', files: { 'lf.yaml': `${LF}lora_rank: 1e400\n` }, argv: ['spec', 'check', 'lf.yaml'], code: 1, says: /^error: 1 problem in lf\.yaml:\n  lf\.yaml:8:12: lora_rank \(→ lora\.rank\): expected an integer, got 1e400/ },
+  { name: 'LF cutoff_len 0x400', files: { 'lf.yaml': `${LF}cutoff_len: 0x400\n` }, argv: ['spec', 'check', 'lf.yaml'], code: 1, says: /lf\.yaml:8:13: cutoff_len \(→ seq_len\): 0x400 is not written in decimal digits; write 1024/ },
+  { name: 'LF per_device_train_batch_size [2]', files: { 'lf.yaml': `${LF}per_device_train_batch_size: [2]\n` }, argv: ['spec', 'check', 'lf.yaml'], code: 1, says: /per_device_train_batch_size \(→ batch\.micro\): expected an integer, got a list/ },
+  { name: 'stack settings: every problem at once, each at its key, in file order', files: { 'stacks/Pulumi.bad.yaml': `${STACK}  ftplan:market: capacity-block\n  ftplan:maxHourz: 3\n  ftplan:sshCidr: 0.0.0.0/0\n` }, argv: ['preview', 'stacks/Pulumi.bad.yaml'], code: 1,
+    says: /3 problems in the stack settings of stacks\/Pulumi\.bad\.yaml:\n  stacks\/Pulumi\.bad\.yaml:7:3: ftplan:market capacity-block needs ftplan:capacityReservationId.*\n  stacks\/Pulumi\.bad\.yaml:8:3: ftplan:maxHourz is not a setting; did you mean ftplan:maxHours\?.*\n  stacks\/Pulumi\.bad\.yaml:9:3: ftplan:sshCidr: 0\.0\.0\.0\/0 opens SSH to the whole internet/ },
+  { name: 'a stack spec with a list for a count', files: { 'stacks/Pulumi.x.yaml': `${STACK}    batch: { micro: [2] }\n` }, argv: ['spec', 'check', 'stacks/Pulumi.x.yaml'], code: 1, says: /stacks\/Pulumi\.x\.yaml:7:21: batch\.micro: expected an integer, got a list/ },
+]
+
 // The spec path itself.
 const kinds: Case[] = [
   { name: 'no such file', argv: ['spec', 'check', 'missing.yaml'], code: 1, says: /^error: missing\.yaml: no such file \(expected a spec YAML, a Pulumi stack file or a LLaMA-Factory YAML\)$/m },
@@ -92,6 +104,6 @@ const kinds: Case[] = [
 ]
 
 describe('specs', () => {
-  it('covers every family of problem', () => expect(cases.length + kinds.length).toBeGreaterThanOrEqual(90))
-  for (const c of [...cases, ...kinds]) it(c.name, async () => void (await runCase(c)))
+  it('covers every family of problem', () => expect(cases.length + forms.length + kinds.length).toBeGreaterThanOrEqual(95))
+  for (const c of [...cases, ...forms, ...kinds]) it(c.name, async () => void (await runCase(c)))
 })
