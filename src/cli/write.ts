@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync, type Stats } from 'node:fs'
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, writeFileSync, type Stats } from 'node:fs'
 import { basename, dirname, isAbsolute, join, relative } from 'node:path'
 
 /** One output of a command: a file, or a folder of files (`modes`: permission bits of some of them, e.g. launch.sh). */
@@ -196,8 +196,17 @@ function alive(pid: number): boolean {
  * anything below it.
  */
 export function heldIn(dir: string, protect: readonly string[]): string | undefined {
-  return protect.find((p) => {
-    const rel = relative(dir, p)
+  // Compared as written and as the filesystem resolves them: `--launch-dir link/run`, with link → ., holds ./run too.
+  const real = (p: string) => {
+    try {
+      return realpathSync(p)
+    } catch {
+      return p
+    }
+  }
+  const below = (d: string, p: string) => {
+    const rel = relative(d, p)
     return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))
-  })
+  }
+  return protect.find((p) => below(dir, p) || below(real(dir), real(p)))
 }

@@ -48,6 +48,11 @@ const launchDir: Case[] = [
   ds('--launch-dir a link to a launch folder, --force', ['--launch-dir', 'run', '--force'], 1, /run is a symbolic link; ftplan replaces an output folder whole, which would replace the link, even with --force/, { files: { 'real/ds_config.json': '{}' }, setup: (d) => void symlinkSync('real', join(d, 'run')) }),
   ds('--launch-dir . (the working folder), --force', ['--launch-dir', '.', '--force'], 1, /holds .*, which writing the launch folder there would delete, even with --force/),
   ds('--launch-dir the folder above, --force', ['--launch-dir', '..', '--force'], 1, /which writing the launch folder there would delete/),
+  {
+    name: '--launch-dir through a link to the working folder, onto the folder holding the spec, --force', files: { 'run/train.yaml': SPEC, 'run/launch.sh': 'old' },
+    setup: (d) => void symlinkSync('.', join(d, 'link')), argv: ['ds-config', 'run/train.yaml', '--launch-dir', 'link/run', '--force'], code: 1,
+    says: /link\/run holds .*run\/train\.yaml, which writing the launch folder there would delete/,
+  },
   ds('--launch-dir in a missing folder', ['--launch-dir', 'no/such/run'], 1, /cannot write .*no\/such\/run: its folder .*no\/such does not exist; create it first/),
   ds('-o and --launch-dir: the launch folder refused, the config not written either', ['-o', 'ds.json', '--launch-dir', 'run'], 1, /run already holds a launch folder/, { files: { 'run/ds_config.json': '{}' } }),
   ds('-o and --launch-dir: the config refused, the launch folder not written either', ['-o', 'ds.json', '--launch-dir', 'run'], 1, /ds\.json exists; ftplan does not overwrite files without --force/, { files: { 'ds.json': 'mine' } }),
