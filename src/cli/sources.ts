@@ -18,8 +18,8 @@ export function fileSources(cwd: string, env: Readonly<Record<string, string | u
     readFile(path, fromFile, wants) {
       for (const candidate of candidatesFor(cwd, path, fromFile)) {
         const file = wants === 'model-config' && isDirectory(candidate) ? join(candidate, 'config.json') : candidate
-        const text = readText(file)
-        if (text !== null) return { path: file, text }
+        const read = readInput(file, file, LIMIT_OF[wants])
+        if ('text' in read) return { path: file, text: read.text }
       }
       // A Hub id fetched before (cli/hub.ts): its config.json from ftplan's cache.
       const ref = wants === 'model-config' ? hubRef(path) : null
@@ -30,8 +30,18 @@ export function fileSources(cwd: string, env: Readonly<Record<string, string | u
       }
       return null
     },
+    whyNot(path, fromFile, wants) {
+      for (const candidate of candidatesFor(cwd, path, fromFile)) {
+        const file = wants === 'model-config' && isDirectory(candidate) ? join(candidate, 'config.json') : candidate
+        const read = readInput(file, file, LIMIT_OF[wants])
+        if ('problem' in read && !read.problem.endsWith(': no such file')) return read.problem
+      }
+      return null
+    },
   }
 }
+
+const LIMIT_OF = { 'model-config': { bytes: 2 ** 20, what: "a model's config.json" }, json: { bytes: 2 ** 20, what: 'a DeepSpeed config' } } as const
 
 /** Where a relative path may be: beside the spec, then in the working folder. */
 function candidatesFor(cwd: string, path: string, fromFile: string): string[] {

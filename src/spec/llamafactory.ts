@@ -252,7 +252,8 @@ function readDeepSpeed(node: LNode, r: FieldReader, src: SpecSources, put: (p: s
   }
   const file = src.readFile(node.value, r.file, 'json')
   if (!file) {
-    r.fail(node, 'deepspeed', `cannot read ${JSON.stringify(node.value)}`, { allowed: 'a path to a DeepSpeed JSON config, relative to this file or the working directory' })
+    const why = src.whyNot?.(node.value, r.file, 'json')
+    r.fail(node, 'deepspeed', `cannot read ${JSON.stringify(node.value)}${why ? `: ${why}` : ': no such file'}`, { allowed: 'a path to a DeepSpeed JSON config, relative to this file or the working directory' })
     return
   }
   const parsed = parseJsonLocated(file.text, file.path, 'DeepSpeed')

@@ -16,6 +16,8 @@ export interface SpecSources {
   readFile(path: string, fromFile: string, wants: 'model-config' | 'json'): { path: string; text: string; origin?: string } | null
   /** Where readFile looked for `path` (resolved), for messages; the path as written when a source cannot say. */
   triedPaths?(path: string, fromFile: string): string[]
+  /** Why readFile found nothing readable at `path` when something is there (a folder, a pipe, too large), for messages. */
+  whyNot?(path: string, fromFile: string, wants: 'model-config' | 'json'): string | null
 }
 
 export interface ResolvedModel {
@@ -56,7 +58,10 @@ export function resolveModelNode(node: LNode, path: string, r: FieldReader, src:
     }
   }
   const file = src.readFile(id, r.file, 'model-config')
-  if (!file) return r.fail(node, path, `no config.json at ${JSON.stringify(id)}`, { allowed: MODEL_ALLOWED })
+  if (!file) {
+    const why = src.whyNot?.(id, r.file, 'model-config')
+    return r.fail(node, path, why ? `cannot read the config.json of ${JSON.stringify(id)}: ${why}` : `no config.json at ${JSON.stringify(id)}`, { allowed: MODEL_ALLOWED })
+  }
   const parsed = parseJsonLocated(file.text, file.path, 'transformers')
   if (parsed.issues.length > 0 || !parsed.root) {
     r.issues.push(...(parsed.issues.length > 0 ? parsed.issues : [{ file: file.path, line: 1, col: 1, path: '', message: 'config.json is empty' }]))

@@ -72,8 +72,10 @@ const lf = (name: string, json: string | null, code: 0 | 1, says: RegExp, more: 
 })
 const lfConfigs: Case[] = [
   lf('LF deepspeed: a ZeRO-3 config is read', '{ "train_batch_size": "auto", "zero_optimization": { "stage": 3 } }', 0, /^    zero: 3$/m),
-  lf('LF deepspeed: a missing file', null, 1, /lf\.yaml:11:12: deepspeed: cannot read "ds\.json"/),
-  lf('LF deepspeed: a folder', null, 1, /lf\.yaml:11:12: deepspeed: cannot read "ds\.json"/, { setup: (d) => mkdirSync(join(d, 'ds.json')) }),
+  lf('LF deepspeed: a missing file', null, 1, /lf\.yaml:11:12: deepspeed: cannot read "ds\.json": no such file/),
+  lf('LF deepspeed: a folder', null, 1, /lf\.yaml:11:12: deepspeed: cannot read "ds\.json": \S*ds\.json is a folder, not a file/, { setup: (d) => mkdirSync(join(d, 'ds.json')) }),
+  lf('LF deepspeed: a FIFO', null, 1, /lf\.yaml:11:12: deepspeed: cannot read "ds\.json": \S*ds\.json is a pipe \(FIFO\), not a file/, { setup: (d) => fifo(join(d, 'ds.json')) }),
+  lf('LF deepspeed: over 1 MiB', `{ "zero_optimization": { "stage": 3 }, "x": "${'y'.repeat(1_100_000)}" }`, 1, /lf\.yaml:11:12: deepspeed: cannot read "ds\.json": \S*ds\.json is 1\.0 MiB; ftplan reads a DeepSpeed config of at most 1\.0 MiB/),
   lf('LF deepspeed: a // comment, at its line in the JSON', '{\n  // ZeRO-3\n  "zero_optimization": { "stage": 3 }\n}', 1, /ds\.json:2:3: not valid JSON .*DeepSpeed reads it with Python's json\.load/),
   lf('LF deepspeed: zero_optimization as a list', '{\n  "zero_optimization": [3]\n}', 1, /ds\.json:2:24: zero_optimization: zero_optimization must be an object such as \{"stage": 3\}/),
   lf('LF deepspeed: stage 7', '{\n  "zero_optimization": { "stage": 7 }\n}', 1, /ds\.json:2:\d+: zero_optimization\.stage: 7 is not a ZeRO stage/),

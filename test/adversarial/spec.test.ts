@@ -33,6 +33,7 @@ const cases: Case[] = [
   check(`${BASE}ftplan:spec: { secure: AAABAxyz }\n`, /spec\.yaml:3:1: ftplan:spec: unknown key/, 1, 'a Pulumi key in a plain spec'),
   check('config:\n  ftplan:spec:\n    secure: AAABAxyz\n', /spec\.yaml:3:5: config\.ftplan:spec: is a Pulumi secret \(secure: …\), which only the Pulumi CLI can decrypt/, 1, 'a Pulumi secret as the stack spec'),
   check('model: no-such-org/no-such-model-xyz\nmethod: lora\n', /model: unknown model "no-such-org\/no-such-model-xyz".*HF_HUB_OFFLINE is set and no-such-org\/no-such-model-xyz@main is not in ftplan's cache/, 1, 'an unknown Hub model, offline'),
+  { name: "a model folder whose config.json is a folder", files: { 'spec.yaml': 'model: ./mdl\nmethod: lora\n' }, setup: (d) => mkdirSync(join(d, 'mdl', 'config.json'), { recursive: true }), argv: ['spec', 'check', 'spec.yaml'], code: 1, says: /spec\.yaml:1:8: model: cannot read the config\.json of "\.\/mdl": \S*mdl\/config\.json is a folder, not a file/ },
   check('model: ./nowhere/\nmethod: lora\n', /spec\.yaml:1:8: model: no config\.json at "\.\/nowhere\/"/, 1, 'a model path that does not exist'),
   check(`${BASE}method: lora\n`, /map keys must be unique/, 1, 'method twice'),
   check('model: Qwen/Qwen2.5-0.5B\nmethod: lorra\n', /method: "lorra" is not allowed.*did you mean lora\?/, 1, 'a misspelt method'),
