@@ -10,7 +10,9 @@ import type { FinetuneSpec } from '../spec/spec.js'
 import type { JobTime } from './job-time.js'
 import { HOST_RAM_FRACTION, nodeSearch, shapeKey, type LayoutCache, type NodeEval, type NodeMiss, type OfferView } from './node-search.js'
 import type { BatchMode } from './strategies.js'
-import { TIME_BAND, withinBand } from './time-band.js'
+import { cents, rankCandidates } from './ranking.js'
+import { suggestFixes } from './suggest-fixes.js'
+import { TIME_BAND } from './time-band.js'
 import { gpuVisibleBytes } from '../instances/visible-memory.js'
 
 export { HOST_RAM_FRACTION, type LayoutCache } from './node-search.js'
@@ -57,10 +59,6 @@ export type PlanResult =
    */
   | { status: 'fit'; plan: Candidate; alternatives: Candidate[]; rejected: Rejection[]; assumptions: string[]; catalog: Catalog; cheapest: Candidate | null; cheapestRank: number | null; fewestNodes: ReadonlyMap<string, number> }
   | { status: 'no-fit'; plan: null; alternatives: []; rejected: Rejection[]; assumptions: string[]; suggestions: string[]; catalog: Catalog }
-
-function cents(usd: number): number {
-  return Math.round(usd * 100)
-}
 
 export interface SearchOptions {
   maxNodes?: number
@@ -281,61 +279,6 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
   return { status: 'fit', plan: r.ranked[0]!, alternatives: r.ranked.slice(1), rejected, assumptions, catalog, cheapest: r.cheapestRank === 1 ? null : r.cheapest, cheapestRank: r.cheapestRank === 1 ? null : r.cheapestRank, fewestNodes }
 }
 
-/**
- * The first `count` candidates in rank order, the cheapest, and its place. Without `train`: by hourly price (byCost).
- * With it, issue #14's rule: the time model is right only within its band (TIME_BAND), so plans whose job cost lies
- * within the band of the cheapest cost the same as far as anyone can know; among them a user takes the one with the
- * fewest GPUs (easier to obtain), then the fewest nodes (nothing to go wrong between them), then the one that
- * finishes sooner, then the cheaper. The rest follow by cost.
- */
-export function rankCandidates(candidates: Candidate[], count: number, tokensKnown: boolean): { ranked: Candidate[]; cheapest: Candidate; cheapestRank: number } {
-  const cheapest = candidates.reduce((a, b) => (byCost(b, a) < 0 ? b : a))
-  const low = cheapest.jobCostUsd
-  if (!tokensKnown || low === null) return { ranked: smallest(candidates, count, byCost), cheapest, cheapestRank: 1 }
-  const tied = candidates.filter((c) => c.jobCostUsd !== null && withinBand(low, c.jobCostUsd))
-  const rest = candidates.filter((c) => c.jobCostUsd === null || !withinBand(low, c.jobCostUsd))
-  const first = smallest(tied, count, byTieRule)
-  return { ranked: [...first, ...smallest(rest, count - first.length, byCost)], cheapest, cheapestRank: 1 + tied.filter((c) => byTieRule(c, cheapest) < 0).length }
-}
-
-/** Among plans that cost the same: fewest GPUs, fewest nodes, soonest as plan prints it (a difference nobody sees must not outrank the cost), cheapest. */
-function byTieRule(a: Candidate, b: Candidate): number {
-  const shown = (c: Candidate) => Math.round(c.time!.hours * 100)
-  return a.strategy.gpus - b.strategy.gpus || a.nodes - b.nodes || shown(a) - shown(b) || byCost(a, b)
-}
-
-/** The `k` smallest by `cmp`, in order, as a stable sort would give them; O(n log k). */
-function smallest<T>(items: T[], k: number, cmp: (a: T, b: T) => number): T[] {
-  if (k <= 0) return []
-  if (items.length <= k) return [...items].sort(cmp)
-  const out: T[] = []
-  for (const x of items) {
-    if (out.length >= k && cmp(x, out[out.length - 1]!) >= 0) continue
-    let lo = 0
-    let hi = out.length
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      if (cmp(out[mid]!, x) <= 0) lo = mid + 1
-      else hi = mid
-    }
-    out.splice(lo, 0, x)
-    if (out.length > k) out.pop()
-  }
-  return out
-}
-
-/**
- * Cheapest first, to the cent (a bill has no finer grain, and float noise must not decide); at the same cost the
- * fewer nodes (one placement, no inter-node network to go wrong), then the job that finishes sooner, then the
- * fewer GPUs (easier to get), then the most headroom.
- */
-export function byCost(a: Candidate, b: Candidate): number {
-  const cents = (c: Candidate) => Math.round((c.jobCostUsd ?? c.priceUsdPerHour) * 100)
-  return cents(a) - cents(b) || a.nodes - b.nodes || (a.time?.hours ?? 0) - (b.time?.hours ?? 0) || a.strategy.gpus - b.strategy.gpus ||
-    (b.usableBytesPerGpu - b.estimate.perGpu.totalBytes) - (a.usableBytesPerGpu - a.estimate.perGpu.totalBytes) ||
-    `${a.offer.instanceType}@${a.offer.region}`.localeCompare(`${b.offer.instanceType}@${b.offer.region}`) || a.nodes - b.nodes
-}
-
 function groupRejections(m: Map<string, { offer: InstanceOffer; nodes: number[]; reason: string }>): Rejection[] {
   const byType = new Map<string, Rejection & { seen: Set<string> }>()
   for (const { offer, nodes, reason } of m.values()) {
@@ -350,52 +293,4 @@ function groupRejections(m: Map<string, { offer: InstanceOffer; nodes: number[];
     } else byType.set(key, { instanceType: offer.instanceType, regions: [offer.region], nodes: [lo, hi], reason, seen: new Set([offer.region]) })
   }
   return [...byType.values()].map(({ seen: _, ...r }) => r)
-}
-
-/** What would make a spec fit, each computed by searching again with one thing changed. */
-function suggestFixes(input: PlanInput, options: SearchOptions): string[] {
-  const out: string[] = []
-  const c = input.spec.constraints
-  const describe = (r: PlanResult) => (r.status === 'fit' ? `${r.plan.nodes} × ${r.plan.offer.instanceType} (${r.plan.offer.region}) at $${r.plan.priceUsdPerHour.toFixed(2)}/hour` : '')
-  const unconstrained = planFinetune(input, { ...options, ignoreConstraints: true, noSuggestions: true })
-  if (unconstrained.status === 'fit' && (c.regions.length || c.gpus.length || c.spot || c.maxHourlyUsd !== null || c.budgetUsd !== null)) {
-    out.push(`the constraints (regions, GPUs, spot, price caps) exclude what fits: without them, ${describe(unconstrained)}`)
-  }
-  const maxNodes = options.maxNodes ?? c.maxNodes
-  const nodeSteps = [maxNodes * 2, maxNodes * 4, 16, 32].filter((n, i, all) => n > maxNodes && all.indexOf(n) === i)
-  const moreNodes = (ignoreConstraints: boolean) => {
-    for (const n of nodeSteps) {
-      const more = planFinetune(input, { ...options, maxNodes: n, ignoreConstraints, noSuggestions: true })
-      if (more.status === 'fit') return more
-    }
-    return null
-  }
-  const more = moreNodes(false)
-  if (more?.status === 'fit') out.push(`allow constraints.max_nodes ≥ ${more.plan.nodes}: ${describe(more)}`)
-  else if (unconstrained.status !== 'fit') {
-    const anyMore = moreNodes(true)
-    if (anyMore?.status === 'fit') out.push(`lift the constraints and allow max_nodes ≥ ${anyMore.plan.nodes}: ${describe(anyMore)}`)
-  }
-  const spec = input.spec
-  const tryWith = (label: string, change: Partial<FinetuneSpec>) => {
-    const r = planFinetune({ ...input, spec: { ...spec, ...change } }, { ...options, maxNodes, noSuggestions: true })
-    if (r.status === 'fit') out.push(`${label}: ${describe(r)}`)
-    return r.status === 'fit'
-  }
-  if (spec.deepspeed.zero !== 'auto' || spec.deepspeed.offload !== 'auto') tryWith('let ftplan choose ZeRO and offload (deepspeed: { zero: auto, offload: auto })', { deepspeed: { ...spec.deepspeed, zero: 'auto', offload: 'auto' } })
-  if (spec.gradientCheckpointing === false) tryWith('turn gradient checkpointing on', { gradientCheckpointing: true })
-  // Each names the term it shrinks: the logits (Liger's fused cross-entropy), optimizer state (8-bit AdamW), a full
-  // fine-tune's weights and states (LoRA, then QLoRA).
-  if (spec.loss !== 'fused') tryWith('loss: fused (Liger\'s fused linear cross-entropy never holds the logits whole; LLaMA-Factory enable_liger_kernel, HF --use_liger_kernel)', { loss: 'fused' })
-  // LLaMA-Factory has no 8-bit APOLLO and refuses LoRA with GaLore or APOLLO (train/trainer_utils.py:330-333,
-  // hparams/finetuning_args.py:615): an adapter method drops the projection, and says so.
-  if (spec.optimizer === 'adamw' && spec.projection?.kind !== 'apollo') tryWith('optimizer: adamw_8bit (optimizer state in 8 bits)', { optimizer: 'adamw_8bit' })
-  const drop = spec.projection ? ` without use_${spec.projection.kind}` : ''
-  if (spec.method === 'full') tryWith(`method: lora${drop} (adapters instead of every weight, its gradient and optimizer state)`, { method: 'lora', projection: undefined })
-  if (spec.method === 'full' || spec.method === 'lora' || spec.method === 'freeze') tryWith(`QLoRA (method: qlora, 4-bit base)${drop}`, { method: 'qlora', quantization: '4bit', projection: undefined })
-  for (let s = Math.floor(spec.seqLenTokens / 2); s >= 256; s = Math.floor(s / 2)) {
-    if (tryWith(`shorter sequences (seq_len: ${s})`, { seqLenTokens: s })) break
-  }
-  if (out.length === 0) out.push('nothing tried fits: a larger GPU than the catalog holds, or a smaller model')
-  return out
 }
