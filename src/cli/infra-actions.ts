@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs'
 import { delimiter, dirname, join, resolve } from 'node:path'
 import { AWS_CATALOG } from '../instances/aws.js'
 import { ClusterError } from '../infra/cluster-error.js'
@@ -14,7 +14,7 @@ import type { LoadedSpec } from '../spec/load.js'
 import type { CommandContext } from './plan-command.js'
 import { entry, parseLocated } from '../spec/located.js'
 import { readText } from './sources.js'
-import { writeDirAtomic, writeFileAtomic } from './write.js'
+import { fsReason, heldIn, writeDirAtomic, writeFileAtomic } from './write.js'
 
 /** A Pulumi stack file's inputs, read once (null for other spec files), and its `ftplan:*` settings, validated. */
 function stackOf(ctx: CommandContext, file: string, loaded: LoadedSpec): { inputs: StackInputs | null; settings: ClusterSettings } {
@@ -61,6 +61,32 @@ function onPath(command: string): boolean {
   return (process.env['PATH'] ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, command)))
 }
 
+/** What `npm install && npm run build` makes in an emitted project: replaced with it, made again by the user. */
+const BUILD_OUTPUTS = ['node_modules', 'package-lock.json', 'index.js', 'index.js.map', 'index.d.ts']
+
+/**
+ * `emit --force` replaces a project ftplan emitted, never a folder of other files; the Pulumi stack files `pulumi stack
+ * init` made in it (Pulumi.<stack>.yaml) are copied into the new project, into `files`. Returns the names kept.
+ */
+function keptFromProject(ctx: CommandContext, dir: string, files: Record<string, string>): string[] {
+  if (lstatSync(dir, { throwIfNoEntry: false })?.isDirectory() !== true) return []
+  const emitted = new Set(Object.keys(files).map((f) => f.split('/')[0]!))
+  const stackFiles = /^Pulumi\.[^/]+\.ya?ml$/
+  let names: string[]
+  try {
+    names = readdirSync(dir)
+  } catch (error) {
+    throw ctx.userError(`cannot write ${dir}: ${fsReason(error, dir)}`)
+  }
+  const foreign = names.filter((n) => !emitted.has(n) && !BUILD_OUTPUTS.includes(n) && !stackFiles.test(n))
+  if (foreign.length > 0) {
+    throw ctx.userError(`${dir} holds files ftplan did not write (${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', …' : ''}); --force replaces a project ftplan emitted, with its build outputs and stack files, never other files: emit into a new folder, or move them out`)
+  }
+  const kept = names.filter((n) => stackFiles.test(n) && !emitted.has(n))
+  for (const n of kept) files[n] = readFileSync(join(dir, n), 'utf8')
+  return kept
+}
+
 export async function emitProject(ctx: CommandContext, file: string, opts: { out: string; force?: boolean }): Promise<void> {
   const loaded = ctx.readSpec(file)
   const { settings } = stackOf(ctx, file, loaded)
@@ -71,8 +97,12 @@ export async function emitProject(ctx: CommandContext, file: string, opts: { out
   // the compiled files (dist/ is two levels up from src/cli and dist/cli alike); their source maps stay behind
   for (const name of COMPONENT_FILES) files[`ftplan/${name}`] = readFileSync(new URL(`../../dist/infra/${name}`, import.meta.url), 'utf8').replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n')
   const dir = resolve(ctx.io.cwd, opts.out)
-  const failure = writeDirAtomic(dir, files, opts.force === true, [resolve(ctx.io.cwd, file), ctx.io.cwd])
+  const protect = [resolve(ctx.io.cwd, file), ctx.io.cwd]
+  // A folder holding the spec or the working folder is refused whole by writeDirAtomic, with its own reason.
+  const kept = opts.force && heldIn(dir, protect) === undefined ? keptFromProject(ctx, dir, files) : []
+  const failure = writeDirAtomic(dir, files, opts.force === true, protect)
   if (failure) throw ctx.userError(failure)
+  if (kept.length > 0) ctx.io.stdout(`kept ${kept.join(', ')} from the project it replaces; run npm install && npm run build again\n`)
   const o = cluster.outputs
   ctx.io.stdout(`wrote ${opts.out}: a Pulumi project for ${o.nodes} × ${o.instanceType} in ${o.region} (${o.gpus} × ${o.gpuModel}), $${o.hourlyCostUsd?.toFixed(2) ?? '?'}/hour on-demand` +
     `${o.estimatedJobCostUsd !== null ? `, job ≈ ${o.estimatedJobHours} hours, $${o.estimatedJobCostUsd.toFixed(2)}` : ''}\nnext: cd ${opts.out} && npm install && npm run build && pulumi stack init dev && pulumi preview\n`)

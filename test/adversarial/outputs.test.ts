@@ -77,10 +77,16 @@ const isProject = (dir: string) => {
 const emitted: Case[] = [
   emit('emit --out a new folder', ['--out', 'infra'], 0, /^wrote infra: a Pulumi project for 1 × /m, { then: (d) => isProject(join(d, 'infra')) }),
   emit('emit --out a folder of files without --force', ['--out', 'infra'], 1, /infra is not empty; ftplan does not overwrite files without --force/, { files: { 'infra/notes.txt': 'mine' } }),
-  emit('emit --out a folder of files with --force', ['--out', 'infra', '--force'], 0, /^wrote infra/m, { files: { 'infra/notes.txt': 'mine' }, then: (d) => {
-    isProject(join(d, 'infra'))
-    expect(readdirSync(join(d, 'infra'))).not.toContain('notes.txt')
-  } }),
+  emit('emit --out a folder of other files with --force: refused, never emptied', ['--out', 'infra', '--force'], 1, /infra holds files ftplan did not write \(notes\.txt\); --force replaces a project ftplan emitted/, { files: { 'infra/notes.txt': 'mine' } }),
+  emit('emit --force over an emitted project keeps its stack file and drops its build outputs', ['--out', 'infra', '--force'], 0, /^kept Pulumi\.dev\.yaml from the project it replaces; run npm install && npm run build again$/m, {
+    files: { 'infra/Pulumi.yaml': 'old', 'infra/index.ts': 'old', 'infra/index.js': 'built', 'infra/node_modules/x/index.js': 'dep', 'infra/Pulumi.dev.yaml': 'encryptionsalt: v1:abc\n' },
+    then: (d) => {
+      isProject(join(d, 'infra'))
+      expect(readFileSync(join(d, 'infra', 'Pulumi.dev.yaml'), 'utf8')).toBe('encryptionsalt: v1:abc\n')
+      expect(readFileSync(join(d, 'infra', 'index.ts'), 'utf8')).not.toBe('old')
+      expect(readdirSync(join(d, 'infra'))).not.toContain('node_modules')
+    },
+  }),
   emit('emit --out . --force', ['--out', '.', '--force'], 1, /holds .*, which writing the output there would delete, even with --force; give a new folder/),
   { name: 'emit --out the folder holding the spec, --force', files: { 'infra/spec.yaml': SPEC }, argv: ['emit', 'infra/spec.yaml', '--out', 'infra', '--force'], code: 1, says: /infra holds .*infra\/spec\.yaml, which writing the output there would delete/ },
   emit('emit --out onto a file', ['--out', 'infra'], 1, /infra is a file, not a folder; give a new or empty folder/, { files: { infra: 'a file' } }),
