@@ -21,6 +21,8 @@ const LAUNCH_FILES = ['ds_config.json', 'launch.sh', 'train.yaml', 'hostfile', '
 
 /** `ftplan ds-config`: plan, then write the config (stdout, -o) and the launch folder (--launch-dir). */
 export function dsConfigAction(ctx: Ctx, file: string, opts: DsConfigOptions): void {
+  if (opts.output !== undefined && (opts.output === '' || /[\\/]$/.test(opts.output))) throw ctx.usageError(`-o names the file to write; ${JSON.stringify(opts.output)} is ${opts.output === '' ? 'empty' : 'a folder path'}: give a file name, or --launch-dir for a folder`)
+  if (opts.launchDir === '') throw ctx.usageError('--launch-dir names the folder to write; it is empty')
   if (opts.force && !opts.output && !opts.launchDir) throw ctx.usageError('--force lets -o and --launch-dir replace what they write; without either it has nothing to overwrite')
   const loaded = ctx.readSpec(file)
   const result = planLoaded(loaded, readCatalog(ctx, opts.catalog))

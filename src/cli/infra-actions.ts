@@ -88,6 +88,7 @@ function keptFromProject(ctx: CommandContext, dir: string, files: Record<string,
 }
 
 export async function emitProject(ctx: CommandContext, file: string, opts: { out: string; force?: boolean }): Promise<void> {
+  if (opts.out === '') throw ctx.usageError('--out names the folder to write the project to; it is empty')
   const loaded = ctx.readSpec(file)
   const { settings } = stackOf(ctx, file, loaded)
   const plan = fitOrThrow(ctx, file, loaded)

@@ -114,7 +114,18 @@ function removeQuietly(path: string): void {
 }
 
 function sibling(path: string, kind: 'tmp' | 'old'): string {
-  return join(dirname(path), `.ftplan-${kind}-${process.pid}-${basename(path)}`)
+  return join(dirname(path), `.ftplan-${kind}-${process.pid}-${tagOf(basename(path))}`)
+}
+
+/**
+ * The name a sibling carries: the target's own, or for a name near the 255-byte limit of a file name (where the
+ * prefix would push it over), a hash of it, so a valid target name never fails for its temporary one.
+ */
+function tagOf(name: string): string {
+  if (Buffer.byteLength(name) <= 200) return name
+  let h = 5381
+  for (const ch of name) h = ((h * 33) ^ ch.codePointAt(0)!) >>> 0
+  return `#${h.toString(16)}`
 }
 
 /**
@@ -150,6 +161,7 @@ export function fsReason(error: unknown, path: string): string {
     case 'ENOSPC':
     case 'EDQUOT': return `no space left on the device of ${dirname(path)}; nothing was written`
     case 'EISDIR': return `${path} is a folder`
+    case 'ENAMETOOLONG': return 'a name in the path is too long (a file name holds at most 255 bytes)'
     default: return error instanceof Error ? error.message.replace(/'[^']*\.ftplan-(tmp|old)-[^']*'/g, `'${path}'`) : String(error)
   }
 }
@@ -170,7 +182,7 @@ export function recoverLeftovers(target: string): void {
   }
   for (const entry of entries) {
     const m = /^\.ftplan-(tmp|old)-(\d+)-(.*)$/.exec(entry)
-    if (!m || m[3] !== name || alive(Number(m[2]))) continue
+    if (!m || m[3] !== tagOf(name) || alive(Number(m[2]))) continue
     const path = join(parent, entry)
     try {
       if (m[1] === 'old' && lstatOrNull(target) === null) renameSync(path, target)

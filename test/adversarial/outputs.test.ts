@@ -35,6 +35,10 @@ const configFile: Case[] = [
   ds('-o /dev/null, --force', ['-o', '/dev/null', '--force'], 1, /\/dev\/null is a device, not a regular file/),
   ds('-o a folder, --force', ['-o', 'out', '--force'], 1, /out is a folder, not a regular file/, { setup: (d) => mkdirSync(join(d, 'out')) }),
   ds('-o in a missing folder', ['-o', 'no/such/ds.json'], 1, /cannot write .*no\/such\/ds\.json: its folder .*no\/such does not exist; create it first/),
+  ds('-o an empty name', ['-o', ''], 2, /-o names the file to write; "" is empty/),
+  ds('-o a folder path (trailing /)', ['-o', 'out/'], 2, /-o names the file to write; "out\/" is a folder path: give a file name, or --launch-dir for a folder/),
+  ds('-o a 240-byte name, valid: its temporary name must not exceed the limit', ['-o', `${'n'.repeat(235)}.json`], 0, /^wrote n+\.json/m, { then: (d) => expect(readdirSync(d).sort()).toEqual([`${'n'.repeat(235)}.json`, 'spec.yaml']) }),
+  ds('-o a 300-byte name', ['-o', `${'n'.repeat(295)}.json`], 1, /cannot write .*: a name in the path is too long \(a file name holds at most 255 bytes\)/),
   ds('-o below a file', ['-o', 'f/ds.json'], 1, /cannot write .*f\/ds\.json: a part of .*f is a file, not a folder/, { files: { f: 'x' } }),
 ]
 
@@ -53,6 +57,8 @@ const launchDir: Case[] = [
     setup: (d) => void symlinkSync('.', join(d, 'link')), argv: ['ds-config', 'run/train.yaml', '--launch-dir', 'link/run', '--force'], code: 1,
     says: /link\/run holds .*run\/train\.yaml, which writing the launch folder there would delete/,
   },
+  ds('--launch-dir an empty name', ['--launch-dir', ''], 2, /--launch-dir names the folder to write; it is empty/),
+  ds('--launch-dir a 240-byte name, valid', ['--launch-dir', 'r'.repeat(240)], 0, /^wrote r+\//m, { then: (d) => isLaunchFolder(join(d, 'r'.repeat(240))) }),
   ds('--launch-dir in a missing folder', ['--launch-dir', 'no/such/run'], 1, /cannot write .*no\/such\/run: its folder .*no\/such does not exist; create it first/),
   ds('-o and --launch-dir: the launch folder refused, the config not written either', ['-o', 'ds.json', '--launch-dir', 'run'], 1, /run already holds a launch folder/, { files: { 'run/ds_config.json': '{}' } }),
   ds('-o and --launch-dir: the config refused, the launch folder not written either', ['-o', 'ds.json', '--launch-dir', 'run'], 1, /ds\.json exists; ftplan does not overwrite files without --force/, { files: { 'ds.json': 'mine' } }),
@@ -87,6 +93,7 @@ const emitted: Case[] = [
       expect(readdirSync(join(d, 'infra'))).not.toContain('node_modules')
     },
   }),
+  { name: 'emit --out an empty name', files: { 'spec.yaml': SPEC }, argv: ['emit', 'spec.yaml', '--out', ''], code: 2, says: /--out names the folder to write the project to; it is empty/ },
   emit('emit --out . --force', ['--out', '.', '--force'], 1, /holds .*, which writing the output there would delete, even with --force; give a new folder/),
   { name: 'emit --out the folder holding the spec, --force', files: { 'infra/spec.yaml': SPEC }, argv: ['emit', 'infra/spec.yaml', '--out', 'infra', '--force'], code: 1, says: /infra holds .*infra\/spec\.yaml, which writing the output there would delete/ },
   emit('emit --out onto a file', ['--out', 'infra'], 1, /infra is a file, not a folder; give a new or empty folder/, { files: { infra: 'a file' } }),
