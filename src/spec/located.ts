@@ -104,7 +104,7 @@ function jsonWithPythonNumbers(text: string): boolean {
   }
 }
 
-const DEEP = `nested too deeply to read (a spec needs at most a few levels; the limit is ${MAX_DEPTH})`
+const DEEP = `nested too deeply to read (the limit is ${MAX_DEPTH} levels; a spec or config needs a few)`
 
 function yamlMessage(message: string): string {
   if (message.includes('Maximum call stack')) return DEEP
