@@ -29,6 +29,16 @@ describe('LLaMA-Factory use_adam_mini and use_muon replace the optimizer (issue 
     expect(T - muon).toBe(2 * 32_000 * 4096 + 32 * 2 * 4096 + 4096)
     expect(stepStates('use_muon: true\n').states).toBe(4 * (muon + 2 * (T - muon)))
   })
+  it('the optimizer line leads with the optimizer that steps, not the spec\'s optim name', () => {
+    const detail = (extra: string) => {
+      const l = loadSpec(YAML + extra, 'train.yaml', memorySources())
+      return estimateMemory(l.spec, l.model.arch, strategyFromSpec(l.spec, l.model.arch)).details.optimizerStates
+    }
+    // 4 × (T + v) / T bytes per parameter, with v from the Adam-mini test above
+    expect(detail('use_adam_mini: true\n')).toMatch(new RegExp(`^Adam-mini \\(one second moment per head or row\\): ${(4 * (T + 1_163_841) / T).toFixed(2)} B per trainable parameter`))
+    expect(detail('use_muon: true\n')).toMatch(/^Muon \(one momentum for 2-D weights, AdamW for the rest\): \d+\.\d\d B per trainable parameter/)
+    expect(detail('')).toMatch(/^adamw: 8\.00 B per trainable parameter/)
+  })
   it('plain AdamW for comparison: two moments of everything', () => {
     expect(stepStates('').states).toBe(8 * T)
   })

@@ -75,10 +75,13 @@ export function optimizerBytes(asked: Optimizer, facts: ModelFacts, regime: Regi
   const shard = regime.deepspeed && s.zeroStage > 0 ? s.gpus : 1
   const offloaded = regime.deepspeed && s.offload !== 'none'
   const gpu = offloaded ? 0 : Math.ceil(total / shard)
+  // Adam-mini and Muon replace the spec's optimizer: the line leads with the one that steps.
+  const name = facts.variant
+    ? (facts.variant.kind === 'adam_mini' ? 'Adam-mini (one second moment per head or row)' : 'Muon (one momentum for 2-D weights, AdamW for the rest)')
+    : optimizer === asked ? optimizer : `${asked} runs as DeepSpeed's CPU ${optimizer === 'lion' ? 'Lion' : 'Adam'} under offload`
   const detail = [
-    `${optimizer === asked ? optimizer : `${asked} runs as DeepSpeed's CPU ${optimizer === 'lion' ? 'Lion' : 'Adam'} under offload`}: ${perParam.toFixed(2)} B per trainable parameter${regime.masterBytes ? ' (incl. fp32 master)' : ''}`,
+    `${name}: ${perParam.toFixed(2)} B per trainable parameter${regime.masterBytes ? ' (incl. fp32 master)' : ''}`,
     facts.projection ? `state of ${facts.projection.describe} kept on the projected gradient` : '',
-    facts.variant ? (facts.variant.kind === 'adam_mini' ? 'Adam-mini (one second moment per head or row)' : 'Muon (one momentum for 2-D weights, AdamW for the rest)') : '',
     shard > 1 ? `÷ ${shard} (ZeRO-${s.zeroStage})` : '',
     offloaded ? `offloaded to ${s.offloadDevice}` : '',
     paged && !offloaded ? 'paged (unified memory, outside max_allocated)' : '',
