@@ -12,6 +12,7 @@ import { renderPreview } from '../report/preview-view.js'
 import type { Candidate } from '../planner/plan.js'
 import type { LoadedSpec } from '../spec/load.js'
 import type { CommandContext } from './plan-command.js'
+import { parse } from 'yaml'
 import { entry, parseLocated } from '../spec/located.js'
 import { readText } from './sources.js'
 import { fsReason, heldIn, writeDirAtomic, writeFileAtomic } from './write.js'
@@ -19,12 +20,25 @@ import { fsReason, heldIn, writeDirAtomic, writeFileAtomic } from './write.js'
 /** A Pulumi stack file's inputs, read once (null for other spec files), and its `ftplan:*` settings, validated. */
 function stackOf(ctx: CommandContext, file: string, loaded: LoadedSpec): { inputs: StackInputs | null; settings: ClusterSettings } {
   const inputs = loaded.source === 'pulumi-stack' ? inputsOf(ctx, file) : null
-  const { settings, problems } = readSettings(inputs?.settings ?? {}, stackName(file))
+  const { settings, problems } = readSettings(inputs ? { ...inputs.settings, ...settingsAsWritten(ctx, file) } : {}, stackName(file))
   if (problems.length > 0) {
     const located = settingPositions(ctx, file)
     throw ctx.userError(`${problems.length} problem${problems.length === 1 ? '' : 's'} in the stack settings of ${file}:\n  ${located(problems).join('\n  ')}`)
   }
   return { inputs, settings }
+}
+
+/**
+ * The stack file's `ftplan:*` scalars as written, as Pulumi hands them to the program (strings): `1e400` stays `1e400`,
+ * where a YAML number would be Infinity and echo as null.
+ */
+function settingsAsWritten(ctx: CommandContext, file: string): Record<string, string> {
+  try {
+    const doc = parse(readText(resolve(ctx.io.cwd, file)) ?? '', { schema: 'failsafe' }) as { config?: Record<string, unknown> } | null
+    return Object.fromEntries(Object.entries(doc?.config ?? {}).filter(([k, v]) => k.startsWith('ftplan:') && k !== 'ftplan:spec' && typeof v === 'string').map(([k, v]) => [k.slice('ftplan:'.length), v as string]))
+  } catch {
+    return {}
+  }
 }
 
 /**

@@ -88,6 +88,8 @@ const forms: Case[] = [
   { name: 'LF per_device_train_batch_size [2]', files: { 'lf.yaml': `${LF}per_device_train_batch_size: [2]\n` }, argv: ['spec', 'check', 'lf.yaml'], code: 1, says: /per_device_train_batch_size \(→ batch\.micro\): expected an integer, got a list/ },
   { name: 'stack settings: every problem at once, each at its key, in file order', files: { 'stacks/Pulumi.bad.yaml': `${STACK}  ftplan:market: capacity-block\n  ftplan:maxHourz: 3\n  ftplan:sshCidr: 0.0.0.0/0\n` }, argv: ['preview', 'stacks/Pulumi.bad.yaml'], code: 1,
     says: /3 problems in the stack settings of stacks\/Pulumi\.bad\.yaml:\n  stacks\/Pulumi\.bad\.yaml:7:3: ftplan:market capacity-block needs ftplan:capacityReservationId.*\n  stacks\/Pulumi\.bad\.yaml:8:3: ftplan:maxHourz is not a setting; did you mean ftplan:maxHours\?.*\n  stacks\/Pulumi\.bad\.yaml:9:3: ftplan:sshCidr: 0\.0\.0\.0\/0 opens SSH to the whole internet/ },
+  { name: 'stack settings echoed as written, as Pulumi hands them over', files: { 'stacks/Pulumi.w.yaml': `${STACK}  ftplan:maxHours: 1e400\n  ftplan:idleMinutes: 0x10\n` }, argv: ['preview', 'stacks/Pulumi.w.yaml'], code: 1,
+    says: /stacks\/Pulumi\.w\.yaml:7:3: ftplan:maxHours: "1e400" is not hours, a number such as 12 or 0\.5\n  stacks\/Pulumi\.w\.yaml:8:3: ftplan:idleMinutes: "0x10" is not whole minutes/ },
   { name: 'a stack spec with a list for a count', files: { 'stacks/Pulumi.x.yaml': `${STACK}    batch: { micro: [2] }\n` }, argv: ['spec', 'check', 'stacks/Pulumi.x.yaml'], code: 1, says: /stacks\/Pulumi\.x\.yaml:7:21: batch\.micro: expected an integer, got a list/ },
 ]
 
