@@ -106,3 +106,28 @@ describe('a model outside the catalog, from the Hugging Face Hub', () => {
     expect(r.stdout).toContain('Qwen/Qwen3-4B-Instruct-2507')
   })
 })
+
+describe('a Hub that never answers', () => {
+  it('is given up after HF_HUB_DOWNLOAD_TIMEOUT seconds with a message that says so, never a hang', async () => {
+    // Takes the connection, reads the request, sends nothing.
+    const { createServer } = await import('node:http')
+    const silent = createServer(() => {})
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`
+    try {
+      const started = Date.now()
+      const r = await ftplan({ HF_ENDPOINT: url, FTPLAN_CACHE_DIR: mkdtempSync(join(tmpdir(), 'ftplan-hub-')), HF_HUB_DOWNLOAD_TIMEOUT: '0.5' }, 'spec', 'check', specFile('model: some-org/some-model\nmethod: lora\n'))
+      expect(r.code).toBe(1)
+      expect(r.stderr).toContain(`nor on the Hub: ${url} did not answer for some-org/some-model within 0.5 s (HF_HUB_DOWNLOAD_TIMEOUT sets the wait)`)
+      expect(Date.now() - started).toBeLessThan(10_000)
+    } finally {
+      silent.closeAllConnections()
+      await new Promise<void>((resolve) => silent.close(() => resolve()))
+    }
+  })
+  it('HF_HUB_DOWNLOAD_TIMEOUT must be a positive number of seconds; otherwise the default, 10', () => {
+    expect(hubSettings({ HF_HUB_DOWNLOAD_TIMEOUT: '2.5' }).timeoutSeconds).toBe(2.5)
+    for (const bad of ['0', '-1', 'abc', '1e3', '']) expect(hubSettings({ HF_HUB_DOWNLOAD_TIMEOUT: bad }).timeoutSeconds).toBe(10)
+    expect(hubSettings({}).timeoutSeconds).toBe(10)
+  })
+})

@@ -12,6 +12,8 @@ export interface HubSettings {
   token: string | undefined
   offline: boolean
   cacheDir: string
+  /** Seconds a request may take before ftplan gives up (HF_HUB_DOWNLOAD_TIMEOUT, as the Python hub reads it; 10). */
+  timeoutSeconds: number
 }
 
 export const HUB_ID = /^([A-Za-z0-9][\w.-]*\/[\w.-]+)(?:@([\w./-]+))?$/
@@ -23,7 +25,13 @@ export function hubSettings(env: Readonly<Record<string, string | undefined>>): 
     token: env['HF_TOKEN'] ?? env['HUGGING_FACE_HUB_TOKEN'],
     offline: ['1', 'true', 'yes', 'on'].includes((env['HF_HUB_OFFLINE'] ?? '').toLowerCase()),
     cacheDir: cacheHome,
+    timeoutSeconds: positiveSeconds(env['HF_HUB_DOWNLOAD_TIMEOUT']) ?? 10,
   }
+}
+
+function positiveSeconds(text: string | undefined): number | undefined {
+  const n = text === undefined || !/^\d+(\.\d+)?$/.test(text.trim()) ? NaN : Number(text)
+  return n > 0 ? n : undefined
 }
 
 /** `org/name@rev` → the repository and revision (main when none). */
@@ -48,10 +56,16 @@ export async function fetchHubConfig(s: HubSettings, repo: string, revision: str
   const { downloadFile } = await import('@huggingface/hub')
   let text: string
   try {
-    const blob = await downloadFile({ repo, path: 'config.json', revision, hubUrl: s.endpoint, ...(s.token ? { accessToken: s.token } : {}) })
+    // A Hub that takes the connection and never answers must not hang the command: every request has a deadline.
+    const deadline = AbortSignal.timeout(s.timeoutSeconds * 1000)
+    const timed: typeof fetch = (input, init) => fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline })
+    const blob = await downloadFile({ repo, path: 'config.json', revision, hubUrl: s.endpoint, fetch: timed, ...(s.token ? { accessToken: s.token } : {}) })
     if (!blob) return { ok: false, reason: `${repo} has no config.json at revision ${revision} on ${s.endpoint}` }
     text = await blob.text()
   } catch (e) {
+    if ((e as Error).name === 'TimeoutError' || (e as { cause?: Error }).cause?.name === 'TimeoutError') {
+      return { ok: false, reason: `${s.endpoint} did not answer for ${repo} within ${s.timeoutSeconds} s (HF_HUB_DOWNLOAD_TIMEOUT sets the wait)` }
+    }
     const status = (e as { statusCode?: number }).statusCode
     if (status === 401 || status === 403) return { ok: false, reason: `${s.endpoint} refused ${repo} (HTTP ${status}): a gated or private model needs a token with access, in HF_TOKEN${s.token ? ' (the one set was refused)' : ''}` }
     if (status === 404) return { ok: false, reason: `${s.endpoint} has no model ${repo} at revision ${revision}` }
