@@ -131,3 +131,15 @@ describe('a Hub that never answers', () => {
     expect(hubSettings({}).timeoutSeconds).toBe(10)
   })
 })
+
+describe("a cache ftplan cannot write", () => {
+  it('is a user error naming the folder and FTPLAN_CACHE_DIR, not a crash', async () => {
+    // A file where the cache folder would be: mkdir fails with ENOTDIR (root or not).
+    const base = mkdtempSync(join(tmpdir(), 'ftplan-hub-'))
+    writeFileSync(join(base, 'cache'), 'a file')
+    const r = await ftplan({ HF_ENDPOINT: endpoint, FTPLAN_CACHE_DIR: join(base, 'cache') }, 'spec', 'check', specFile('model: Qwen/Qwen3-4B-Instruct-2507\nmethod: lora\n'))
+    expect(r.code, r.stderr).toBe(1)
+    expect(r.stderr).not.toContain('internal error')
+    expect(r.stderr).toMatch(/Qwen\/Qwen3-4B-Instruct-2507's config\.json was fetched, but ftplan's cache cannot be written at .*cache\/hub\/127\.0\.0\.1_\d+\/Qwen\/Qwen3-4B-Instruct-2507\/main \(ENOTDIR\); set FTPLAN_CACHE_DIR to a folder you can write/)
+  })
+})

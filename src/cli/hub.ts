@@ -1,6 +1,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { removeQuietly } from './write.js'
 
 /**
  * The Hugging Face Hub as ftplan reads it: a model id outside the catalog (`org/name`, or `org/name@revision`) has its
@@ -77,9 +78,14 @@ export async function fetchHubConfig(s: HubSettings, repo: string, revision: str
     return { ok: false, reason: `${repo}'s config.json from ${s.endpoint} is not JSON` }
   }
   const path = hubCachePath(s, repo, revision)
-  mkdirSync(dirname(path), { recursive: true })
   const tmp = `${path}.${process.pid}.tmp`
-  writeFileSync(tmp, text)
-  renameSync(tmp, path)
+  try {
+    mkdirSync(dirname(path), { recursive: true })
+    writeFileSync(tmp, text)
+    renameSync(tmp, path)
+  } catch (e) {
+    removeQuietly(tmp)
+    return { ok: false, reason: `${repo}'s config.json was fetched, but ftplan's cache cannot be written at ${dirname(path)} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); set FTPLAN_CACHE_DIR to a folder you can write` }
+  }
   return { ok: true, path }
 }

@@ -92,12 +92,19 @@ function keptFromProject(ctx: CommandContext, dir: string, files: Record<string,
   } catch (error) {
     throw ctx.userError(`cannot write ${dir}: ${fsReason(error, dir)}`)
   }
-  const foreign = names.filter((n) => !emitted.has(n) && !BUILD_OUTPUTS.includes(n) && !stackFiles.test(n))
+  const isStackFile = (n: string) => stackFiles.test(n) && lstatSync(join(dir, n), { throwIfNoEntry: false })?.isFile() === true
+  const foreign = names.filter((n) => !emitted.has(n) && !BUILD_OUTPUTS.includes(n) && !isStackFile(n))
   if (foreign.length > 0) {
     throw ctx.userError(`${dir} holds files ftplan did not write (${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', …' : ''}); --force replaces a project ftplan emitted, with its build outputs and stack files, never other files: emit into a new folder, or move them out`)
   }
-  const kept = names.filter((n) => stackFiles.test(n) && !emitted.has(n))
-  for (const n of kept) files[n] = readFileSync(join(dir, n), 'utf8')
+  const kept = names.filter((n) => isStackFile(n) && !emitted.has(n))
+  for (const n of kept) {
+    try {
+      files[n] = readFileSync(join(dir, n), 'utf8')
+    } catch (error) {
+      throw ctx.userError(`cannot keep ${join(dir, n)} in the new project: ${fsReason(error, join(dir, n))}; move it out, or emit into a new folder`)
+    }
+  }
   return kept
 }
 

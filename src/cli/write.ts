@@ -105,7 +105,7 @@ function folderRefusal(dir: string, force: boolean, protect: readonly string[]):
 }
 
 /** Removes a temporary file or folder; one that cannot be removed (its folder gone, not a folder) is left to recoverLeftovers. */
-function removeQuietly(path: string): void {
+export function removeQuietly(path: string): void {
   try {
     rmSync(path, { recursive: true, force: true })
   } catch {

@@ -94,6 +94,7 @@ const emitted: Case[] = [
     },
   }),
   { name: 'emit --out an empty name', files: { 'spec.yaml': SPEC }, argv: ['emit', 'spec.yaml', '--out', ''], code: 2, says: /--out names the folder to write the project to; it is empty/ },
+  emit('emit --force over a project whose Pulumi.dev.yaml is a folder: refused as not ftplan\'s', ['--out', 'infra', '--force'], 1, /infra holds files ftplan did not write \(Pulumi\.dev\.yaml\)/, { files: { 'infra/Pulumi.yaml': 'old', 'infra/Pulumi.dev.yaml/x': 'odd' } }),
   emit('emit --out . --force', ['--out', '.', '--force'], 1, /holds .*, which writing the output there would delete, even with --force; give a new folder/),
   { name: 'emit --out the folder holding the spec, --force', files: { 'infra/spec.yaml': SPEC }, argv: ['emit', 'infra/spec.yaml', '--out', 'infra', '--force'], code: 1, says: /infra holds .*infra\/spec\.yaml, which writing the output there would delete/ },
   emit('emit --out onto a file', ['--out', 'infra'], 1, /infra is a file, not a folder; give a new or empty folder/, { files: { infra: 'a file' } }),
