@@ -47,7 +47,8 @@ export function writeOutputs(outputs: readonly Output[], force: boolean, protect
     }
     faultPause()
   }
-  for (const { o, tmp } of staged) {
+  // Folders first: their two renames are the commit that can fail halfway, and a file not yet renamed is still whole.
+  for (const { o, tmp } of [...staged].sort((a, b) => Number(a.o.kind === 'file') - Number(b.o.kind === 'file'))) {
     const old = sibling(o.path, 'old')
     try {
       if (o.kind === 'folder' && existsSync(o.path)) {
