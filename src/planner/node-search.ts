@@ -19,7 +19,8 @@ export interface LayoutEntry { choice: StrategyChoice; strategy: Strategy; total
 export type LayoutCache = Map<string, Map<string, LayoutEntry[] | null>>
 
 /** The fastest strategy that fits a node count; its whole estimate is made when read, once for every offer of the shape. */
-export interface NodeFit { fit: true; strategy: Strategy; time: JobTime | null; estimate(): MemoryEstimate }
+/** `totalBytes`: the estimate's total per GPU, which a scan makes only when asked (ranking reads it on ties alone). */
+export interface NodeFit { fit: true; strategy: Strategy; time: JobTime | null; totalBytes(): number; estimate(): MemoryEstimate }
 /** Why nothing fits a node count: `score` orders misses, the closest first (how far over the memory it is). */
 export interface NodeMiss { fit: false; reason: string; score: number }
 export type NodeEval = NodeFit | NodeMiss
@@ -84,9 +85,10 @@ export function nodeSearch(spec: FinetuneSpec, arch: ModelArch, batch: BatchMode
     layouts.set(key, entries)
     return entries
   }
-  const fit = (strategy: Strategy, time: JobTime | null): NodeFit => {
+  const fit = (strategy: Strategy, time: JobTime | null, totalBytes: () => number): NodeFit => {
     let estimate: MemoryEstimate | undefined
-    return { fit: true, strategy, time, estimate: () => (estimate ??= estimateMemory(spec, arch, strategy, facts(strategy))) }
+    let total: number | undefined
+    return { fit: true, strategy, time, totalBytes: () => (total ??= totalBytes()), estimate: () => (estimate ??= estimateMemory(spec, arch, strategy, facts(strategy))) }
   }
 
   const evals = new Map<string, NodeEval>()
@@ -103,7 +105,7 @@ export function nodeSearch(spec: FinetuneSpec, arch: ModelArch, batch: BatchMode
     }
     const laidOut = layout(gpus, offer.gpuCount)
     if (!laidOut) return { fit: false, score: Infinity, reason: `the global batch of ${spec.batch.global ?? spec.batch.micro * spec.batch.accumulation * spec.gpus} does not split over ${gpus} GPUs` }
-    let best: { key: number; strategy: Strategy; time: JobTime | null } | null = null
+    let best: { key: number; strategy: Strategy; time: JobTime | null; totalBytes: number } | null = null
     let closest = Infinity
     let closestReason = ''
     const cpuLimit = offer.hostMemoryGiB * 2 ** 30 * HOST_RAM_FRACTION
@@ -127,9 +129,10 @@ export function nodeSearch(spec: FinetuneSpec, arch: ModelArch, batch: BatchMode
       }
       // Within one offer and node count the cost is price × hours, so the fastest strategy is the cheapest.
       const key = time ? time.hours : speedRank(choice)
-      if (!best || key < best.key) best = { key, strategy, time }
+      if (!best || key < best.key) best = { key, strategy, time, totalBytes: total }
     }
-    return best ? fit(best.strategy, best.time) : { fit: false, reason: closestReason, score: closest }
+    const chosen = best as { strategy: Strategy; time: JobTime | null; totalBytes: number } | null
+    return chosen ? fit(chosen.strategy, chosen.time, () => chosen.totalBytes) : { fit: false, reason: closestReason, score: closest }
   }
 
   // One strategy's needs at a node count, for bisection: by GPUs per node, layout position and nodes.
@@ -174,20 +177,21 @@ export function nodeSearch(spec: FinetuneSpec, arch: ModelArch, batch: BatchMode
     const known = scans.get(key)
     if (known) return known
     const from = thresholds(o, top)
-    let best: { key: number; strategy: Strategy; time: JobTime | null } | null = null
+    let best: { key: number; strategy: Strategy; time: JobTime | null; at: number } | null = null
     let floor = Infinity
-    layout(o.offer.gpuCount * top, o.offer.gpuCount)!.forEach((entry, i) => {
+    const atTop = layout(o.offer.gpuCount * top, o.offer.gpuCount)!
+    atTop.forEach((entry, i) => {
       if (from[i]! > top) return
       const strategy = { ...entry.strategy, gpus: o.offer.gpuCount * nodes }
       const time = tokensKnown ? jobTime(spec, arch, facts(strategy), o.offer, o.gpu, nodes, strategy) : null
       if (time) floor = Math.min(floor, nodes * time.floorHours)
       if (from[i]! > nodes) return
       const rank = time ? time.hours : speedRank(entry.choice)
-      if (!best || rank < best.key) best = { key: rank, strategy, time }
+      if (!best || rank < best.key) best = { key: rank, strategy, time, at: i }
     })
-    const b = best as { strategy: Strategy; time: JobTime | null } | null
+    const b = best as { strategy: Strategy; time: JobTime | null; at: number } | null
     if (!b) throw new Error(`no strategy fits ${nodes} nodes at or above the first count that fits`)
-    const found = { e: fit(b.strategy, b.time), floor }
+    const found = { e: fit(b.strategy, b.time, () => needsAt(atTop[b.at]!, b.at, nodes)[0]), floor }
     scans.set(key, found)
     return found
   }

@@ -10,7 +10,7 @@ import type { FinetuneSpec } from '../spec/spec.js'
 import type { JobTime } from './job-time.js'
 import { HOST_RAM_FRACTION, nodeSearch, shapeKey, type LayoutCache, type NodeEval, type NodeMiss, type OfferView } from './node-search.js'
 import type { BatchMode } from './strategies.js'
-import { cents, rankCandidates } from './ranking.js'
+import { byOfferName, rankCandidates } from './ranking.js'
 import { suggestFixes } from './suggest-fixes.js'
 import { TIME_BAND } from './time-band.js'
 import { gpuVisibleBytes } from '../instances/visible-memory.js'
@@ -18,8 +18,8 @@ import { gpuVisibleBytes } from '../instances/visible-memory.js'
 export { HOST_RAM_FRACTION, type LayoutCache } from './node-search.js'
 export type { BatchMode } from './strategies.js'
 
-/** Alternatives a search keeps unless told otherwise: more than `plan --top` shows by default, and a bound on memory. */
-export const DEFAULT_KEEP = 10
+/** Alternatives a search keeps unless told otherwise: what `plan --top` shows by default; a larger --top keeps more. */
+export const DEFAULT_KEEP = 5
 
 export interface PlanInput {
   spec: FinetuneSpec
@@ -33,6 +33,8 @@ export interface Candidate {
   nodes: number
   strategy: Strategy
   estimate: MemoryEstimate
+  /** The estimate's total per GPU, kept apart so ranking never has to make the whole estimate. */
+  needsBytesPerGpu: number
   usableBytesPerGpu: number
   /** The price ranked by: spot when constraints.spot, else on-demand; for all nodes. */
   priceUsdPerHour: number
@@ -103,11 +105,13 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
   const search = nodeSearch(spec, arch, input.batch, facts, options.layouts ?? new Map())
 
   const assumptions: string[] = []
-  const rejectedBy = new Map<string, { offer: InstanceOffer; nodes: number[]; reason: string; score: number }>()
+  const rejectedBy = new Map<string, { offer: InstanceOffer; nodes: number[]; reason: string; score: number; order: number }>()
+  // Rejections are listed in catalog order, the order the user reads the catalog in, whatever order the search met them.
+  const order = new Map(catalog.offers.map((o, i) => [o, i]))
   const reject = (offer: InstanceOffer, nodes: number, reason: string, score = Infinity) => {
     const key = `${offer.instanceType}@${offer.region}`
     const r = rejectedBy.get(key)
-    if (!r) rejectedBy.set(key, { offer, nodes: [nodes], reason, score })
+    if (!r) rejectedBy.set(key, { offer, nodes: [nodes], reason, score, order: order.get(offer) ?? 0 })
     else {
       r.nodes.push(nodes)
       if (score < r.score) Object.assign(r, { reason, score })
@@ -161,7 +165,7 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
   }
   const ranked = new Set<OfferView>()
   for (const group of byShape.values()) {
-    group.sort((a, b) => a.unit - b.unit || `${a.view.offer.instanceType}@${a.view.offer.region}`.localeCompare(`${b.view.offer.instanceType}@${b.view.offer.region}`))
+    group.sort((a, b) => a.unit - b.unit || byOfferName(a.view.offer, b.view.offer))
     group.slice(0, keep + 1).forEach((e) => ranked.add(e.view))
   }
 
@@ -186,7 +190,7 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
       if (!isRanked) return null
       // The whole estimate (phases, terms, notes) is made when read: only the candidates shown are.
       candidates.push({
-        offer, nodes, strategy: e.strategy, get estimate() { return e.estimate() }, usableBytesPerGpu: usable,
+        offer, nodes, strategy: e.strategy, get estimate() { return e.estimate() }, get needsBytesPerGpu() { return e.totalBytes() }, usableBytesPerGpu: usable,
         priceUsdPerHour: price, onDemandUsdPerHour: offer.priceUsdPerHour === null ? null : offer.priceUsdPerHour * nodes,
         spotUsdPerHour: offer.spotPriceUsdPerHour === null ? null : offer.spotPriceUsdPerHour * nodes,
         time: e.time, jobCostUsd, precisionNote,
@@ -239,10 +243,12 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
       if (cost !== null) best = Math.min(best, cost)
       // Without `train` the rank is the hourly price, which only grows with nodes.
       if (!tokensKnown) break
-      // No larger count can cost less than `floor`: once it is no cheaper than a plan on fewer nodes here, every
-      // larger count ranks after that plan, by cost and by GPUs.
+      // No larger count can cost less than `floor`. The scan stops once even that could not turn out cheaper than a
+      // plan on fewer nodes here: the floor's p10 above the plan's p90 (TIME_BAND). Up to there a larger count may be
+      // the cheaper one in fact, and it finishes sooner, which a user choosing among alternatives wants to see; every
+      // count it skips ranks after that plan, by cost and by GPUs.
       const floor = unit * scan.floor
-      if (cents(floor) >= cents(best)) break
+      if (floor * TIME_BAND.p10 > best * TIME_BAND.p90) break
       if (!options.ignoreConstraints && c.budgetUsd !== null && floor > c.budgetUsd) {
         reject(offer, top, `the job costs at least $${floor.toFixed(0)}, over budget_usd $${c.budgetUsd}`, 1e15 + floor)
         break
@@ -263,7 +269,7 @@ export function planFinetune(input: PlanInput, options: SearchOptions = {}): Pla
   assumptions.push(`fits when the estimate's total per GPU (reserved + CUDA context) ≤ the memory the GPU shows (nvidia-smi's total as CUDA gives it to a process; EC2's figure when smaller) × (1 − margin ${spec.margin}), and CPU RAM per node ≤ ${HOST_RAM_FRACTION * 100}% of host RAM`)
   if (c.spot) assumptions.push('constraints.spot: ranked by spot price (a median per region; spot capacity can vanish)')
 
-  const rejected = [...groupRejections(rejectedBy)]
+  const rejected = groupRejections(new Map([...rejectedBy].sort((a, b) => a[1].order - b[1].order)))
   if (candidates.length === 0) {
     const suggestions = options.ignoreConstraints || options.noSuggestions ? [] : suggestFixes(input, options)
     if (outside === catalog.offers.length) {

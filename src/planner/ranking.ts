@@ -1,3 +1,4 @@
+import type { InstanceOffer } from '../instances/types.js'
 import type { Candidate } from './plan.js'
 import { withinBand } from './time-band.js'
 
@@ -52,10 +53,16 @@ function smallest<T>(items: T[], k: number, cmp: (a: T, b: T) => number): T[] {
 export function byCost(a: Candidate, b: Candidate): number {
   const cents = (c: Candidate) => Math.round((c.jobCostUsd ?? c.priceUsdPerHour) * 100)
   return cents(a) - cents(b) || a.nodes - b.nodes || (a.time?.hours ?? 0) - (b.time?.hours ?? 0) || a.strategy.gpus - b.strategy.gpus ||
-    (b.usableBytesPerGpu - b.estimate.perGpu.totalBytes) - (a.usableBytesPerGpu - a.estimate.perGpu.totalBytes) ||
-    `${a.offer.instanceType}@${a.offer.region}`.localeCompare(`${b.offer.instanceType}@${b.offer.region}`) || a.nodes - b.nodes
+    (b.usableBytesPerGpu - b.needsBytesPerGpu) - (a.usableBytesPerGpu - a.needsBytesPerGpu) ||
+    byOfferName(a.offer, b.offer) || a.nodes - b.nodes
 }
 
-export function cents(usd: number): number {
-  return Math.round(usd * 100)
+/**
+ * Offers by instance type, then region, in code-unit order: the last tie-break, deterministic, and without
+ * localeCompare, whose collator costs milliseconds to start on the path every `plan` takes.
+ */
+export function byOfferName(a: Pick<InstanceOffer, 'instanceType' | 'region'>, b: Pick<InstanceOffer, 'instanceType' | 'region'>): number {
+  const x = `${a.instanceType}@${a.region}`
+  const y = `${b.instanceType}@${b.region}`
+  return x < y ? -1 : x > y ? 1 : 0
 }

@@ -100,9 +100,9 @@ export function renderPlan(loaded: LoadedSpec, r: PlanResult, top: number, advic
   return out.join('\n') + '\n'
 }
 
-/** Rejections as lines, one screen at most: a catalog of thousands of regions must not print thousands of lines. */
+/** Rejections as lines, bounded: a catalog of thousands of regions must not print thousands of lines. */
 function rejectionLines(rejected: readonly Rejection[]): string[] {
-  const MAX_LINES = 40
+  const MAX_LINES = 100
   const MAX_REGIONS = 6
   const regions = (rs: readonly string[]) => rs.length <= MAX_REGIONS ? rs.join(', ') : `${rs.slice(0, MAX_REGIONS - 1).join(', ')} and ${(rs.length - MAX_REGIONS + 1).toLocaleString('en-US')} more regions`
   const lines = rejected.slice(0, MAX_LINES).map((x) => `  ${x.instanceType} ×${x.nodes[0] === x.nodes[1] ? x.nodes[0] : `${x.nodes[0]}–${x.nodes[1]}`}: ${x.reason} (${regions(x.regions)})`)
