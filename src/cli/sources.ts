@@ -4,6 +4,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import { MODELS } from '../models/catalog.js'
 import type { SpecSources } from '../spec/model-ref.js'
 import { hubCachePath, hubRef, hubSettings } from './hub.js'
+import { fsReason } from './write.js'
 
 /** Spec sources backed by the file system: relative paths resolve from the spec's folder, then the cwd. */
 export function fileSources(cwd: string, env: Readonly<Record<string, string | undefined>> = process.env): SpecSources {
@@ -16,11 +17,7 @@ export function fileSources(cwd: string, env: Readonly<Record<string, string | u
       return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : p
     }))],
     readFile(path, fromFile, wants) {
-      for (const candidate of candidatesFor(cwd, path, fromFile)) {
-        const file = wants === 'model-config' && isDirectory(candidate) ? join(candidate, 'config.json') : candidate
-        const read = readInput(file, file, LIMIT_OF[wants])
-        if ('text' in read) return { path: file, text: read.text }
-      }
+      for (const { file, read } of readsOf(cwd, path, fromFile, wants)) if ('text' in read) return { path: file, text: read.text }
       // A Hub id fetched before (cli/hub.ts): its config.json from ftplan's cache.
       const ref = wants === 'model-config' ? hubRef(path) : null
       if (ref) {
@@ -31,17 +28,19 @@ export function fileSources(cwd: string, env: Readonly<Record<string, string | u
       return null
     },
     whyNot(path, fromFile, wants) {
-      for (const candidate of candidatesFor(cwd, path, fromFile)) {
-        const file = wants === 'model-config' && isDirectory(candidate) ? join(candidate, 'config.json') : candidate
-        const read = readInput(file, file, LIMIT_OF[wants])
-        if ('problem' in read && !read.problem.endsWith(': no such file')) return read.problem
-      }
+      for (const { read } of readsOf(cwd, path, fromFile, wants)) if ('problem' in read && !read.problem.endsWith(': no such file')) return read.problem
       return null
     },
   }
 }
 
-const LIMIT_OF = { 'model-config': { bytes: 2 ** 20, what: "a model's config.json" }, json: { bytes: 2 ** 20, what: 'a DeepSpeed config' } } as const
+/** Each place `path` may be, read: a folder named for a model's config stands for the config.json in it. */
+function* readsOf(cwd: string, path: string, fromFile: string, wants: 'model-config' | 'json'): Generator<{ file: string; read: ReturnType<typeof readInput> }> {
+  for (const candidate of candidatesFor(cwd, path, fromFile)) {
+    const file = wants === 'model-config' && isDirectory(candidate) ? join(candidate, 'config.json') : candidate
+    yield { file, read: readInput(file, file, wants === 'json' ? INPUT_LIMITS.json : INPUT_LIMITS.modelConfig) }
+  }
+}
 
 /** Where a relative path may be: beside the spec, then in the working folder. */
 function candidatesFor(cwd: string, path: string, fromFile: string): string[] {
@@ -71,6 +70,7 @@ export const INPUT_LIMITS = {
   spec: { bytes: 2 ** 20, what: 'a spec' },
   catalog: { bytes: 64 * 2 ** 20, what: 'a catalog' },
   json: { bytes: 2 ** 20, what: 'a DeepSpeed config' },
+  modelConfig: { bytes: 2 ** 20, what: "a model's config.json" },
 } as const
 
 /**
@@ -84,7 +84,7 @@ export function readInput(path: string, shown: string, limit: { bytes: number; w
   try {
     st = statSync(path)
   } catch (error) {
-    return { problem: `${shown}: ${statProblem(error, path)}` }
+    return { problem: `${shown}: ${fsReason(error, path, true)}` }
   }
   const kind = st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a pipe (FIFO)' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : null
   if (kind) return { problem: `${shown} is ${stdin ? `standard input, ${kind}` : kind}, not a file; ftplan reads ${limit.what} from a regular file${stdin ? ': save it to a file and name that' : ''}` }
@@ -92,20 +92,7 @@ export function readInput(path: string, shown: string, limit: { bytes: number; w
   try {
     return { text: readFileSync(path, 'utf8') }
   } catch (error) {
-    return { problem: `${shown}: ${statProblem(error, path)}` }
-  }
-}
-
-function statProblem(error: unknown, path: string): string {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code
-  switch (code) {
-    case 'ENOENT': return 'no such file'
-    case 'ENOTDIR': return `a part of ${dirname(path)} is a file, not a folder`
-    case 'EACCES':
-    case 'EPERM': return 'permission denied'
-    case 'ELOOP': return 'a loop of symbolic links'
-    case 'ENAMETOOLONG': return 'the path is too long'
-    default: return `cannot be read (${code ?? String(error)})`
+    return { problem: `${shown}: ${fsReason(error, path, true)}` }
   }
 }
 

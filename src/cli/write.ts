@@ -150,14 +150,18 @@ function kindOf(s: Stats): string {
   return s.isSymbolicLink() ? 'a symbolic link' : s.isDirectory() ? 'a folder' : s.isFIFO() ? 'a FIFO' : s.isCharacterDevice() || s.isBlockDevice() ? 'a device' : s.isSocket() ? 'a socket' : s.isFile() ? 'a file' : 'not a regular file'
 }
 
-/** A filesystem error as what to do about it, naming the user's path, never the temporary one. */
-export function fsReason(error: unknown, path: string): string {
+/**
+ * A filesystem error as what to do about it, naming the user's path, never the temporary one. `reading`: the path is
+ * an input (the reasons speak of the file); otherwise an output (they speak of its folder, where ftplan writes).
+ */
+export function fsReason(error: unknown, path: string, reading = false): string {
   const code = (error as NodeJS.ErrnoException | undefined)?.code
   switch (code) {
-    case 'ENOENT': return `its folder ${dirname(path)} does not exist; create it first`
+    case 'ENOENT': return reading ? 'no such file' : `its folder ${dirname(path)} does not exist; create it first`
     case 'ENOTDIR': return `a part of ${dirname(path)} is a file, not a folder`
     case 'EACCES':
-    case 'EPERM': return `permission denied in ${dirname(path)}`
+    case 'EPERM': return reading ? 'permission denied' : `permission denied in ${dirname(path)}`
+    case 'ELOOP': return 'a loop of symbolic links'
     case 'EROFS': return `${dirname(path)} is on a read-only filesystem`
     case 'ENOSPC':
     case 'EDQUOT': return `no space left on the device of ${dirname(path)}; nothing was written`
