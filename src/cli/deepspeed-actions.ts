@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { checkDsConfig, runFromSpec, type CheckHardware } from '../deepspeed/check.js'
 import { argvOf, trainerArgs } from '../deepspeed/hf-args.js'
@@ -9,7 +9,7 @@ import { planFinetune } from '../planner/plan.js'
 import { checkJson, renderCheck } from '../report/check-view.js'
 import { batchMode, planLoaded, readCatalog, type CommandContext } from './plan-command.js'
 import { INPUT_LIMITS, readInput, readText } from './sources.js'
-import { fsReason, heldIn, recoverLeftovers, writeOutputs, type Output } from './write.js'
+import { folderNames, heldIn, recoverLeftovers, someNames, writeOutputs, type Output } from './write.js'
 import { gpuVisibleBytes } from '../instances/visible-memory.js'
 
 export interface DsConfigOptions { output?: string; style?: 'hf' | 'deepspeed'; launchDir?: string; catalog?: string; force?: boolean }
@@ -42,18 +42,13 @@ export function dsConfigAction(ctx: Ctx, file: string, opts: DsConfigOptions): v
   const protectedPaths = [resolve(ctx.io.cwd, file), ctx.io.cwd]
   const held = dir ? heldIn(dir, protectedPaths) : undefined
   if (dir && held !== undefined && existsSync(dir)) throw ctx.userError(`${dir} holds ${held}, which writing the launch folder there would delete, even with --force; give --launch-dir a new folder`)
-  if (dir && existsSync(dir)) {
-    if (!statSync(dir).isDirectory()) throw ctx.userError(`${dir} exists and is not a folder; give --launch-dir a new or empty folder`)
-    let present: string[]
-    try {
-      present = readdirSync(dir)
-    } catch (error) {
-      throw ctx.userError(`cannot write ${dir}: ${fsReason(error, dir)}`)
-    }
+  const present = dir ? folderNames(dir) : null
+  if (present && 'problem' in present) throw ctx.userError(present.problem)
+  if (present) {
     // --force replaces a launch folder ftplan wrote, never a folder that holds anything else.
-    const foreign = present.filter((name) => !LAUNCH_FILES.includes(name))
-    if (foreign.length > 0) throw ctx.userError(`${dir} holds files ftplan did not write (${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', …' : ''}); give --launch-dir a new or empty folder`)
-    if (present.length > 0 && !opts.force) throw ctx.userError(`${dir} already holds a launch folder; ftplan does not overwrite files without --force`)
+    const foreign = present.names.filter((name) => !LAUNCH_FILES.includes(name))
+    if (foreign.length > 0) throw ctx.userError(`${dir} holds files ftplan did not write (${someNames(foreign)}); give --launch-dir a new or empty folder`)
+    if (present.names.length > 0 && !opts.force) throw ctx.userError(`${dir} already holds a launch folder; ftplan does not overwrite files without --force`)
   }
   // Both staged before either is committed: a failure writing one leaves neither (write.ts writeOutputs).
   const outputs: Output[] = []

@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, lstatSync, readFileSync } from 'node:fs'
 import { delimiter, dirname, join, resolve } from 'node:path'
 import { AWS_CATALOG } from '../instances/aws.js'
 import { ClusterError } from '../infra/cluster-error.js'
@@ -15,7 +15,7 @@ import type { CommandContext } from './plan-command.js'
 import { parse } from 'yaml'
 import { entry, parseLocated } from '../spec/located.js'
 import { readText } from './sources.js'
-import { fsReason, heldIn, writeDirAtomic, writeFileAtomic } from './write.js'
+import { folderNames, fsReason, heldIn, someNames, writeDirAtomic, writeFileAtomic } from './write.js'
 
 /** A Pulumi stack file's inputs, read once (null for other spec files), and its `ftplan:*` settings, validated. */
 function stackOf(ctx: CommandContext, file: string, loaded: LoadedSpec): { inputs: StackInputs | null; settings: ClusterSettings } {
@@ -83,19 +83,16 @@ const BUILD_OUTPUTS = ['node_modules', 'package-lock.json', 'index.js', 'index.j
  * init` made in it (Pulumi.<stack>.yaml) are copied into the new project, into `files`. Returns the names kept.
  */
 function keptFromProject(ctx: CommandContext, dir: string, files: Record<string, string>): string[] {
-  if (lstatSync(dir, { throwIfNoEntry: false })?.isDirectory() !== true) return []
+  const present = folderNames(dir)
+  if (present === null) return []
+  if ('problem' in present) throw ctx.userError(present.problem)
+  const { names } = present
   const emitted = new Set(Object.keys(files).map((f) => f.split('/')[0]!))
   const stackFiles = /^Pulumi\.[^/]+\.ya?ml$/
-  let names: string[]
-  try {
-    names = readdirSync(dir)
-  } catch (error) {
-    throw ctx.userError(`cannot write ${dir}: ${fsReason(error, dir)}`)
-  }
   const isStackFile = (n: string) => stackFiles.test(n) && lstatSync(join(dir, n), { throwIfNoEntry: false })?.isFile() === true
   const foreign = names.filter((n) => !emitted.has(n) && !BUILD_OUTPUTS.includes(n) && !isStackFile(n))
   if (foreign.length > 0) {
-    throw ctx.userError(`${dir} holds files ftplan did not write (${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', …' : ''}); --force replaces a project ftplan emitted, with its build outputs and stack files, never other files: emit into a new folder, or move them out`)
+    throw ctx.userError(`${dir} holds files ftplan did not write (${someNames(foreign)}); --force replaces a project ftplan emitted, with its build outputs and stack files, never other files: emit into a new folder, or move them out`)
   }
   const kept = names.filter((n) => isStackFile(n) && !emitted.has(n))
   for (const n of kept) {

@@ -105,6 +105,24 @@ function folderRefusal(dir: string, force: boolean, protect: readonly string[]):
   return null
 }
 
+/**
+ * The names in folder `dir`, for a command whose --force replaces only a folder ftplan wrote (a launch folder, an
+ * emitted project): null when `dir` is not a real folder, which writeOutputs refuses with its own reason.
+ */
+export function folderNames(dir: string): { names: string[] } | { problem: string } | null {
+  if (lstatOrNull(dir)?.isDirectory() !== true) return null
+  try {
+    return { names: readdirSync(dir) }
+  } catch (error) {
+    return { problem: `cannot write ${dir}: ${fsReason(error, dir)}` }
+  }
+}
+
+/** A few names for a message: the first five, then an ellipsis. */
+export function someNames(names: readonly string[]): string {
+  return `${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''}`
+}
+
 /** Removes a temporary file or folder; one that cannot be removed (its folder gone, not a folder) is left to recoverLeftovers. */
 export function removeQuietly(path: string): void {
   try {

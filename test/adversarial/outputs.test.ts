@@ -48,7 +48,7 @@ const launchDir: Case[] = [
   ds('--launch-dir a launch folder without --force', ['--launch-dir', 'run'], 1, /run already holds a launch folder; ftplan does not overwrite files without --force/, { files: { 'run/ds_config.json': '{}', 'run/launch.sh': 'old' } }),
   ds('--launch-dir a launch folder with --force', ['--launch-dir', 'run', '--force'], 0, /^wrote run\//m, { files: { 'run/ds_config.json': '{}', 'run/launch.sh': 'old' }, then: (d) => isLaunchFolder(join(d, 'run')) }),
   ds('--launch-dir a folder of other files, --force', ['--launch-dir', 'run', '--force'], 1, /run holds files ftplan did not write \(notes\.txt\); give --launch-dir a new or empty folder/, { files: { 'run/notes.txt': 'mine', 'run/launch.sh': 'old' } }),
-  ds('--launch-dir onto a file', ['--launch-dir', 'run'], 1, /run exists and is not a folder; give --launch-dir a new or empty folder/, { files: { run: 'a file' } }),
+  ds('--launch-dir onto a file', ['--launch-dir', 'run'], 1, /run is a file, not a folder; give a new or empty folder/, { files: { run: 'a file' } }),
   ds('--launch-dir a link to a launch folder, --force', ['--launch-dir', 'run', '--force'], 1, /run is a symbolic link; ftplan replaces an output folder whole, which would replace the link, even with --force/, { files: { 'real/ds_config.json': '{}' }, setup: (d) => void symlinkSync('real', join(d, 'run')) }),
   ds('--launch-dir . (the working folder), --force', ['--launch-dir', '.', '--force'], 1, /holds .*, which writing the launch folder there would delete, even with --force/),
   ds('--launch-dir the folder above, --force', ['--launch-dir', '..', '--force'], 1, /which writing the launch folder there would delete/),
