@@ -146,6 +146,7 @@ function convert(
     const entries: LEntry[] = []
     const seen = new Map<string, Pos>()
     const merged: LEntry[] = []
+    const mergedKeys = new Set<string>()
     for (const pair of node.items) {
       const keyNode = pair.key as Node | null
       const keyPos = keyNode ? at(keyNode.range?.[0]) : pos
@@ -166,7 +167,11 @@ function convert(
             issues.push({ file, ...source.pos, path: '<<', message: `a merge key (<<) takes a mapping or a list of mappings, usually aliases such as *defaults; got ${describe(source)}` })
             continue
           }
-          for (const e of source.entries) if (!merged.some((m) => m.key === e.key)) merged.push(e)
+          for (const e of source.entries) {
+            if (mergedKeys.has(e.key)) continue
+            mergedKeys.add(e.key)
+            merged.push(e)
+          }
         }
         continue
       }
