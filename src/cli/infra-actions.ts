@@ -19,11 +19,11 @@ import { folderNames, fsReason, heldIn, someNames, writeDirAtomic, writeFileAtom
 
 /** A Pulumi stack file's inputs, read once (null for other spec files), and its `ftplan:*` settings, validated. */
 function stackOf(ctx: CommandContext, file: string, loaded: LoadedSpec): { inputs: StackInputs | null; settings: ClusterSettings } {
-  const inputs = loaded.source === 'pulumi-stack' ? inputsOf(ctx, file) : null
-  const { settings, problems } = readSettings(inputs ? { ...inputs.settings, ...settingsAsWritten(ctx, file) } : {}, stackName(file))
+  const text = loaded.source === 'pulumi-stack' ? readText(resolve(ctx.io.cwd, file)) ?? '' : null
+  const inputs = text === null ? null : inputsOf(ctx, file, text)
+  const { settings, problems } = readSettings(inputs && text !== null ? { ...inputs.settings, ...settingsAsWritten(text) } : {}, stackName(file))
   if (problems.length > 0) {
-    const located = settingPositions(ctx, file)
-    throw ctx.userError(`${problems.length} problem${problems.length === 1 ? '' : 's'} in the stack settings of ${file}:\n  ${located(problems).join('\n  ')}`)
+    throw ctx.userError(`${problems.length} problem${problems.length === 1 ? '' : 's'} in the stack settings of ${file}:\n  ${atTheirKeys(problems, text ?? '', file).join('\n  ')}`)
   }
   return { inputs, settings }
 }
@@ -32,9 +32,9 @@ function stackOf(ctx: CommandContext, file: string, loaded: LoadedSpec): { input
  * The stack file's `ftplan:*` scalars as written, as Pulumi hands them to the program (strings): `1e400` stays `1e400`,
  * where a YAML number would be Infinity and echo as null.
  */
-function settingsAsWritten(ctx: CommandContext, file: string): Record<string, string> {
+function settingsAsWritten(text: string): Record<string, string> {
   try {
-    const doc = parse(readText(resolve(ctx.io.cwd, file)) ?? '', { schema: 'failsafe' }) as { config?: Record<string, unknown> } | null
+    const doc = parse(text, { schema: 'failsafe' }) as { config?: Record<string, unknown> } | null
     return Object.fromEntries(Object.entries(doc?.config ?? {}).filter(([k, v]) => k.startsWith('ftplan:') && k !== 'ftplan:spec' && typeof v === 'string').map(([k, v]) => [k.slice('ftplan:'.length), v as string]))
   } catch {
     return {}
@@ -45,10 +45,10 @@ function settingsAsWritten(ctx: CommandContext, file: string): Record<string, st
  * Each settings problem at the line of the first `ftplan:<key>` it names, in file order: every problem names the
  * setting it is about (infra/settings.ts), so the user finds them all at once, top to bottom.
  */
-function settingPositions(ctx: CommandContext, file: string): (problems: string[]) => string[] {
-  const root = parseLocated(readText(resolve(ctx.io.cwd, file)) ?? '', file).root
+function atTheirKeys(problems: string[], text: string, file: string): string[] {
+  const root = parseLocated(text, file).root
   const config = root?.kind === 'map' ? entry(root, 'config')?.value : undefined
-  return (problems) => problems.map((p) => {
+  return problems.map((p) => {
     const key = /ftplan:([A-Za-z]+)/.exec(p)?.[1]
     const pos = key && config?.kind === 'map' ? entry(config, `ftplan:${key}`)?.keyPos : undefined
     return { line: pos?.line ?? 0, text: pos ? `${file}:${pos.line}:${pos.col}: ${p}` : `${file}: ${p}` }

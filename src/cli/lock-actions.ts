@@ -13,8 +13,8 @@ export function stackName(file: string): string {
 }
 
 /** A Pulumi stack file's inputs as the root program reads them (lock.ts stackInputs). */
-export function inputsOf(ctx: CommandContext, file: string): StackInputs {
-  const doc = parse(readText(resolve(ctx.io.cwd, file)) ?? '') as { config?: Record<string, unknown> } | null
+export function inputsOf(ctx: CommandContext, file: string, text = readText(resolve(ctx.io.cwd, file)) ?? ''): StackInputs {
+  const doc = parse(text) as { config?: Record<string, unknown> } | null
   return stackInputs(doc?.config ?? {})
 }
 
