@@ -30,6 +30,12 @@ async function ftplan(env: Record<string, string>, ...argv: string[]) {
   return { code, stdout, stderr }
 }
 
+/** A command against the stand-in with a cache of its own, and where that cache keeps a repository's config.json. */
+async function withFreshCache(...argv: string[]) {
+  const env = { HF_ENDPOINT: endpoint, FTPLAN_CACHE_DIR: mkdtempSync(join(tmpdir(), 'ftplan-cache-')) }
+  return { r: await ftplan(env, ...argv), env, cached: (repo: string, revision: string) => hubCachePath(hubSettings(env), repo, revision) }
+}
+
 function specFile(body: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'ftplan-hub-'))
   writeFileSync(join(dir, 'spec.yaml'), body)
@@ -43,11 +49,10 @@ describe('a model outside the catalog, from the Hugging Face Hub', () => {
     for (const id of ['models/Llama-2-7b', 'datasets/x', 'spaces/y', 'a/b/c']) expect(hubRef(id)).toBeNull()
   })
   it('fetched once through HF_ENDPOINT, cached, and said so; then read offline from the cache', async () => {
-    const cache = mkdtempSync(join(tmpdir(), 'ftplan-cache-'))
     const spec = specFile('model: Qwen/Qwen3-4B-Instruct-2507\nmethod: lora\n')
-    const first = await ftplan({ HF_ENDPOINT: endpoint, FTPLAN_CACHE_DIR: cache }, 'spec', 'check', spec)
+    const { r: first, env, cached } = await withFreshCache('spec', 'check', spec)
     expect(first.code, first.stderr).toBe(0)
-    const path = hubCachePath(hubSettings({ HF_ENDPOINT: endpoint, FTPLAN_CACHE_DIR: cache }), 'Qwen/Qwen3-4B-Instruct-2507', 'main')
+    const path = cached('Qwen/Qwen3-4B-Instruct-2507', 'main')
     expect(first.stderr).toBe(`note: fetched Qwen/Qwen3-4B-Instruct-2507's config.json (revision main) from the Hugging Face Hub into ${path}\n`)
     expect(existsSync(path)).toBe(true)
     // Qwen3-4B: 36 × (q 2560×4096 + k, v 2560×1024 + o 4096×2560 + MLP 3 × 2560×9728 + norms) + tied embedding 151936 × 2560
@@ -55,18 +60,17 @@ describe('a model outside the catalog, from the Hugging Face Hub', () => {
     expect(first.stdout).toContain(`model      Qwen/Qwen3-4B-Instruct-2507 (qwen3): ${(36 * perLayer + 151936 * 2560 + 2560).toLocaleString('en-US')} parameters`)
     expect(first.stdout).toContain(`config.json of Qwen/Qwen3-4B-Instruct-2507 (revision main) from ${endpoint}, cached at ${path}`)
     const before = requests.length
-    const offline = await ftplan({ HF_ENDPOINT: endpoint, FTPLAN_CACHE_DIR: cache, HF_HUB_OFFLINE: '1' }, 'plan', spec)
+    const offline = await ftplan({ ...env, HF_HUB_OFFLINE: '1' }, 'plan', spec)
     expect(offline.code, offline.stderr).toBe(0)
     expect(offline.stderr).toBe('')
     expect(requests.length).toBe(before)
   })
 
   it("a LLaMA-Factory YAML's model_revision is the revision fetched and cached (ModelArguments.model_revision)", async () => {
-    const cache = mkdtempSync(join(tmpdir(), 'ftplan-cache-'))
     const yaml = specFile('model_name_or_path: Qwen/Qwen3-4B-Instruct-2507\nmodel_revision: v1.1\nstage: sft\ndo_train: true\nfinetuning_type: lora\nbf16: true\n')
-    const r = await ftplan({ HF_ENDPOINT: endpoint, FTPLAN_CACHE_DIR: cache }, 'spec', 'check', yaml)
+    const { r, cached } = await withFreshCache('spec', 'check', yaml)
     expect(r.code, r.stderr).toBe(0)
-    const path = hubCachePath(hubSettings({ HF_ENDPOINT: endpoint, FTPLAN_CACHE_DIR: cache }), 'Qwen/Qwen3-4B-Instruct-2507', 'v1.1')
+    const path = cached('Qwen/Qwen3-4B-Instruct-2507', 'v1.1')
     expect(r.stderr).toBe(`note: fetched Qwen/Qwen3-4B-Instruct-2507's config.json (revision v1.1) from the Hugging Face Hub into ${path}\n`)
     expect(requests.some((u) => u.includes('/Qwen/Qwen3-4B-Instruct-2507/resolve/v1.1/config.json'))).toBe(true)
   })
@@ -99,9 +103,8 @@ describe('a model outside the catalog, from the Hugging Face Hub', () => {
   })
 
   it('a LLaMA-Factory YAML names the Hub model as LLaMA-Factory does (model_name_or_path)', async () => {
-    const cache = mkdtempSync(join(tmpdir(), 'ftplan-cache-'))
     const yaml = specFile('model_name_or_path: Qwen/Qwen3-4B-Instruct-2507\nstage: sft\ndo_train: true\nfinetuning_type: lora\nlora_target: all\nbf16: true\n')
-    const r = await ftplan({ HF_ENDPOINT: endpoint, FTPLAN_CACHE_DIR: cache }, 'estimate', yaml)
+    const { r } = await withFreshCache('estimate', yaml)
     expect(r.code, r.stderr).toBe(0)
     expect(r.stdout).toContain('Qwen/Qwen3-4B-Instruct-2507')
   })
