@@ -13,7 +13,10 @@ export interface HubSettings {
   token: string | undefined
   offline: boolean
   cacheDir: string
-  /** Seconds a request may take before ftplan gives up (HF_HUB_DOWNLOAD_TIMEOUT, as the Python hub reads it; 10). */
+  /**
+   * Seconds a request may take before ftplan gives up: HF_HUB_DOWNLOAD_TIMEOUT, as the Python hub reads it, 10 when
+   * unset (huggingface_hub constants.py DEFAULT_DOWNLOAD_TIMEOUT = 10).
+   */
   timeoutSeconds: number
 }
 
